@@ -1,0 +1,179 @@
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { Readable } from "node:stream";
+import { docker, dockerStream, removeTemporary, TEMP_LABEL, temporaryName, trackTemporary } from "../docker/cli";
+import { extractTarSafely } from "../archive/safeExtract";
+import { sha256 } from "../plan/hash";
+import { parseLdd } from "../plan/ldd";
+import { InputError } from "../spec/errors";
+import type { ResolvedSpec } from "../spec/validate";
+
+/** What bin/MANIFEST.json records. */
+export interface BinManifest {
+  image: string;
+  version: string;
+  /** Cache key of the build image the files came from. */
+  buildKey: string;
+  /** Every file under bin/ except MANIFEST.json and VERSION, sorted by path. */
+  files: { path: string; size: number; mode: number; sha256: string }[];
+  /** Artifact names (top-level entries that go to /cyberapp). */
+  artifacts: string[];
+  /** Bundled shared libraries, as absolute paths in the run image (stored under bin/libs/). */
+  libs: string[];
+}
+
+export const MANIFEST_FILE = "MANIFEST.json";
+export const VERSION_FILE = "VERSION";
+export const LIBS_DIR = "libs";
+
+/** Lists regular files (and links) under dir, relative and sorted. */
+function walkFiles(dir: string, rel = ""): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(join(dir, rel)).sort()) {
+    const r = rel ? `${rel}/${name}` : name;
+    if (!rel && (name === MANIFEST_FILE || name === VERSION_FILE)) continue;
+    const st = lstatSync(join(dir, r));
+    if (st.isDirectory()) out.push(...walkFiles(dir, r));
+    else out.push(r);
+  }
+  return out;
+}
+
+/** Size, mode and sha256 of every file under a bin folder. */
+export function describeFiles(dir: string): BinManifest["files"] {
+  return walkFiles(dir).map((path) => {
+    const p = join(dir, path);
+    const st = lstatSync(p);
+    const data = st.isSymbolicLink() ? Buffer.from(`link:${readlinkSync(p)}`) : readFileSync(p);
+    return { path, size: st.size, mode: st.mode & 0o7777, sha256: sha256(data) };
+  });
+}
+
+/** Reads bin/MANIFEST.json, or null when absent or unreadable. */
+export function readManifest(binDir: string): BinManifest | null {
+  try {
+    return JSON.parse(readFileSync(join(binDir, MANIFEST_FILE), "utf8")) as BinManifest;
+  } catch {
+    return null;
+  }
+}
+
+/** True when bin/ holds exactly the files its manifest lists, with the same bytes. */
+export function binMatchesManifest(binDir: string, m: BinManifest): boolean {
+  try {
+    return JSON.stringify(describeFiles(binDir)) === JSON.stringify(m.files);
+  } catch {
+    return false;
+  }
+}
+
+export interface ExtractOptions {
+  spec: ResolvedSpec;
+  /** The image's folder; bin/ goes inside. */
+  dir: string;
+  /** Tag of the final build-step image. */
+  buildImage: string;
+  buildKey: string;
+  versionFile: string;
+  log: (line: string) => void;
+}
+
+export interface ExtractResult {
+  manifest: BinManifest;
+  /** False when bin/ already matched this build and nothing was copied. */
+  extracted: boolean;
+  notes: string[];
+}
+
+async function copyOut(container: string, path: string, dest: string, follow = false): Promise<string[]> {
+  let notes: string[] = [];
+  const run = await dockerStream(["cp", ...(follow ? ["-L"] : []), `${container}:${path}`, "-"], {
+    onStdout: async (s: Readable) => {
+      notes = await extractTarSafely(s, dest, `${container}:${path}`);
+    },
+  });
+  if (run.exitCode !== 0) throw new Error(`docker cp ${path}: ${run.stderr.trim()}`);
+  return notes;
+}
+
+/**
+ * Copies the artifacts, the version file and (if asked) the shared libraries out of the final build image
+ * into a scratch folder, writes the manifest, and only then renames it over bin/.
+ * The build image's container is created but never started.
+ */
+export async function extractArtifacts(o: ExtractOptions): Promise<ExtractResult> {
+  const { spec } = o;
+  const binDir = join(o.dir, "bin");
+  const current = readManifest(binDir);
+  if (current && current.buildKey === o.buildKey && binMatchesManifest(binDir, current)) {
+    return { manifest: current, extracted: false, notes: [] };
+  }
+  mkdirSync(o.dir, { recursive: true });
+  const partial = mkdtempSync(join(o.dir, ".bin-partial-"));
+  const name = temporaryName("extract");
+  const notes: string[] = [];
+  try {
+    trackTemporary(name);
+    await docker(["create", "--name", name, "--label", `${TEMP_LABEL}=1`, "--entrypoint", "/bin/true", o.buildImage]);
+    for (const a of spec.build.artifacts) {
+      try {
+        notes.push(...(await copyOut(name, a.path, partial)));
+      } catch (e) {
+        throw new InputError(`image ${spec.name}`, [`build.artifacts: '${a.path}' could not be copied out of the build image (${(e as Error).message}). Does a build step create it?`]);
+      }
+      if (!existsSync(join(partial, a.name))) throw new InputError(`image ${spec.name}`, [`build.artifacts: '${a.path}' is missing after the build`]);
+    }
+
+    const versionScratch = mkdtempSync(join(partial, ".version-"));
+    try {
+      await copyOut(name, o.versionFile, versionScratch);
+    } catch {
+      throw new InputError(`image ${spec.name}`, [`build.version: the version file ${o.versionFile} is absent after the build; make a build step write it`]);
+    }
+    const vfile = join(versionScratch, o.versionFile.split("/").pop() as string);
+    const version = existsSync(vfile) ? readFileSync(vfile, "utf8").trim().split("\n")[0].trim() : "";
+    rmSync(versionScratch, { recursive: true, force: true });
+    if (!version) throw new InputError(`image ${spec.name}`, [`build.version: ${o.versionFile} is empty; it must hold the version string`]);
+
+    const libs = spec.run.bundleLibs ? await bundleLibs(o, partial) : [];
+
+    const files = describeFiles(partial);
+    const manifest: BinManifest = { image: spec.name, version, buildKey: o.buildKey, files, artifacts: spec.build.artifacts.map((a) => a.name), libs };
+    writeFileSync(join(partial, VERSION_FILE), `${version}\n`);
+    writeFileSync(join(partial, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+
+    // Swap in the complete folder; the old bin/ stays until the new one is in place.
+    const old = existsSync(binDir) ? `${partial}.old` : null;
+    if (old) renameSync(binDir, old);
+    renameSync(partial, binDir);
+    if (old) rmSync(old, { recursive: true, force: true });
+    for (const n of notes) o.log(`[${spec.name} extract] ${n}`);
+    return { manifest, extracted: true, notes };
+  } finally {
+    await removeTemporary(name);
+    rmSync(partial, { recursive: true, force: true });
+  }
+}
+
+/** Resolves the loader and libraries of each artifact inside the build image and copies them to bin/libs/. */
+async function bundleLibs(o: ExtractOptions, partial: string): Promise<string[]> {
+  const files = o.spec.build.artifacts.map((a) => a.path);
+  const script = 'for f in "$@"; do [ -f "$f" ] && ldd "$f" 2>&1; done; true';
+  const out = await docker(["run", "--rm", "--label", `${TEMP_LABEL}=1`, "--entrypoint", "/bin/sh", o.buildImage, "-c", script, "sh", ...files]);
+  const parsed = parseLdd(out);
+  if (parsed.missing.length) throw new InputError(`image ${o.spec.name}`, [`run.bundleLibs: libraries not found in the build image: ${parsed.missing.join(", ")}`]);
+  const name = temporaryName("libs");
+  try {
+    trackTemporary(name);
+    await docker(["create", "--name", name, "--label", `${TEMP_LABEL}=1`, "--entrypoint", "/bin/true", o.buildImage]);
+    for (const lib of parsed.paths) {
+      const dest = join(partial, LIBS_DIR, dirname(lib));
+      mkdirSync(dest, { recursive: true });
+      await copyOut(name, lib, dest, true); // -L: the library's bytes under the name the loader asks for
+    }
+  } finally {
+    await removeTemporary(name);
+  }
+  o.log(`[${o.spec.name} extract] bundled ${parsed.paths.length} shared libraries`);
+  return parsed.paths;
+}

@@ -1,0 +1,91 @@
+import { InputError } from "../spec/errors";
+import { DockerUnreachableError } from "../docker/cli";
+import { StepFailedError } from "../build/steps";
+import { UnsafeArchiveError } from "../archive/safeExtract";
+import { parseArgs, UsageError, type ParsedArgs } from "./args";
+import { cmdBuild, cmdImages } from "./build";
+import { cmdInspect } from "./inspect";
+import { cmdDoctor } from "./doctor";
+import { cmdClean } from "./clean";
+
+const USAGE = `cybernode - build fullnode images without Dockerfiles
+
+Usage: npx cybernode <command> [options]
+
+Commands:
+  images                 list the image specs (images/<group>/<name>.ts)
+  build <image>          build image -> extract binaries to bin/ -> load the run image
+  inspect <image>        version, entrypoint, user, ports and files of a run image
+  doctor                 check Docker access, the cyber user, the data root and SELinux
+  clean                  remove build-step images and stopped temporary containers
+
+Common options:
+  --images DIR           folder of image specs (default ./images, or CYBERNODE_IMAGES)
+  -h, --help             help for a command
+
+Environment:
+  DOCKER_HOST / DOCKER_CONTEXT   which Docker engine to use (as for the docker CLI)
+  CYBERNODE_BASE_IMAGES          base-image mapping, e.g. golang:1.26-bookworm=local/golang:1.26
+  SOURCE_DATE_EPOCH              fixed time for run image files and labels (default 0)
+
+Exit codes: 0 ok, 1 failure, 2 usage error.
+Example: npx cybernode build fullnode/btcd`;
+
+type Command = (args: ParsedArgs) => Promise<number>;
+const COMMANDS: Record<string, { run: Command; help: string }> = {
+  images: { run: cmdImages, help: "Usage: npx cybernode images [--images DIR]\nLists image specs with their description." },
+  build: {
+    run: cmdBuild,
+    help:
+      "Usage: npx cybernode build <group/name> [--images DIR] [--json]\n" +
+      "Runs the uncached build steps, extracts the artifacts to images/<group/name>/bin/ and loads the run image.\n" +
+      "Prints the image ID, version and artifact sizes (--json: as JSON on stdout).",
+  },
+  inspect: {
+    run: cmdInspect,
+    help: "Usage: npx cybernode inspect <group/name | image> [--images DIR]\nShows version label, entrypoint, user, ports, labels and the file listing (as docker export | tar -tv).",
+  },
+  doctor: {
+    run: cmdDoctor,
+    help: "Usage: npx cybernode doctor [--user cyber] [--data-root /home/cyber/cyberdata]\nChecks what running fullnodes needs on this host.",
+  },
+  clean: {
+    run: cmdClean,
+    help: "Usage: npx cybernode clean [--caches]\nRemoves build-step images and stopped temporary containers of this project.\n--caches also removes the named build cache volumes. Run images are never removed.",
+  },
+};
+
+export async function main(argv: string[]): Promise<number> {
+  let args: ParsedArgs;
+  try {
+    args = parseArgs(argv);
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  const name = args.positional[0];
+  if (!name || name === "help") {
+    process.stdout.write(`${USAGE}\n`);
+    return args.flags.has("help") || name === "help" ? 0 : 2;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    process.stderr.write(`unknown command '${name}'\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (args.flags.has("help")) {
+    process.stdout.write(`${cmd.help}\n`);
+    return 0;
+  }
+  try {
+    return await cmd.run({ ...args, positional: args.positional.slice(1) });
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`${e.message}\n\n${cmd.help}\n`);
+      return 2;
+    }
+    const known = e instanceof InputError || e instanceof DockerUnreachableError || e instanceof StepFailedError || e instanceof UnsafeArchiveError;
+    process.stderr.write(`cybernode ${name}: ${known ? (e as Error).message : (e as Error).stack ?? String(e)}\n`);
+    return 1;
+  }
+}

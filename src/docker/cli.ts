@@ -1,0 +1,165 @@
+import { spawn, spawnSync } from "node:child_process";
+import type { Readable } from "node:stream";
+import { $ } from "zx";
+
+/**
+ * All Docker access goes through the docker CLI, so DOCKER_HOST, DOCKER_CONTEXT and `docker context use`
+ * apply exactly as they do for the user's own docker commands. Works with Engine 20.10 and later; no buildx.
+ */
+
+export class DockerError extends Error {
+  constructor(
+    readonly args: string[],
+    readonly exitCode: number | null,
+    readonly stderr: string,
+  ) {
+    super(`docker ${args.slice(0, 3).join(" ")}${args.length > 3 ? " ..." : ""} failed (exit ${exitCode}): ${stderr.trim().split("\n").slice(-5).join(" | ")}`);
+    this.name = "DockerError";
+  }
+}
+
+export class DockerUnreachableError extends Error {
+  constructor(detail: string) {
+    const host = process.env.DOCKER_HOST ? `DOCKER_HOST=${process.env.DOCKER_HOST}` : "the default socket (unix:///var/run/docker.sock)";
+    super(
+      `Docker is not reachable through ${host}: ${detail.trim().split("\n").pop()}\n` +
+        "Start the daemon (sudo systemctl start docker, or run dockerd), or point DOCKER_HOST / `docker context use` at a running engine, then check with: docker info",
+    );
+    this.name = "DockerUnreachableError";
+  }
+}
+
+const quiet$ = $({ quiet: true, nothrow: true });
+
+/** Runs `docker ...args` and returns trimmed stdout; throws DockerError on a non-zero exit. */
+export async function docker(args: string[], input?: string | Buffer): Promise<string> {
+  const out = await (input === undefined ? quiet$`docker ${args}` : $({ quiet: true, nothrow: true, input })`docker ${args}`);
+  if (out.exitCode !== 0) throw new DockerError(args, out.exitCode, out.stderr);
+  return out.stdout.trim();
+}
+
+/** Like docker() but returns null instead of throwing when the command fails (e.g. inspect of a missing image). */
+export async function dockerMaybe(args: string[]): Promise<string | null> {
+  const out = await quiet$`docker ${args}`;
+  return out.exitCode === 0 ? out.stdout.trim() : null;
+}
+
+let checked: Promise<DaemonInfo> | undefined;
+
+export interface DaemonInfo {
+  serverVersion: string;
+  /** Docker's name for the daemon's CPU architecture, e.g. amd64. */
+  architecture: string;
+  /** True when the daemon uses the containerd image store (image IDs are manifest digests there). */
+  containerdStore: boolean;
+}
+
+const ARCH: Record<string, string> = { x86_64: "amd64", aarch64: "arm64", armv7l: "arm", ppc64le: "ppc64le", s390x: "s390x" };
+
+/** Checks once per process that the daemon answers; throws DockerUnreachableError with what to do. */
+export function daemonInfo(): Promise<DaemonInfo> {
+  checked ??= (async () => {
+    const out = await $({ quiet: true, nothrow: true, timeout: "30s" })`docker info --format ${"{{json .}}"}`;
+    if (out.exitCode !== 0) {
+      checked = undefined;
+      throw new DockerUnreachableError(out.stderr || `docker info exited with ${out.exitCode}`);
+    }
+    const info = JSON.parse(out.stdout) as { ServerVersion?: string; Architecture?: string; DriverStatus?: [string, string][]; ServerErrors?: string[] };
+    if (!info.ServerVersion) {
+      checked = undefined;
+      throw new DockerUnreachableError((info.ServerErrors ?? []).join("; ") || "no server answered");
+    }
+    const driverStatus = JSON.stringify(info.DriverStatus ?? []);
+    return {
+      serverVersion: info.ServerVersion,
+      architecture: ARCH[info.Architecture ?? ""] ?? info.Architecture ?? "amd64",
+      containerdStore: driverStatus.includes("io.containerd.snapshotter"),
+    };
+  })();
+  return checked;
+}
+
+export interface StreamedRun {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/**
+ * Runs docker with stdout/stderr delivered line by line (for live step logs), or stdout as a stream
+ * (for `docker cp ... -`), or stdin fed from a buffer/stream (for `docker load`).
+ */
+export function dockerStream(
+  args: string[],
+  opts: { onLine?: (line: string) => void; stdin?: Buffer | Readable; onStdout?: (s: Readable) => Promise<void> } = {},
+): Promise<StreamedRun & { stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("docker", args, { stdio: ["pipe", "pipe", "pipe"] });
+    let stderr = "";
+    let pending = "";
+    const lines = (chunk: Buffer) => {
+      if (!opts.onLine) return;
+      pending += chunk.toString("utf8");
+      const parts = pending.split(/\r?\n/);
+      pending = parts.pop() ?? "";
+      for (const p of parts) opts.onLine(p);
+    };
+    const consumer = opts.onStdout ? opts.onStdout(child.stdout) : Promise.resolve();
+    if (!opts.onStdout) child.stdout.on("data", lines);
+    child.stderr.on("data", (c: Buffer) => {
+      stderr = (stderr + c.toString("utf8")).slice(-16384);
+      lines(c);
+    });
+    if (Buffer.isBuffer(opts.stdin)) child.stdin.end(opts.stdin);
+    else if (opts.stdin) (opts.stdin as Readable).pipe(child.stdin);
+    else child.stdin.end();
+    child.on("error", reject);
+    child.on("close", (exitCode, signal) => {
+      if (pending && opts.onLine) opts.onLine(pending);
+      consumer.then(() => resolve({ exitCode, signal, stderr }), (e: unknown) => reject(e));
+    });
+  });
+}
+
+// ---- temporary containers: removed on success, failure, SIGINT and SIGTERM
+
+const temporary = new Set<string>();
+let handlersInstalled = false;
+
+/** Label on every container and step image this project creates, for `cybernode clean`. */
+export const TEMP_LABEL = "cybernode.temp";
+
+function removeTemporarySync(): void {
+  if (temporary.size === 0) return;
+  spawnSync("docker", ["rm", "-f", ...temporary], { stdio: "ignore", timeout: 30_000 });
+  temporary.clear();
+}
+
+function installSignalHandlers(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    process.on(sig, () => {
+      process.stderr.write(`\ncybernode: ${sig}: removing ${temporary.size} temporary container(s)\n`);
+      removeTemporarySync();
+      process.exit(sig === "SIGINT" ? 130 : 143);
+    });
+  }
+  process.on("exit", removeTemporarySync);
+}
+
+/** Registers a container name for removal if the process is interrupted before it is cleaned up. */
+export function trackTemporary(name: string): void {
+  installSignalHandlers();
+  temporary.add(name);
+}
+
+/** Removes a temporary container now (ignoring "no such container"). */
+export async function removeTemporary(name: string): Promise<void> {
+  await dockerMaybe(["rm", "-f", name]);
+  temporary.delete(name);
+}
+
+/** A unique name for a temporary container of this process. */
+export function temporaryName(purpose: string): string {
+  return `cybernode-tmp-${purpose}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+}
