@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Build local stand-ins for the base images the tests use. No registry is
+# reachable here, so images are made from Debian packages and the host's Go
+# toolchain. Each image is skipped if it already exists (idempotent).
+set -euo pipefail
+
+BUSYBOX_IMG=cybernode-test/busybox:local
+DEBIAN_IMG=cybernode-test/debian:bookworm
+GOLANG_IMG=cybernode-test/golang:1.26-bookworm
+
+log() { echo "[make-test-bases] $*"; }
+exists() { docker image inspect "$1" >/dev/null 2>&1; }
+
+# Temp dir / container of the step in progress; removed on any exit.
+WORK= CTR=
+cleanup() {
+  if [[ -n $WORK ]]; then rm -rf "$WORK"; fi
+  if [[ -n $CTR ]]; then docker rm -f "$CTR" >/dev/null 2>&1 || true; fi
+  WORK= CTR=
+}
+trap cleanup EXIT
+
+# Debian mirror: first URI from the machine's apt sources (deb822 or one-line).
+debian_mirror() {
+  local m
+  m=$(grep -hoE '^(URIs:|deb) +https?://[^ ]+/debian/?( |$)' \
+        /etc/apt/sources.list.d/*.sources /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null \
+      | head -n1 | awk '{print $2}') || true
+  echo "${m:-http://deb.debian.org/debian}"
+}
+
+make_busybox() {
+  # Debian's busybox-static installs a static /bin/busybox (the image has no libc).
+  local bb=/bin/busybox dir
+  [[ -x $bb ]] || { echo "need busybox-static (/bin/busybox)" >&2; exit 1; }
+  WORK=$(mktemp -d) && dir=$WORK && chmod 755 "$dir"  # becomes the image root
+  mkdir -p "$dir/bin" "$dir/etc" "$dir/tmp" "$dir/root"
+  chmod 1777 "$dir/tmp"
+  cp "$bb" "$dir/bin/busybox"
+  # One symlink per applet, all in /bin (like the official busybox image).
+  for a in $("$bb" --list); do
+    [[ $a == busybox ]] || ln -s busybox "$dir/bin/$a"
+  done
+  # Minimal user database so `id`, `--user nobody` etc. resolve names.
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n' >"$dir/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"$dir/etc/group"
+  tar --numeric-owner --owner=0 --group=0 -C "$dir" -c . \
+    | docker import --change 'CMD ["/bin/sh"]' - "$BUSYBOX_IMG" >/dev/null
+  cleanup
+  docker run --rm "$BUSYBOX_IMG" sh -c 'id && ls /bin/wget >/dev/null && echo busybox ok'
+}
+
+make_debian() {
+  local mirror dir
+  mirror=$(debian_mirror)
+  WORK=$(mktemp -d) && dir=$WORK && chmod 755 "$dir"  # becomes the image root
+  log "debootstrap minbase bookworm from $mirror"
+  debootstrap --variant=minbase bookworm "$dir" "$mirror" >/tmp/cybernode-debootstrap.log 2>&1 \
+    || { tail -n 30 /tmp/cybernode-debootstrap.log >&2; exit 1; }
+  # Drop caches that only bloat the image.
+  rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
+  tar --numeric-owner -C "$dir" -c . \
+    | docker import --change 'CMD ["/bin/bash"]' - "$DEBIAN_IMG" >/dev/null
+  cleanup
+  docker run --rm "$DEBIAN_IMG" sh -c '. /etc/os-release && echo "$PRETTY_NAME"'
+}
+
+make_golang() {
+  local goroot ctr
+  goroot=$(go env GOROOT)
+  [[ -x $goroot/bin/go ]] || { echo "no Go toolchain at $goroot" >&2; exit 1; }
+  log "copying $goroot ($("$goroot/bin/go" version)) into $DEBIAN_IMG"
+  # Create (not start) a container, copy files in, commit it as a new image.
+  CTR=$(docker create "$DEBIAN_IMG") && ctr=$CTR
+  docker cp "$goroot/." "$ctr:/usr/local/go"
+  # GOPATH dir, world-writable like the official golang image, so non-root builds work.
+  WORK=$(mktemp -d) && chmod 1777 "$WORK"
+  docker cp "$WORK/." "$ctr:/go"
+  docker commit \
+    --change 'ENV PATH=/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'ENV GOTOOLCHAIN=local' \
+    --change 'ENV GOPATH=/go' \
+    --change 'CMD ["/bin/bash"]' \
+    "$ctr" "$GOLANG_IMG" >/dev/null
+  cleanup
+  docker run --rm "$GOLANG_IMG" sh -c 'go version && command -v ldd && command -v sh'
+}
+
+# build IMAGE FUNC: skip if present, else run FUNC and report elapsed seconds.
+build() {
+  local img=$1 fn=$2 start
+  if exists "$img"; then log "$img exists, skipping"; return; fi
+  log "building $img"
+  start=$SECONDS
+  "$fn"
+  log "built $img in $((SECONDS - start))s"
+}
+
+build "$BUSYBOX_IMG" make_busybox
+build "$DEBIAN_IMG" make_debian
+build "$GOLANG_IMG" make_golang
+
+docker image ls --format '{{.Repository}}:{{.Tag}}\t{{.Size}}' | grep '^cybernode-test/' || true
+echo "CYBERNODE_BASE_IMAGES=golang:1.26-bookworm=$GOLANG_IMG,debian:bookworm=$DEBIAN_IMG,busybox:stable=$BUSYBOX_IMG"
