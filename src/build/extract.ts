@@ -1,8 +1,8 @@
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { docker, dockerStream, removeTemporary, TEMP_LABEL, temporaryName, trackTemporary } from "../docker/cli";
-import { extractTarSafely } from "../archive/safeExtract";
+import { extractTarSafely, UnsafeArchiveError } from "../archive/safeExtract";
 import { sha256 } from "../plan/hash";
 import { parseLdd } from "../plan/ldd";
 import { InputError } from "../spec/errors";
@@ -119,6 +119,7 @@ export async function extractArtifacts(o: ExtractOptions): Promise<ExtractResult
       try {
         notes.push(...(await copyOut(name, a.path, partial)));
       } catch (e) {
+        if (e instanceof UnsafeArchiveError) throw e;
         throw new InputError(`image ${spec.name}`, [`build.artifacts: '${a.path}' could not be copied out of the build image (${(e as Error).message}). Does a build step create it?`]);
       }
       if (!existsSync(join(partial, a.name))) throw new InputError(`image ${spec.name}`, [`build.artifacts: '${a.path}' is missing after the build`]);
@@ -169,7 +170,14 @@ async function bundleLibs(o: ExtractOptions, partial: string): Promise<string[]>
     for (const lib of parsed.paths) {
       const dest = join(partial, LIBS_DIR, dirname(lib));
       mkdirSync(dest, { recursive: true });
-      await copyOut(name, lib, dest, true); // -L: the library's bytes under the name the loader asks for
+      // -L follows the link (libfoo.so.1 -> libfoo.so.1.2.3) but names the entry after the target,
+      // so copy into a scratch folder and store the bytes under the name the loader asks for.
+      const scratch = mkdtempSync(join(partial, ".lib-"));
+      await copyOut(name, lib, scratch, true);
+      const got = readdirSync(scratch);
+      if (got.length !== 1 || !lstatSync(join(scratch, got[0])).isFile()) throw new Error(`bundling ${lib}: expected one file from docker cp -L, got ${got.join(", ")}`);
+      renameSync(join(scratch, got[0]), join(dest, basename(lib)));
+      rmSync(scratch, { recursive: true, force: true });
     }
   } finally {
     await removeTemporary(name);

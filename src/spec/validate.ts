@@ -131,6 +131,7 @@ export function validateSpec(name: string, raw: unknown): ResolvedSpec {
   if (from === "scratch") bad("build.from", "scratch has no shell to run build steps; use a toolchain image");
   const steps = strings("build.steps", b.steps, { nonEmpty: true });
   if (spec.build !== undefined && (!Array.isArray(b.steps) || b.steps.length === 0)) bad("build.steps", "missing: give at least one shell command");
+  const buildEnv = envMap("build.env", b.env);
   const passEnv = strings("build.passEnv", b.passEnv);
   for (const k of passEnv) if (!ENV_KEY_RE.test(k)) bad("build.passEnv", `'${k}' is not a valid environment variable name`);
   const workdir = b.workdir === undefined ? "/" : absPath("build.workdir", b.workdir);
@@ -225,7 +226,7 @@ export function validateSpec(name: string, raw: unknown): ResolvedSpec {
     description: typeof spec.description === "string" ? spec.description : "",
     build: {
       from,
-      env: envMap("build.env", b.env),
+      env: buildEnv,
       passEnv: [...new Set(passEnv)].sort(),
       steps,
       workdir,

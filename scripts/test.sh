@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The test command of the README: on a fresh Debian machine (as root) it installs and starts
+# what the tests need, then runs every test and ends with "N passed, N failed[, N skipped]".
+# CYBERNODE_SKIP_DOCKER=1 skips the Docker part (the skipped tests are counted and printed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ "${CYBERNODE_SKIP_DOCKER:-}" != "1" ]]; then
+  bash scripts/start-docker.sh
+  bash scripts/make-test-bases.sh
+fi
+[[ -d node_modules ]] && [[ node_modules/.package-lock.json -nt package-lock.json ]] || npm ci --no-audit --no-fund
+npx tsc --noEmit -p .
+exec node scripts/run-tests.mjs "$@"

@@ -1,0 +1,83 @@
+import test from "ava";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { docker } from "../../src/docker/cli";
+import { runCli } from "../helpers/cli";
+import { dockerTest, leftoverTemporaries, removeTestImages, requireDocker, TEST_BASE_IMAGES } from "../helpers/docker";
+
+const ENV = { CYBERNODE_BASE_IMAGES: TEST_BASE_IMAGES };
+const FIXTURES = join(__dirname, "../fixtures/images");
+const root = mkdtempSync(join(tmpdir(), "cybernode-cli-"));
+
+test.before(async () => {
+  if (process.env.CYBERNODE_SKIP_DOCKER === "1") return;
+  await requireDocker();
+  mkdirSync(join(root, "fullnode"), { recursive: true });
+  // A spec whose only step sleeps, to interrupt it; a random value keeps it out of the cache.
+  writeFileSync(
+    join(root, "fullnode", "sleepy.ts"),
+    `export default {
+  build: { from: "debian:bookworm", env: { RUN: "${Math.random()}" }, steps: ["echo started; sleep 120"], artifacts: ["/bin/true"], version: { command: "echo 1" } },
+  run: { entrypoint: ["/cyberapp/true"] },
+  container: { name: "sleepy" },
+};\n`,
+  );
+});
+
+test.after.always(async () => {
+  rmSync(root, { recursive: true, force: true });
+  if (process.env.CYBERNODE_SKIP_DOCKER !== "1") await removeTestImages("fullnode/sleepy");
+});
+
+async function waitForRunningTemp(timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if ((await docker(["ps", "-q", "--filter", "label=cybernode.temp=1", "--filter", "status=running"])) !== "") return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error("no build step container started");
+}
+
+for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+  dockerTest(`${signal} during a build step removes the temporary container`, async (t) => {
+    let waited: Promise<void> | undefined;
+    const r = await runCli(["build", "fullnode/sleepy", "--images", root], ENV, (child) => {
+      waited = waitForRunningTemp(60_000).then(() => void child.kill(signal));
+    });
+    await waited;
+    t.is(r.code, code, r.stderr);
+    t.regex(r.stderr, new RegExp(`${signal}: removing 1 temporary container`));
+    t.deepEqual(await leftoverTemporaries(), []);
+  });
+}
+
+dockerTest("build prints the image ID, version and artifact sizes; inspect shows label, entrypoint, user and files", async (t) => {
+  const b = await runCli(["build", "fullnode/fixnode", "--images", FIXTURES], ENV);
+  t.is(b.code, 0, b.stderr);
+  const id = /^id\s+(sha256:[0-9a-f]{64})$/m.exec(b.stdout)?.[1];
+  t.truthy(id, b.stdout);
+  t.regex(b.stdout, /^version\s+1\.0\.0$/m);
+  t.regex(b.stdout, /fixnode\s+[\d.]+ KiB/);
+  const i = await runCli(["inspect", "fullnode/fixnode", "--images", FIXTURES], ENV);
+  t.is(i.code, 0, i.stderr);
+  t.regex(i.stdout, /^version\s+1\.0\.0$/m);
+  t.regex(i.stdout, /^entrypoint\s+\["\/cyberapp\/fixnode","--datadir=\/cyberdata"\]$/m);
+  t.regex(i.stdout, /^user\s+1000:1000$/m);
+  t.regex(i.stdout, /^ports\s+18333\/tcp 18545\/tcp$/m);
+  t.regex(i.stdout, /-rwxr-xr-x 0\/0\s+\d+ 1970-01-01 00:00 cyberapp\/fixnode/);
+  t.regex(i.stdout, /drwxr-xr-x 1000\/1000\s+0 1970-01-01 00:00 cyberdata\//);
+  t.regex(i.stdout, /^shell\s+none$/m);
+  t.is(await docker(["inspect", "--format", "{{.Config.Labels.version}}", "cybernode/fullnode-fixnode:latest"]), "1.0.0");
+});
+
+dockerTest("clean removes build-step images and stopped temporaries but never run images", async (t) => {
+  const runImage = await docker(["image", "inspect", "--format", "{{.Id}}", "cybernode/fullnode-fixnode:latest"]);
+  await docker(["create", "--label", "cybernode.temp=1", runImage]);
+  const r = await runCli(["clean"], ENV);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /removed 1 temporary container\(s\), \d+ build-step image tag\(s\)/);
+  t.is(await docker(["image", "ls", "-q", "--filter", "reference=cybernode-step/*"]), "");
+  t.is(await docker(["image", "inspect", "--format", "{{.Id}}", "cybernode/fullnode-fixnode:latest"]), runImage);
+  t.deepEqual(await leftoverTemporaries(), []);
+});

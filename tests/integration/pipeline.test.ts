@@ -1,0 +1,193 @@
+import test from "ava";
+import { createHash } from "node:crypto";
+import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildImage, type BuildResult } from "../../src/build/builder";
+import { readManifest } from "../../src/build/extract";
+import { StepFailedError } from "../../src/build/steps";
+import { UnsafeArchiveError } from "../../src/archive/safeExtract";
+import { InputError } from "../../src/spec/errors";
+import { docker, dockerMaybe } from "../../src/docker/cli";
+import { containerEvents, dockerTest, fixtureSpec, leftoverTemporaries, now, removeTestImages, requireDocker, testBaseMap } from "../helpers/docker";
+import { rpc, waitForRpc } from "../helpers/rpc";
+
+// One image name per test run; a random env value makes the first build really cold.
+const NAME = "fullnode/fixnode-it";
+const RUN_ID = Math.random().toString(36).slice(2);
+const cold = (s: Parameters<Parameters<typeof fixtureSpec>[1] & object>[0]) => (s.build.env = { ...s.build.env, CYBERNODE_TEST_RUN: RUN_ID });
+const loaded = fixtureSpec(NAME, cold);
+const quiet = { baseMap: testBaseMap(), log: () => {} };
+let first: BuildResult;
+
+test.before(async () => {
+  if (process.env.CYBERNODE_SKIP_DOCKER === "1") return;
+  await requireDocker();
+  await removeTestImages(NAME);
+});
+
+test.after.always(async () => {
+  if (process.env.CYBERNODE_SKIP_DOCKER === "1") return;
+  await removeTestImages(NAME);
+  await removeTestImages("fullnode/fixnode-busybox");
+  await removeTestImages("fullnode/ls-libs");
+  rmSync(loaded.dir, { recursive: true, force: true });
+});
+
+dockerTest("cold build runs every step, extracts and loads the planned image ID", async (t) => {
+  const t0 = now();
+  first = await buildImage(loaded, quiet);
+  t.is(first.stepsRun, 3);
+  t.is(first.stepsTotal, 3);
+  t.true(first.extracted);
+  t.true(first.loaded);
+  t.is(first.version, "1.0.0");
+  t.regex(first.imageId, /^sha256:[0-9a-f]{64}$/);
+  t.is(await docker(["image", "inspect", "--format", "{{.Id}}", first.tags[0]]), first.imageId);
+  t.is(await containerEvents("start", t0, now()), 3);
+});
+
+dockerTest("the extraction manifest matches the sha256 of the files in bin/", (t) => {
+  const m = readManifest(join(loaded.dir, "bin"))!;
+  t.is(m.version, "1.0.0");
+  t.deepEqual(m.artifacts, ["fixnode"]);
+  t.is(readFileSync(join(loaded.dir, "bin", "VERSION"), "utf8"), "1.0.0\n");
+  for (const f of m.files) {
+    const data = readFileSync(join(loaded.dir, "bin", f.path));
+    t.is(createHash("sha256").update(data).digest("hex"), f.sha256, f.path);
+    t.is(data.length, f.size);
+  }
+});
+
+dockerTest("a no-op rebuild starts zero containers and keeps the image ID", async (t) => {
+  const t0 = now();
+  const r = await buildImage(loaded, quiet);
+  const t1 = now();
+  t.is(r.stepsRun, 0);
+  t.false(r.extracted);
+  t.false(r.loaded);
+  t.is(r.imageId, first.imageId);
+  t.is(await containerEvents("create", t0, t1), 0);
+  t.is(await containerEvents("start", t0, t1), 0);
+});
+
+dockerTest("changing only the last step reruns only that step; same binaries give the same image ID", async (t) => {
+  const changed = { ...loaded, spec: { ...loaded.spec, build: { ...loaded.spec.build, steps: [...loaded.spec.build.steps.slice(0, 2), `${loaded.spec.build.steps[2]} # changed`] } } };
+  const t0 = now();
+  const r = await buildImage(changed, quiet);
+  t.is(r.stepsRun, 1);
+  t.is(await containerEvents("start", t0, now()), 1);
+  t.true(r.extracted);
+  t.is(r.imageId, first.imageId);
+});
+
+dockerTest("two clean assemblies give the same image ID", async (t) => {
+  await docker(["rmi", "-f", ...first.tags]);
+  t.is(await dockerMaybe(["image", "inspect", first.imageId]), null);
+  rmSync(join(loaded.dir, "bin"), { recursive: true, force: true });
+  const r = await buildImage(loaded, quiet);
+  t.true(r.extracted);
+  t.true(r.loaded);
+  t.is(r.imageId, first.imageId);
+});
+
+dockerTest("the run image runs as uid 1000, writes to a bind-mounted /cyberdata and answers RPC", async (t) => {
+  const data = mkdtempSync(join(tmpdir(), "cybernode-data-"));
+  chownSync(data, 1000, 1000);
+  const name = `cybernode-it-${RUN_ID}`;
+  try {
+    await docker(["run", "-d", "--name", name, "-v", `${data}:/cyberdata`, "-p", "127.0.0.1::18545", first.imageId]);
+    const port = (await docker(["port", name, "18545/tcp"])).split("\n")[0].split(":").pop()!;
+    await waitForRpc(Number(port));
+    t.deepEqual(await rpc(Number(port), "getblockcount"), { result: 0, error: null, id: 1 });
+    const info = (await rpc(Number(port), "getinfo")) as { result: { uid: number; version: string } };
+    t.is(info.result.uid, 1000);
+    t.is(info.result.version, "1.0.0");
+    t.true(existsSync(join(data, "fixnode.marker")));
+    t.is(statSync(join(data, "fixnode.marker")).uid, 1000);
+    t.is(await docker(["inspect", "--format", "{{.Config.Labels.version}}", name]), readFileSync(join(loaded.dir, "bin", "VERSION"), "utf8").trim());
+    t.is(await docker(["run", "--rm", first.imageId, "--version"]), "fixnode 1.0.0");
+  } finally {
+    await dockerMaybe(["rm", "-f", name]);
+    rmSync(data, { recursive: true, force: true });
+  }
+});
+
+dockerTest("a failing step names image, step, command and exit code, leaves no containers and keeps bin/", async (t) => {
+  const before = readFileSync(join(loaded.dir, "bin", "MANIFEST.json"), "utf8");
+  const failing = { ...loaded, spec: { ...loaded.spec, build: { ...loaded.spec.build, steps: [...loaded.spec.build.steps, "echo about to fail; echo boom >&2; exit 3"] } } };
+  const err = await t.throwsAsync(buildImage(failing, quiet), { instanceOf: StepFailedError });
+  t.is(err!.step, 4);
+  t.is(err!.exitCode, 3);
+  t.regex(err!.message, /image fullnode\/fixnode-it: build step 4\/4 failed with exit code 3/);
+  t.regex(err!.message, /command: echo about to fail/);
+  t.regex(err!.message, /\| boom/);
+  t.deepEqual(await leftoverTemporaries(), []);
+  t.is(readFileSync(join(loaded.dir, "bin", "MANIFEST.json"), "utf8"), before);
+});
+
+dockerTest("a version file the build does not write is a clear error", async (t) => {
+  const l = fixtureSpec(NAME, (s) => {
+    cold(s);
+    s.build.version = { file: "/out/NO_SUCH_VERSION" };
+  });
+  const err = await t.throwsAsync(buildImage(l, quiet), { instanceOf: InputError });
+  t.regex(err!.message, /build\.version: the version file \/out\/NO_SUCH_VERSION is absent/);
+  t.deepEqual(await leftoverTemporaries(), []);
+  t.false(existsSync(join(l.dir, "bin")));
+  rmSync(l.dir, { recursive: true, force: true });
+});
+
+dockerTest("a base image that is missing and unmapped is refused before any container runs", async (t) => {
+  const l = fixtureSpec(NAME, (s) => (s.build.from = "golang:0.1-nonexistent"));
+  const t0 = now();
+  const err = await t.throwsAsync(buildImage(l, quiet), { instanceOf: InputError });
+  t.regex(err!.message, /image fullnode\/fixnode-it: build\.from: base image 'golang:0\.1-nonexistent' is not on the Docker host/);
+  t.regex(err!.message, /CYBERNODE_BASE_IMAGES/);
+  t.is(await containerEvents("create", t0, now()), 0);
+  rmSync(l.dir, { recursive: true, force: true });
+});
+
+dockerTest("artifacts with links escaping the destination are refused and bin/ is not written", async (t) => {
+  const l = fixtureSpec(NAME, (s) => {
+    cold(s);
+    s.build.steps = ["mkdir -p /out/evil && ln -s /etc/passwd /out/evil/passwd && echo 1 > /out/VERSION"];
+    s.build.artifacts = ["/out/evil"];
+  });
+  const err = await t.throwsAsync(buildImage(l, quiet), { instanceOf: UnsafeArchiveError });
+  t.regex(err!.message, /link 'evil\/passwd' points to the absolute path '\/etc\/passwd'/);
+  t.false(existsSync(join(l.dir, "bin")));
+  t.deepEqual(await leftoverTemporaries(), []);
+  rmSync(l.dir, { recursive: true, force: true });
+});
+
+dockerTest("a non-scratch run base contributes its layers below ours", async (t) => {
+  const l = fixtureSpec("fullnode/fixnode-busybox", (s) => {
+    cold(s);
+    s.run.base = "busybox:stable";
+  });
+  const r = await buildImage(l, quiet);
+  const out = await docker(["run", "--rm", "--entrypoint", "/bin/sh", r.imageId, "-c", "ls /cyberapp && id -u && echo $HOME && touch /cyberdata/x && echo writable"]);
+  t.deepEqual(out.split("\n"), ["fixnode", "1000", "/cyberdata", "writable"]);
+  rmSync(l.dir, { recursive: true, force: true });
+});
+
+dockerTest("shared-library bundling makes a dynamically linked binary run in scratch", async (t) => {
+  const l = fixtureSpec("fullnode/ls-libs", (s) => {
+    s.build.from = "debian:bookworm";
+    s.build.env = {};
+    s.build.caches = {};
+    s.build.inputs = false;
+    s.build.steps = ["mkdir -p /out && cp /bin/ls /out/ls && ls --version | head -1 > /out/VERSION"];
+    s.build.artifacts = ["/out/ls"];
+    s.run.entrypoint = ["/cyberapp/ls"];
+    s.run.cmd = ["/"];
+    s.run.bundleLibs = true;
+  });
+  const r = await buildImage(l, quiet);
+  t.true(r.manifest.libs.includes("/lib64/ld-linux-x86-64.so.2"), r.manifest.libs.join(" "));
+  t.true(r.manifest.libs.some((p) => /libc\.so\.6$/.test(p)));
+  const out = await docker(["run", "--rm", r.imageId]);
+  t.deepEqual(out.split("\n").filter((x) => ["cyberapp", "cyberdata", "lib", "lib64", "tmp"].includes(x)).sort(), ["cyberapp", "cyberdata", "lib", "lib64", "tmp"]);
+  rmSync(l.dir, { recursive: true, force: true });
+});

@@ -1,0 +1,66 @@
+import test from "ava";
+import { join } from "node:path";
+import { parseArgs, UsageError } from "../../src/cli/args";
+import { formatListing } from "../../src/cli/inspect";
+import { passwdUid, writableBy } from "../../src/cli/doctor";
+import { runCli } from "../helpers/cli";
+
+const FIXTURES = join(__dirname, "../fixtures/images");
+
+test("argument parsing: positionals, flags and options", (t) => {
+  const a = parseArgs(["build", "fullnode/btcd", "--json", "--images=dir"]);
+  t.deepEqual(a.positional, ["build", "fullnode/btcd"]);
+  t.true(a.flags.has("json"));
+  t.is(a.options.get("images"), "dir");
+  t.is(parseArgs(["--images", "x"]).options.get("images"), "x");
+  t.throws(() => parseArgs(["--images"]), { instanceOf: UsageError });
+  t.throws(() => parseArgs(["-x"]), { instanceOf: UsageError });
+});
+
+test("--help exits 0 for the CLI and for each command", async (t) => {
+  for (const args of [["--help"], ["build", "--help"], ["images", "--help"], ["inspect", "--help"], ["doctor", "--help"], ["clean", "--help"]]) {
+    const r = await runCli(args);
+    t.is(r.code, 0, args.join(" "));
+    t.regex(r.stdout, /Usage: npx cybernode/);
+  }
+});
+
+test("usage errors exit 2", async (t) => {
+  t.is((await runCli([])).code, 2);
+  t.is((await runCli(["frobnicate"])).code, 2);
+  t.is((await runCli(["build"])).code, 2);
+  t.is((await runCli(["build", "a/b", "--nope"])).code, 2);
+});
+
+test("an unknown image is a failure naming the known images", async (t) => {
+  const r = await runCli(["build", "fullnode/nope", "--images", FIXTURES]);
+  t.is(r.code, 1);
+  t.regex(r.stderr, /image fullnode\/nope: unknown image/);
+  t.regex(r.stderr, /fullnode\/fixnode/);
+});
+
+test("images lists the specs", async (t) => {
+  const r = await runCli(["images", "--images", FIXTURES]);
+  t.is(r.code, 0);
+  t.regex(r.stdout, /^fullnode\/fixnode\s+fixnode\s+fixture fullnode/m);
+});
+
+test("Docker not reachable: exit 1 and says how to start it or set DOCKER_HOST", async (t) => {
+  const r = await runCli(["build", "fullnode/fixnode", "--images", FIXTURES], { DOCKER_HOST: "unix:///tmp/cybernode-no-such.sock" });
+  t.is(r.code, 1);
+  t.regex(r.stderr, /Docker is not reachable through DOCKER_HOST=unix:\/\/\/tmp\/cybernode-no-such\.sock/);
+  t.regex(r.stderr, /Start the daemon/);
+});
+
+test("listing lines look like tar -tv --numeric-owner", (t) => {
+  t.is(formatListing({ path: "cyberdata/", mode: 0o755, uid: 1000, gid: 1000, size: 0, mtime: new Date(0), type: "Directory" }), "drwxr-xr-x 1000/1000         0 1970-01-01 00:00 cyberdata/");
+  t.is(formatListing({ path: "su", mode: 0o4755, uid: 0, gid: 0, size: 5, mtime: new Date(0), type: "File" }).slice(0, 10), "-rwsr-xr-x");
+});
+
+test("doctor helpers: passwd lookup and writability", (t) => {
+  t.is(passwdUid("root:x:0:0::/root:/bin/sh\ncyber:x:1001:1001::/home/cyber:/bin/bash\n", "cyber"), 1001);
+  t.is(passwdUid("root:x:0:0::/root:/bin/sh\n", "cyber"), null);
+  t.true(writableBy({ uid: 1001, gid: 1001, mode: 0o755 }, 1001));
+  t.false(writableBy({ uid: 0, gid: 0, mode: 0o755 }, 1001));
+  t.true(writableBy({ uid: 0, gid: 0, mode: 0o777 }, 1001));
+});

@@ -1,0 +1,96 @@
+import test from "ava";
+import { join } from "node:path";
+import { InputError } from "../../src/spec/errors";
+import { validateSpec } from "../../src/spec/validate";
+import { loadSpec } from "../../src/spec/load";
+import { goodSpec, withChange } from "../helpers/specs";
+
+test("a valid spec gets its defaults", (t) => {
+  const s = validateSpec("fullnode/node", goodSpec());
+  t.is(s.run.uid, 1000);
+  t.is(s.run.base, "scratch");
+  t.deepEqual(s.run.env, [["HOME", "/cyberdata"]]);
+  t.deepEqual(s.run.ports, [{ port: 8333, protocol: "tcp" }, { port: 8334, protocol: "tcp" }]);
+  t.is(s.container.restart, "always");
+  t.deepEqual(s.container.ports[1], { port: 8334, hostPort: 8334, bind: "127.0.0.1", protocol: "tcp" });
+  t.deepEqual(s.build.artifacts, [{ path: "/out/node", name: "node" }]);
+});
+
+test("a spec's own HOME is kept", (t) => {
+  const s = validateSpec("fullnode/node", withChange((x) => (x.run.env = { HOME: "/cyberdata/home", A: "1" })));
+  t.deepEqual(s.run.env, [["A", "1"], ["HOME", "/cyberdata/home"]]);
+});
+
+// Each bad input must be rejected with an error that names the image and the field.
+const BAD: [string, unknown, string][] = [
+  ["missing build steps", withChange((s) => (s.build.steps = [])), "build.steps"],
+  ["build steps absent", withChange((s) => delete (s.build as Partial<typeof s.build>).steps), "build.steps"],
+  ["empty step", withChange((s) => (s.build.steps = ["  "])), "build.steps"],
+  ["missing artifacts", withChange((s) => (s.build.artifacts = [])), "build.artifacts"],
+  ["artifact path not absolute", withChange((s) => (s.build.artifacts = ["out/node"])), "build.artifacts[0]"],
+  ["artifact path with ..", withChange((s) => (s.build.artifacts = ["/out/../etc/passwd"])), "build.artifacts[0]"],
+  ["duplicate artifact names", withChange((s) => (s.build.artifacts = ["/out/node", "/other/node"])), "build.artifacts[1]"],
+  ["reserved artifact name", withChange((s) => (s.build.artifacts = ["/out/MANIFEST.json"])), "build.artifacts[0]"],
+  ["uid negative", withChange((s) => (s.run.uid = -1)), "run.uid"],
+  ["uid fractional", withChange((s) => (s.run.uid = 1.5)), "run.uid"],
+  ["uid a string", withChange((s) => ((s.run as unknown as Record<string, unknown>).uid = "1000")), "run.uid"],
+  ["uid root", withChange((s) => (s.run.uid = 0)), "run.uid"],
+  ["port 0", withChange((s) => (s.run.ports = [0])), "run.ports[0]"],
+  ["port 70000", withChange((s) => (s.run.ports = [70000])), "run.ports[0]"],
+  ["port duplicated", withChange((s) => (s.run.ports = [8333, "8333/tcp"])), "run.ports[1]"],
+  ["port malformed", withChange((s) => (s.run.ports = ["83x3"])), "run.ports[0]"],
+  ["entrypoint empty", withChange((s) => (s.run.entrypoint = [])), "run.entrypoint"],
+  ["entrypoint blank", withChange((s) => (s.run.entrypoint = [""])), "run.entrypoint"],
+  ["run env key invalid", withChange((s) => (s.run.env = { "BAD=KEY": "x" })), "run.env.BAD=KEY"],
+  ["build env key starts with digit", withChange((s) => (s.build.env = { "1X": "x" })), "build.env.1X"],
+  ["build env value not string", withChange((s) => ((s.build.env as unknown as Record<string, unknown>) = { A: 1 })), "build.env.A"],
+  ["passEnv name invalid", withChange((s) => (s.build.passEnv = ["GO PROXY"])), "build.passEnv"],
+  ["base image empty", withChange((s) => (s.build.from = "")), "build.from"],
+  ["base image scratch", withChange((s) => (s.build.from = "scratch")), "build.from"],
+  ["base image with spaces", withChange((s) => (s.build.from = "golang 1.26")), "build.from"],
+  ["cache name invalid", withChange((s) => (s.build.caches = { "/root/.cache": "Go Cache" })), "build.caches"],
+  ["cache path relative", withChange((s) => (s.build.caches = { "root/.cache": "go" })), "build.caches"],
+  ["version missing", withChange((s) => delete (s.build as Partial<typeof s.build>).version), "build.version"],
+  ["version both file and command", withChange((s) => ((s.build.version as Record<string, string>) = { file: "/v", command: "x" })), "build.version"],
+  ["version file relative", withChange((s) => (s.build.version = { file: "VERSION" })), "build.version.file"],
+  ["container name with space", withChange((s) => (s.container.name = "my node")), "container.name"],
+  ["container name unicode", withChange((s) => (s.container.name = "nöde")), "container.name"],
+  ["restart policy unknown", withChange((s) => ((s.container as unknown as Record<string, unknown>).restart = "sometimes")), "container.restart"],
+  ["restart on-failure:0", withChange((s) => ((s.container as unknown as Record<string, unknown>).restart = "on-failure:0")), "container.restart"],
+  ["container host port duplicated", withChange((s) => (s.container.ports = [{ port: 1 }, { port: 2, hostPort: 1 }])), "container.ports[1]"],
+  ["container bind not an address", withChange((s) => (s.container.ports = [{ port: 1, bind: "localhost" }])), "container.ports[0].bind"],
+  ["label reserved", withChange((s) => (s.run.labels = { version: "1" })), "run.labels['version']"],
+  ["unknown top-level field", withChange((s) => (s.runn = {})), "runn"],
+  ["build missing", withChange((s) => delete (s as Partial<typeof s>).build), "build"],
+  ["bundleLibs not boolean", withChange((s) => ((s.run as unknown as Record<string, unknown>).bundleLibs = "yes")), "run.bundleLibs"],
+];
+
+for (const [what, spec, field] of BAD) {
+  test(`rejects: ${what}`, (t) => {
+    const err = t.throws(() => validateSpec("fullnode/node", spec), { instanceOf: InputError });
+    t.true(err!.message.startsWith("image fullnode/node:"), err!.message);
+    t.true(err!.message.includes(field), `expected field ${field} in: ${err!.message}`);
+  });
+}
+
+test("rejects an image name that is not group/name", (t) => {
+  const err = t.throws(() => validateSpec("Btcd", goodSpec()), { instanceOf: InputError });
+  t.regex(err!.message, /<group>\/<name>/);
+});
+
+test("every problem of a spec is reported at once", (t) => {
+  const err = t.throws(() => validateSpec("fullnode/node", withChange((s) => { s.run.uid = -5; s.run.entrypoint = []; s.build.artifacts = ["x"]; })), { instanceOf: InputError });
+  t.is((err as InputError).problems.length, 3);
+});
+
+test("unknown image name names the known ones", (t) => {
+  const err = t.throws(() => loadSpec(join(__dirname, "../fixtures/images"), "fullnode/nope"), { instanceOf: InputError });
+  t.regex(err!.message, /unknown image/);
+  t.regex(err!.message, /fullnode\/fixnode/);
+});
+
+test("the fixture spec loads", (t) => {
+  const l = loadSpec(join(__dirname, "../fixtures/images"), "fullnode/fixnode");
+  t.is(l.spec.container.name, "fixnode");
+  t.true(l.dir.endsWith("fixtures/images/fullnode/fixnode"));
+});
