@@ -1,4 +1,3 @@
-import test from "ava";
 import { cpSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,7 +10,6 @@ import fixture from "../fixtures/images/fullnode/fixnode";
 
 /** Integration tests are skipped only when this says so explicitly; otherwise no Docker is a failure. */
 export const SKIP_DOCKER = process.env.CYBERNODE_SKIP_DOCKER === "1";
-export const dockerTest = SKIP_DOCKER ? test.serial.skip : test.serial;
 
 /** The local stand-ins made by scripts/make-test-bases.sh. */
 export const TEST_BASE_IMAGES =

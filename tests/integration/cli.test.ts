@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { docker } from "../../src/docker/cli";
 import { runCli } from "../helpers/cli";
-import { dockerTest, leftoverTemporaries, removeTestImages, requireDocker, TEST_BASE_IMAGES } from "../helpers/docker";
+import { dockerTest } from "../helpers/dockerTest";
+import { leftoverTemporaries, removeTestImages, requireDocker, TEST_BASE_IMAGES } from "../helpers/docker";
 
 const ENV = { CYBERNODE_BASE_IMAGES: TEST_BASE_IMAGES };
 const FIXTURES = join(__dirname, "../fixtures/images");

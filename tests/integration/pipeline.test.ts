@@ -9,7 +9,8 @@ import { StepFailedError } from "../../src/build/steps";
 import { UnsafeArchiveError } from "../../src/archive/safeExtract";
 import { InputError } from "../../src/spec/errors";
 import { docker, dockerMaybe } from "../../src/docker/cli";
-import { containerEvents, dockerTest, fixtureSpec, leftoverTemporaries, now, removeTestImages, requireDocker, testBaseMap } from "../helpers/docker";
+import { dockerTest } from "../helpers/dockerTest";
+import { containerEvents, fixtureSpec, leftoverTemporaries, now, removeTestImages, requireDocker, testBaseMap } from "../helpers/docker";
 import { rpc, waitForRpc } from "../helpers/rpc";
 
 // One image name per test run; a random env value makes the first build really cold.

@@ -1,0 +1,102 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as docker from "@pulumi/docker";
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { digestInputs } from "../build/inputs";
+import { sha256, stableJson } from "../plan/hash";
+import { imagesRoot, listSpecNames, loadSpec } from "../spec/load";
+import type { ResolvedSpec } from "../spec/validate";
+import { passwdUid } from "../cli/doctor";
+import { fillSecrets, validateStackConfig, type NodePlan, type StackPlan } from "./config";
+import { Image } from "./imageResource";
+import { DataDir } from "./dataDirResource";
+
+/** Reads every `cybernode:*` key of the stack and which of them are secrets. */
+export function readStackConfig(): { raw: Record<string, unknown>; secretKeys: Set<string> } {
+  const all = pulumi.runtime.allConfig();
+  // isConfigSecret is exported by the runtime but not typed.
+  const isSecret = (pulumi.runtime as unknown as { isConfigSecret?: (k: string) => boolean }).isConfigSecret ?? (() => false);
+  const raw: Record<string, unknown> = {};
+  const secretKeys = new Set<string>();
+  for (const [k, v] of Object.entries(all)) {
+    if (!k.startsWith("cybernode:")) continue;
+    const key = k.slice("cybernode:".length);
+    raw[key] = v;
+    if (isSecret(k)) secretKeys.add(key);
+  }
+  return { raw, secretKeys };
+}
+
+export interface ProgramOptions {
+  projectDir?: string;
+  imagesDir?: string;
+}
+
+/** The stack: one image component per image in use, one container per enabled node. Returns the stack outputs. */
+export function deployStack(o: ProgramOptions = {}) {
+  const projectDir = resolve(o.projectDir ?? process.cwd());
+  const stack = pulumi.getStack();
+  const { raw, secretKeys } = readStackConfig();
+  // cybernode:imagesDir (relative to the project) picks the spec folder; default images/.
+  const imagesDir = typeof raw.imagesDir === "string" && raw.imagesDir !== "" ? raw.imagesDir : "images";
+  const root = imagesRoot(o.imagesDir ?? resolve(projectDir, imagesDir));
+  const specs = new Map<string, ResolvedSpec>();
+  for (const n of listSpecNames(root)) specs.set(n, loadSpec(root, n).spec);
+  const cyberUid = existsSync("/etc/passwd") ? passwdUid(readFileSync("/etc/passwd", "utf8"), "cyber") : null;
+  const plan = validateStackConfig(raw, { stack, stackFile: `stacks/Pulumi.${stack}.yaml`, specs, cyberUid, secretKeys });
+
+  const provider = new docker.Provider(`host-${stack}`, { host: plan.host });
+  const images = new Map<string, Image>();
+  for (const node of plan.nodes) {
+    if (images.has(node.image)) continue;
+    const dir = join(root, node.image);
+    images.set(
+      node.image,
+      new Image(node.image.replace("/", "-"), {
+        image: node.image,
+        projectDir,
+        imagesRoot: root,
+        contentHash: sha256(stableJson({ spec: specs.get(node.image), inputs: digestInputs(dir) })),
+        baseImages: plan.baseImages,
+        dockerHost: plan.host === "unix:///var/run/docker.sock" ? "" : plan.host,
+      }),
+    );
+  }
+  const config = new pulumi.Config("cybernode");
+  const containers = plan.nodes.map((node) => nodeContainer(node, plan, images.get(node.image) as Image, provider, config));
+  return {
+    host: plan.host,
+    nodes: Object.fromEntries(plan.nodes.map((n, i) => [n.name, { container: containers[i].name, image: n.image, imageId: images.get(n.image)!.imageId, version: images.get(n.image)!.version }])),
+    images: Object.fromEntries([...images].map(([name, img]) => [name, { imageId: img.imageId, version: img.version, artifacts: img.artifacts }])),
+  };
+}
+
+function nodeContainer(node: NodePlan, plan: StackPlan, image: Image, provider: docker.Provider, config: pulumi.Config): docker.Container {
+  const secretValues = node.secrets.map((k) => config.requireSecret(k));
+  const dataDir = new DataDir(`${node.name}-data`, { path: `${plan.dataRoot}/${node.name}`, uid: plan.uid, selinux: plan.selinux, local: plan.host.startsWith("unix://") });
+  // Args with ${secret:key} become a secret output, so they never show in plain state or previews.
+  const command: pulumi.Input<string[]> = node.secrets.length
+    ? pulumi.all(secretValues).apply((vals) => node.args.map((a) => fillSecrets(a, Object.fromEntries(node.secrets.map((k, i) => [k, vals[i]])))))
+    : node.args;
+  return new docker.Container(
+    node.name,
+    {
+      name: node.name,
+      image: image.imageId,
+      restart: node.restart,
+      user: `${plan.uid}:${plan.uid}`,
+      command,
+      envs: node.env.map(([k, v]) => `${k}=${v}`),
+      ports: node.ports.map((p) => ({ internal: p.port, external: p.hostPort, ip: p.bind, protocol: p.protocol })),
+      volumes: [{ hostPath: dataDir.path, containerPath: "/cyberdata" }],
+      labels: [
+        { label: "cybernode.node", value: node.name },
+        { label: "cybernode.image", value: node.image },
+        { label: "cybernode.stack", value: plan.stack },
+      ],
+      mustRun: true,
+    },
+    // Fixed names and host ports: the old container must go before its replacement starts.
+    { provider, deleteBeforeReplace: true, dependsOn: [image, dataDir] },
+  );
+}
