@@ -1,0 +1,74 @@
+import test from "ava";
+import { InputError } from "../../src/spec/errors";
+import { validateSpec } from "../../src/spec/validate";
+import { parsePortMapping, validateStackConfig, type StackContext } from "../../src/pulumi/config";
+import { goodSpec } from "../helpers/specs";
+
+const ctx = (over: Partial<StackContext> = {}): StackContext => ({
+  stack: "test",
+  stackFile: "stacks/Pulumi.test.yaml",
+  specs: new Map([["fullnode/node", validateSpec("fullnode/node", goodSpec())]]),
+  cyberUid: 1000,
+  secretKeys: new Set(["rpcpass"]),
+  ...over,
+});
+const good = () => ({ uid: "1000", nodes: JSON.stringify({ node: { image: "fullnode/node" } }) });
+
+test("defaults: local socket, cyber's uid, /home/cyber/cyberdata, spec's container defaults", (t) => {
+  const p = validateStackConfig({ nodes: { node: { image: "fullnode/node" } } }, ctx());
+  t.is(p.host, "unix:///var/run/docker.sock");
+  t.is(p.uid, 1000);
+  t.is(p.dataRoot, "/home/cyber/cyberdata");
+  t.is(p.buildOn, "local");
+  t.deepEqual(p.nodes[0].ports, [
+    { port: 8333, hostPort: 8333, bind: "0.0.0.0", protocol: "tcp" },
+    { port: 8334, hostPort: 8334, bind: "127.0.0.1", protocol: "tcp" },
+  ]);
+  t.is(p.nodes[0].restart, "always");
+});
+
+test("secret references in args are collected", (t) => {
+  const p = validateStackConfig({ rpcpass: "x", nodes: { node: { image: "fullnode/node", args: ["--rpcpass=${secret:rpcpass}"] } } }, ctx());
+  t.deepEqual(p.nodes[0].secrets, ["rpcpass"]);
+});
+
+test("port mappings parse like docker run -p", (t) => {
+  t.deepEqual(parsePortMapping("127.0.0.1:8334:18334/udp"), { port: 18334, hostPort: 8334, bind: "127.0.0.1", protocol: "udp" });
+  t.deepEqual(parsePortMapping("8333"), { port: 8333, hostPort: 8333, bind: "0.0.0.0", protocol: "tcp" });
+});
+
+const BAD: [string, Record<string, unknown>, Partial<StackContext>, string][] = [
+  ["unknown image spec in nodes", { nodes: { x: { image: "fullnode/nope" } } }, {}, "cybernode:nodes.x.image"],
+  ["two nodes with the same host port", { nodes: { a: { image: "fullnode/node" }, b: { image: "fullnode/node", ports: ["8333:1"] } } }, {}, "cybernode:nodes.b.ports"],
+  ["node name invalid", { nodes: { "my node": { image: "fullnode/node" } } }, {}, "cybernode:nodes.my node"],
+  ["uid negative", { ...good(), uid: "-1" }, {}, "cybernode:uid"],
+  ["uid not a number", { ...good(), uid: "cyber" }, {}, "cybernode:uid"],
+  ["uid unset and no cyber user", { nodes: good().nodes }, { cyberUid: null }, "cybernode:uid"],
+  ["relative dataRoot", { ...good(), dataRoot: "cyberdata" }, {}, "cybernode:dataRoot"],
+  ["empty dataRoot", { ...good(), dataRoot: "" }, {}, "cybernode:dataRoot"],
+  ["restart policy unknown", { nodes: { node: { image: "fullnode/node", restart: "sometimes" } } }, {}, "cybernode:nodes.node.restart"],
+  ["port mapping malformed", { nodes: { node: { image: "fullnode/node", ports: ["83:33:33:33"] } } }, {}, "cybernode:nodes.node.ports[0]"],
+  ["port out of range", { nodes: { node: { image: "fullnode/node", ports: ["99999"] } } }, {}, "cybernode:nodes.node.ports[0]"],
+  ["host URL with unsupported scheme", { ...good(), host: "http://node1:2375" }, {}, "cybernode:host"],
+  ["buildOn neither local nor host", { ...good(), buildOn: "cloud" }, {}, "cybernode:buildOn"],
+  ["secret given in plain text", { plainpass: "hunter2", nodes: { node: { image: "fullnode/node", args: ["--rpcpass=${secret:plainpass}"] } } }, {}, "cybernode:plainpass"],
+  ["secret referenced but not set", { nodes: { node: { image: "fullnode/node", args: ["--rpcpass=${secret:rpcpass}"] } } }, {}, "cybernode:nodes.node.args"],
+  ["selinux not a boolean", { ...good(), selinux: "yes" }, {}, "cybernode:selinux"],
+  ["nodes not a map", { nodes: "[1,2]" }, {}, "cybernode:nodes"],
+  ["unknown node field", { nodes: { node: { image: "fullnode/node", volumes: [] } } }, {}, "cybernode:nodes.node.volumes"],
+  ["env key invalid", { nodes: { node: { image: "fullnode/node", env: { "A=B": "1" } } } }, {}, "cybernode:nodes.node.env.A=B"],
+  ["enabled not a boolean", { nodes: { node: { image: "fullnode/node", enabled: "no" } } }, {}, "cybernode:nodes.node.enabled"],
+];
+
+for (const [what, raw, over, key] of BAD) {
+  test(`stack config rejects: ${what}`, (t) => {
+    const err = t.throws(() => validateStackConfig(raw, ctx(over)), { instanceOf: InputError });
+    t.true(err!.message.startsWith("stack file stacks/Pulumi.test.yaml:"), err!.message);
+    t.true(err!.message.includes(`${key}:`), `expected ${key} in ${err!.message}`);
+  });
+}
+
+test("a disabled node is not deployed and needs no valid image", (t) => {
+  const p = validateStackConfig({ uid: "1000", nodes: { a: { image: "fullnode/node" }, b: { image: "nope", enabled: false } } }, ctx());
+  t.deepEqual(p.nodes.map((n) => n.name), ["a"]);
+});
