@@ -59,6 +59,10 @@ make_debian() {
     || { tail -n 30 /tmp/cybernode-debootstrap.log >&2; exit 1; }
   # Drop caches that only bloat the image.
   rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
+  # Trust what this host trusts (Debian's CAs plus any local ones, e.g. an egress proxy's), as the
+  # official images trust Debian's ca-certificates: builds fetch modules over TLS (go install).
+  mkdir -p "$dir/etc/ssl/certs"
+  cp /etc/ssl/certs/ca-certificates.crt "$dir/etc/ssl/certs/ca-certificates.crt"
   tar --numeric-owner -C "$dir" -c . \
     | docker import --change 'CMD ["/bin/bash"]' - "$DEBIAN_IMG" >/dev/null
   cleanup
@@ -85,6 +89,16 @@ make_golang() {
   cleanup
   docker run --rm "$GOLANG_IMG" sh -c 'go version && command -v ldd && command -v sh'
 }
+
+# Images made before the CA bundle was added are made again (and the golang one on top of them).
+has_ca() { docker run --rm --entrypoint /bin/sh "$1" -c 'test -s /etc/ssl/certs/ca-certificates.crt' >/dev/null 2>&1; }
+for img in "$DEBIAN_IMG" "$GOLANG_IMG"; do
+  if exists "$img" && ! has_ca "$img"; then
+    log "$img has no CA bundle; removing it to make it again"
+    docker rmi -f "$GOLANG_IMG" "$DEBIAN_IMG" >/dev/null 2>&1 || true
+    break
+  fi
+done
 
 # build IMAGE FUNC: skip if present, else run FUNC and report elapsed seconds.
 build() {
