@@ -42,9 +42,12 @@ export function fixtureSpec(name: string, change: (s: ImageSpec) => void = () =>
   return { spec: validateSpec(name, raw), file: "(test)", dir };
 }
 
-/** Number of container events of one kind (start, create) between two times (seconds since epoch). */
+/**
+ * Number of container events of one kind (start, create) between two times (seconds since epoch),
+ * counting the builder's containers (all carry the cybernode.temp label), not other work on the engine.
+ */
 export async function containerEvents(event: string, since: number, until: number): Promise<number> {
-  const out = await docker(["events", "--since", since.toFixed(3), "--until", until.toFixed(3), "--filter", "type=container", "--filter", `event=${event}`, "--format", "{{.ID}}"]);
+  const out = await docker(["events", "--since", since.toFixed(3), "--until", until.toFixed(3), "--filter", "type=container", "--filter", `event=${event}`, "--filter", "label=cybernode.temp=1", "--format", "{{.ID}}"]);
   return out.split("\n").filter(Boolean).length;
 }
 
