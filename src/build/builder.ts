@@ -8,6 +8,12 @@ import { digestInputs, listInputs, stageInputs } from "./inputs";
 import { assembleRunImage } from "./runImage";
 import { runSteps } from "./steps";
 
+/**
+ * The builder in three phases, each idempotent and cheap when nothing changed:
+ * build steps → extraction to bin/ → run image. `buildImage` runs all three; the Pulumi resources
+ * call them one per resource.
+ */
+
 export interface BuildOptions {
   baseMap?: BaseImageMap;
   /** Where progress lines go. Default: stderr. */
@@ -15,17 +21,22 @@ export interface BuildOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-export interface BuildResult {
-  image: string;
-  imageId: string;
-  version: string;
-  tags: string[];
+export interface StepsResult {
   baseImageId: string;
   stepsTotal: number;
   stepsRun: number;
   stepSeconds: number[];
   /** Cache key of the final build step (identifies the build image). */
   buildKey: string;
+  /** Tag of the final build-step image. */
+  buildTag: string;
+}
+
+export interface BuildResult extends StepsResult {
+  image: string;
+  imageId: string;
+  version: string;
+  tags: string[];
   extracted: boolean;
   loaded: boolean;
   manifest: BinManifest;
@@ -33,14 +44,12 @@ export interface BuildResult {
   seconds: number;
 }
 
-/**
- * Builds one image end to end: build steps (from cache where possible) → extraction to bin/ →
- * deterministic run image loaded into the daemon. An unchanged build starts no container.
- */
-export async function buildImage(loaded: LoadedSpec, o: BuildOptions = {}): Promise<BuildResult> {
-  const started = Date.now();
+const defaultLog = (l: string) => process.stderr.write(`${l}\n`);
+
+/** Phase 1: runs the build steps that are not cached. An unchanged build starts no container. */
+export async function buildSteps(loaded: LoadedSpec, o: BuildOptions = {}): Promise<StepsResult> {
   const { spec, dir } = loaded;
-  const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const log = o.log ?? defaultLog;
   const env = o.env ?? process.env;
   await daemonInfo();
   const baseMap = o.baseMap ?? baseImageMapFromEnv(env);
@@ -52,8 +61,7 @@ export async function buildImage(loaded: LoadedSpec, o: BuildOptions = {}): Prom
   const steps = planSteps({ spec, baseImageId: base.id, inputsDigest, passEnv });
 
   const listed = await docker(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", stepRepository(spec.name)]);
-  const cached = new Set(listed.split("\n").filter(Boolean));
-  const startAt = firstMissingStep(steps, cached);
+  const startAt = firstMissingStep(steps, new Set(listed.split("\n").filter(Boolean)));
   let stepsRun = 0;
   let stepSeconds: number[] = [];
   if (startAt < steps.length) {
@@ -80,25 +88,36 @@ export async function buildImage(loaded: LoadedSpec, o: BuildOptions = {}): Prom
   } else {
     log(`[${spec.name}] all ${steps.length} build steps cached`);
   }
-
   const last = steps[steps.length - 1];
-  const binDir = join(dir, "bin");
-  const ex = await extractArtifacts({ spec, dir, buildImage: last.tag, buildKey: last.key, versionFile: versionFile(spec), log });
-  const run = await assembleRunImage({ spec, binDir, manifest: ex.manifest, baseMap, log });
+  return { baseImageId: base.id, stepsTotal: steps.length, stepsRun, stepSeconds, buildKey: last.key, buildTag: last.tag };
+}
+
+/** Phase 2: extracts the artifacts of the build image into bin/ (skipped when bin/ already matches). */
+export async function extractBinaries(loaded: LoadedSpec, steps: StepsResult, o: BuildOptions = {}) {
+  return extractArtifacts({ spec: loaded.spec, dir: loaded.dir, buildImage: steps.buildTag, buildKey: steps.buildKey, versionFile: versionFile(loaded.spec), log: o.log ?? defaultLog });
+}
+
+/** Phase 3: assembles the run image from bin/ and loads it unless the daemon has that ID already. */
+export async function runImage(loaded: LoadedSpec, manifest: BinManifest, o: BuildOptions = {}) {
+  return assembleRunImage({ spec: loaded.spec, binDir: join(loaded.dir, "bin"), manifest, baseMap: o.baseMap ?? baseImageMapFromEnv(o.env ?? process.env), log: o.log ?? defaultLog });
+}
+
+/** All three phases: build steps (from cache where possible) → bin/ → deterministic run image. */
+export async function buildImage(loaded: LoadedSpec, o: BuildOptions = {}): Promise<BuildResult> {
+  const started = Date.now();
+  const steps = await buildSteps(loaded, o);
+  const ex = await extractBinaries(loaded, steps, o);
+  const run = await runImage(loaded, ex.manifest, o);
   return {
-    image: spec.name,
+    ...steps,
+    image: loaded.spec.name,
     imageId: run.imageId,
     version: ex.manifest.version,
     tags: run.tags,
-    baseImageId: base.id,
-    stepsTotal: steps.length,
-    stepsRun,
-    stepSeconds,
-    buildKey: last.key,
     extracted: ex.extracted,
     loaded: run.loaded,
     manifest: ex.manifest,
-    binDir,
+    binDir: join(loaded.dir, "bin"),
     seconds: (Date.now() - started) / 1000,
   };
 }

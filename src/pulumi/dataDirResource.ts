@@ -2,26 +2,61 @@ import * as pulumi from "@pulumi/pulumi";
 
 /**
  * A node's data folder on the host (`<dataRoot>/<name>`), created owned by the run uid so the node can
- * write it (Docker would create a missing bind-mount source owned by root). Never deleted by Pulumi:
- * delete() leaves the folder and its chain data in place; removing data is the user's explicit act.
+ * write it (Docker would create a missing bind-mount source owned by root). On the local machine it
+ * runs a small shell script; on ssh:// hosts the same script goes through ssh, as the docker CLI does.
+ * Never deleted by Pulumi: delete() leaves the folder and its chain data in place.
  */
 export interface DataDirInputs {
   path: string;
   uid: number;
   /** Relabel for SELinux hosts (container_file_t), as the `:z` bind-mount option would. */
   selinux: boolean;
-  /** True when the stack's Docker host is this machine; remote folders are not created yet (see README). */
-  local: boolean;
+  /** The stack's Docker host URL; decides where the folder is made. */
+  host: string;
+}
+
+/** The shell script that makes the folder. Pure; every value is quoted. */
+export function dataDirScript(path: string, uid: number, selinux: boolean): string {
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const p = q(path);
+  return [
+    "set -e",
+    `mkdir -p -- ${p}`,
+    `if [ "$(stat -c %u:%g -- ${p})" != "${uid}:${uid}" ]; then chown ${uid}:${uid} -- ${p}; fi`,
+    ...(selinux ? [`chcon -R -t container_file_t -- ${p}`] : []),
+  ].join("\n");
+}
+
+/** How to run the script for a host URL, or an error text when that host kind is not supported. Pure. */
+export function dataDirCommand(host: string, script: string): { cmd: string; args: string[] } | string {
+  if (host.startsWith("unix://") || host === "") return { cmd: "sh", args: ["-c", script] };
+  const m = /^ssh:\/\/(?:([^@/]+)@)?([^:/]+)(?::(\d+))?\/?$/.exec(host);
+  if (m) {
+    const target = m[1] ? `${m[1]}@${m[2]}` : m[2];
+    return { cmd: "ssh", args: ["-o", "BatchMode=yes", "-o", "ConnectTimeout=15", ...(m[3] ? ["-p", m[3]] : []), target, script] };
+  }
+  return `cannot create data folders on ${host}; create them on the host (owned by the node uid) or use an ssh:// host`;
+}
+
+async function ensureDir(i: DataDirInputs): Promise<void> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const cp = require("node:child_process") as typeof import("node:child_process");
+  const how = dataDirCommand(i.host, dataDirScript(i.path, i.uid, i.selinux));
+  if (typeof how === "string") throw new Error(`data folder ${i.path}: ${how}`);
+  const r = cp.spawnSync(how.cmd, how.args, { encoding: "utf8", timeout: 60_000 });
+  if (r.status !== 0) {
+    throw new Error(`data folder ${i.path} on ${i.host || "this machine"}: ${(r.stderr || String(r.error ?? "")).trim()}. Check that the user may create it (or create it owned by uid ${i.uid}).`);
+  }
 }
 
 export const dataDirProvider: pulumi.dynamic.ResourceProvider = {
   async diff(_id: string, olds: DataDirInputs, news: DataDirInputs) {
-    const replaces = olds.path !== news.path ? ["path"] : [];
+    const replaces = olds.path !== news.path || olds.host !== news.host ? ["path"] : [];
     return { changes: replaces.length > 0 || olds.uid !== news.uid || olds.selinux !== news.selinux, replaces, deleteBeforeReplace: false };
   },
   async create(inputs: DataDirInputs) {
     await ensureDir(inputs);
-    return { id: inputs.path, outs: inputs };
+    return { id: `${inputs.host}#${inputs.path}`, outs: inputs };
   },
   async update(_id: string, _olds: DataDirInputs, news: DataDirInputs) {
     await ensureDir(news);
@@ -31,21 +66,6 @@ export const dataDirProvider: pulumi.dynamic.ResourceProvider = {
     // Intentionally nothing: chain data survives `pulumi destroy` and container replacement.
   },
 };
-
-async function ensureDir(i: DataDirInputs): Promise<void> {
-  if (!i.local) return;
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  const fs = require("node:fs") as typeof import("node:fs");
-  const cp = require("node:child_process") as typeof import("node:child_process");
-  /* eslint-enable @typescript-eslint/no-require-imports */
-  fs.mkdirSync(i.path, { recursive: true });
-  const st = fs.statSync(i.path);
-  if (st.uid !== i.uid || st.gid !== i.uid) fs.chownSync(i.path, i.uid, i.uid);
-  if (i.selinux) {
-    const r = cp.spawnSync("chcon", ["-R", "-t", "container_file_t", i.path], { encoding: "utf8" });
-    if (r.status !== 0) throw new Error(`chcon on ${i.path} failed: ${r.stderr || r.error}`);
-  }
-}
 
 export class DataDir extends pulumi.dynamic.Resource {
   declare readonly path: pulumi.Output<string>;

@@ -9,6 +9,8 @@ import type { ResolvedSpec } from "../spec/validate";
 import { passwdUid } from "../cli/doctor";
 import { fillSecrets, validateStackConfig, type NodePlan, type StackPlan } from "./config";
 import { Image } from "./imageResource";
+
+const DEFAULT_HOST = "unix:///var/run/docker.sock";
 import { DataDir } from "./dataDirResource";
 
 /** Reads every `cybernode:*` key of the stack and which of them are secrets. */
@@ -46,19 +48,24 @@ export function deployStack(o: ProgramOptions = {}) {
   const plan = validateStackConfig(raw, { stack, stackFile: `stacks/Pulumi.${stack}.yaml`, specs, cyberUid, secretKeys });
 
   const provider = new docker.Provider(`host-${stack}`, { host: plan.host });
+  const local = plan.host === DEFAULT_HOST;
+  // buildOn local: build with this machine's Docker and load the run image onto the host if it is remote.
+  const buildHost = plan.buildOn === "host" && !local ? plan.host : "";
   const images = new Map<string, Image>();
   for (const node of plan.nodes) {
     if (images.has(node.image)) continue;
-    const dir = join(root, node.image);
+    const spec = specs.get(node.image) as ResolvedSpec;
     images.set(
       node.image,
       new Image(node.image.replace("/", "-"), {
         image: node.image,
         projectDir,
         imagesRoot: root,
-        contentHash: sha256(stableJson({ spec: specs.get(node.image), inputs: digestInputs(dir) })),
         baseImages: plan.baseImages,
-        dockerHost: plan.host === "unix:///var/run/docker.sock" ? "" : plan.host,
+        buildHost,
+        targetHost: local ? "" : plan.host,
+        buildHash: sha256(stableJson({ build: spec.build, inputs: digestInputs(join(root, node.image)) })),
+        runHash: sha256(stableJson({ name: spec.name, run: spec.run })),
       }),
     );
   }
@@ -73,7 +80,7 @@ export function deployStack(o: ProgramOptions = {}) {
 
 function nodeContainer(node: NodePlan, plan: StackPlan, image: Image, provider: docker.Provider, config: pulumi.Config): docker.Container {
   const secretValues = node.secrets.map((k) => config.requireSecret(k));
-  const dataDir = new DataDir(`${node.name}-data`, { path: `${plan.dataRoot}/${node.name}`, uid: plan.uid, selinux: plan.selinux, local: plan.host.startsWith("unix://") });
+  const dataDir = new DataDir(`${node.name}-data`, { path: `${plan.dataRoot}/${node.name}`, uid: plan.uid, selinux: plan.selinux, host: plan.host });
   // Args with ${secret:key} become a secret output, so they never show in plain state or previews.
   const command: pulumi.Input<string[]> = node.secrets.length
     ? pulumi.all(secretValues).apply((vals) => node.args.map((a) => fillSecrets(a, Object.fromEntries(node.secrets.map((k, i) => [k, vals[i]])))))

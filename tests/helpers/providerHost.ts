@@ -9,7 +9,7 @@ import { join } from "node:path";
  * runs a script of calls against it in a fresh node process, as Pulumi's dynamic provider host would
  * (`require(<text>).handler()`). Returns what the script printed as JSON.
  */
-export async function runSerializedProvider(provider: pulumi.dynamic.ResourceProvider, script: string, input: unknown): Promise<Record<string, unknown>> {
+export async function runSerializedProvider(provider: pulumi.dynamic.ResourceProvider | Record<string, pulumi.dynamic.ResourceProvider>, script: string, input: unknown): Promise<Record<string, unknown>> {
   const sf = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: false });
   const dir = mkdtempSync(join(tmpdir(), "cybernode-provider-"));
   writeFileSync(join(dir, "provider.js"), sf.text);

@@ -2,11 +2,11 @@ import test from "ava";
 import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runImageProvider, PROVIDER_VERSION, type RunImageInputs } from "../../src/pulumi/imageResource";
+import { binariesProvider, buildImageProvider, PROVIDER_VERSION, runImageProvider } from "../../src/pulumi/builderProviders";
 import { dataDirProvider } from "../../src/pulumi/dataDirResource";
 import { docker } from "../../src/docker/cli";
 import { dockerTest } from "../helpers/dockerTest";
-import { containerEvents, now, requireDocker, testBaseMap } from "../helpers/docker";
+import { containerEvents, requireDocker, testBaseMap } from "../helpers/docker";
 import { runSerializedProvider } from "../helpers/providerHost";
 
 const PROJECT = join(__dirname, "../..");
@@ -15,63 +15,86 @@ test.before(async () => {
   if (process.env.CYBERNODE_SKIP_DOCKER !== "1") await requireDocker();
 });
 
-const inputs: RunImageInputs = {
+const common = {
   image: "fullnode/fixnode",
   projectDir: PROJECT,
   imagesRoot: join(PROJECT, "tests/fixtures/images"),
-  contentHash: "h1",
   baseImages: Object.fromEntries(testBaseMap()),
-  dockerHost: "",
+  buildHost: "",
   providerVersion: PROVIDER_VERSION,
 };
 
-dockerTest("RunImage provider, serialized as Pulumi does: check, create, diff, update, delete against dockerd", async (t) => {
-  const script = `
-    const out = {};
-    out.check = await provider.check({}, input);
-    out.created = await provider.create(input);
-    let t0 = process.hrtime.bigint();
-    out.diffSame = await provider.diff(out.created.id, out.created.outs, input);
-    out.diffMs = Number(process.hrtime.bigint() - t0) / 1e6;
-    out.diffChanged = await provider.diff(out.created.id, out.created.outs, { ...input, contentHash: "h2" });
-    out.diffProvider = await provider.diff(out.created.id, out.created.outs, { ...input, providerVersion: "0" });
-    out.since = Date.now() / 1000;
-    out.created2 = await provider.create(input);
-    out.updated = await provider.update(out.created.id, out.created.outs, input);
-    out.until = Date.now() / 1000;
-    await provider.delete(out.created.id, out.created.outs);
-    return out;`;
-  const r = (await runSerializedProvider(runImageProvider, script, inputs)) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON from the provider process
-  t.deepEqual(r.check.failures, []);
-  const imageId = r.created.outs.imageId as string;
+// The three phases chained as Pulumi chains them (outputs of one are inputs of the next), then
+// everything again with unchanged inputs, run in a fresh node process from the serialized providers.
+const SCRIPT = `
+  const { build, bin, run } = provider;
+  const out = { checks: [] };
+  const buildIn = { ...input, buildHash: "b1" };
+  out.checks.push(await build.check({}, buildIn));
+  const b = await build.create(buildIn);
+  const binIn = { ...input, buildKey: b.outs.buildKey };
+  const x = await bin.create(binIn);
+  const runIn = { ...input, runHash: "r1", binariesDigest: x.outs.digest, targetHost: "" };
+  const r = await run.create(runIn);
+  out.first = { build: b.outs, bin: x.outs, run: r.outs };
+  let t0 = process.hrtime.bigint();
+  out.noChange = [await build.diff(b.id, b.outs, buildIn), await bin.diff(x.id, x.outs, binIn), await run.diff(r.id, r.outs, runIn)];
+  out.diffMs = Number(process.hrtime.bigint() - t0) / 1e6 / 3;
+  out.changed = {
+    build: await build.diff(b.id, b.outs, { ...buildIn, buildHash: "b2" }),
+    bin: await bin.diff(x.id, x.outs, { ...binIn, buildKey: "other" }),
+    run: await run.diff(r.id, r.outs, { ...runIn, binariesDigest: "other" }),
+    provider: await run.diff(r.id, r.outs, { ...runIn, providerVersion: "0" }),
+  };
+  out.since = Date.now() / 1000;
+  t0 = Date.now();
+  const b2 = await build.create(buildIn);
+  const x2 = await bin.create({ ...binIn, buildKey: b2.outs.buildKey });
+  const r2 = await run.update(r.id, r.outs, { ...runIn, binariesDigest: x2.outs.digest });
+  out.secondMs = Date.now() - t0;
+  out.until = Date.now() / 1000;
+  out.second = { build: b2.outs, bin: x2.outs, run: r2.outs };
+  await run.delete(r.id, r.outs); await bin.delete(x.id, x.outs); await build.delete(b.id, b.outs);
+  return out;`;
+
+dockerTest("image providers, serialized as Pulumi does: check, create, diff, update, delete against dockerd", async (t) => {
+  const r = (await runSerializedProvider({ build: buildImageProvider, bin: binariesProvider, run: runImageProvider }, SCRIPT, common)) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON from the provider process
+  t.deepEqual(r.checks[0].failures, []);
+  const imageId = r.first.run.imageId as string;
   t.regex(imageId, /^sha256:[0-9a-f]{64}$/);
-  t.is(r.created.outs.version, "1.0.0");
-  t.is(r.created.outs.artifacts[0].path, "fixnode");
+  t.is(r.first.bin.version, "1.0.0");
+  t.deepEqual(r.first.bin.files.map((f: { path: string }) => f.path), ["fixnode"]);
   t.is(await docker(["image", "inspect", "--format", "{{.Id}}", imageId]), imageId);
-  t.false(r.diffSame.changes, "unchanged inputs: no changes");
-  t.true(r.diffChanged.changes);
-  t.deepEqual(r.diffChanged.replaces, [], "a rebuild updates the image in place, it never replaces it");
-  t.true(r.diffProvider.changes, "a provider version change shows as a diff");
-  t.is(r.created2.outs.imageId, imageId, "second create with unchanged inputs: same image");
-  t.is(r.updated.outs.imageId, imageId);
-  t.is(await containerEvents("start", r.since, r.until), 0, "an unchanged rebuild starts no container");
+  for (const d of r.noChange) t.false(d.changes, "unchanged inputs: no changes");
+  for (const k of ["build", "bin", "run", "provider"]) {
+    t.true(r.changed[k].changes, `${k} change shows as a diff`);
+    t.deepEqual(r.changed[k].replaces, [], "images update in place, never replace");
+  }
+  t.is(r.second.build.stepsRun, 0);
+  t.is(r.second.bin.digest, r.first.bin.digest);
+  t.is(r.second.run.imageId, imageId, "unchanged inputs: the same image");
+  t.is(r.second.run.shippedBytes, 0);
+  t.is(await containerEvents("start", r.since, r.until), 0, "an unchanged pass starts no container");
   t.is(await docker(["image", "inspect", "--format", "{{.Id}}", imageId]), imageId, "delete keeps the image");
-  t.log(`no-op diff ${r.diffMs.toFixed(2)} ms`);
+  t.log(`no-op diff ${r.diffMs.toFixed(2)} ms per resource; unchanged build+bin+run pass ${r.secondMs} ms`);
 });
 
 test("DataDir provider, serialized: creates the folder owned by the uid, delete leaves it", async (t) => {
   const root = mkdtempSync(join(tmpdir(), "cybernode-datadir-"));
-  const path = join(root, "btcd");
+  const path = join(root, "it's btcd");
   const r = await runSerializedProvider(dataDirProvider, `
     const c = await provider.create(input);
     const d = await provider.diff(c.id, c.outs, input);
     const moved = await provider.diff(c.id, c.outs, { ...input, path: input.path + "2" });
     require("fs").writeFileSync(input.path + "/chain.dat", "blocks");
     await provider.delete(c.id, c.outs);
-    return { d, moved };`, { path, uid: 1000, selinux: false, local: true });
+    let tcp = null;
+    try { await provider.create({ ...input, host: "tcp://10.0.0.1:2376" }); } catch (e) { tcp = String(e.message); }
+    return { d, moved, tcp };`, { path, uid: 1000, selinux: false, host: "unix:///var/run/docker.sock" });
   t.true(existsSync(join(path, "chain.dat")), "data survives delete");
   t.is(statSync(path).uid, 1000);
   t.false((r.d as { changes: boolean }).changes);
   t.deepEqual((r.moved as { replaces: string[] }).replaces, ["path"]);
+  t.regex(String(r.tcp), /cannot create data folders on tcp:\/\/10\.0\.0\.1:2376/);
   rmSync(root, { recursive: true, force: true });
 });

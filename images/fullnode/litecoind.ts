@@ -1,0 +1,45 @@
+import { defineImage } from "../../src/spec/define";
+
+/** Upstream release Debian bookworm ships; the build fails if the archive moves to another one. */
+const UPSTREAM = "0.21.2.1";
+
+/**
+ * litecoind (Litecoin Core) and litecoin-cli from Debian bookworm's `litecoind` package, run in scratch
+ * with their shared libraries bundled.
+ *
+ * Debian's /usr/bin/litecoind is a shell wrapper (it writes ~/.litecoin/litecoin.conf with perl, then
+ * execs the real program), so the ELF binary is taken from /usr/lib/litecoin/litecoind.
+ */
+export default defineImage({
+  description: `litecoind ${UPSTREAM} (Litecoin Core) and litecoin-cli, from Debian bookworm's package`,
+  build: {
+    from: "debian:bookworm",
+    // Downloaded .debs are kept in a cache volume, so re-running the install step does not download
+    // them again. Debian's official images delete them after each install (docker-clean); that file
+    // only lives in this throw-away build image. The cache is per image: two builds sharing one
+    // archives folder would fight over apt's lock.
+    caches: { "/var/cache/apt/archives": "apt-litecoind" },
+    steps: [
+      "rm -f /etc/apt/apt.conf.d/docker-clean && apt-get update" +
+        " && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends -o APT::Keep-Downloaded-Packages=true litecoind" +
+        " && apt-get autoclean && rm -rf /var/lib/apt/lists/*",
+      `v=$(dpkg-query -W -f='\${Version}' litecoind); case "$v" in ${UPSTREAM}-*) ;; *) echo "litecoind $v is not ${UPSTREAM}: update images/fullnode/litecoind.ts" >&2; exit 1;; esac` +
+        " && mkdir -p /out && cp /usr/lib/litecoin/litecoind /usr/bin/litecoin-cli /out/",
+    ],
+    artifacts: ["/out/litecoind", "/out/litecoin-cli"],
+    // "litecoind 0.21.2.1-1+b1": the Debian package version (upstream release and Debian revision).
+    version: { command: "dpkg-query -W -f='litecoind ${Version}' litecoind" },
+  },
+  run: {
+    entrypoint: ["/cyberapp/litecoind", "-datadir=/cyberdata", "-printtoconsole"],
+    ports: [9333, 9332],
+    bundleLibs: true,
+    source: "https://github.com/litecoin-project/litecoin",
+    revision: `v${UPSTREAM}`,
+  },
+  container: {
+    name: "litecoind",
+    restart: "always",
+    ports: [{ port: 9333 }, { port: 9332, bind: "127.0.0.1" }],
+  },
+});

@@ -1,0 +1,37 @@
+import { defineImage } from "../../src/spec/define";
+
+/** Upstream release Debian bookworm ships; the build fails if the archive moves to another one. */
+const UPSTREAM = "0.18.0.0";
+
+/** monerod (Monero daemon) from Debian bookworm's `monero` package, run in scratch with its shared libraries bundled. */
+export default defineImage({
+  description: `monerod ${UPSTREAM} (Monero daemon), from Debian bookworm's package`,
+  build: {
+    from: "debian:bookworm",
+    // Downloaded .debs are kept in a cache volume, so re-running the install step does not download
+    // them again (see litecoind.ts). One cache per image: apt locks its archives folder.
+    caches: { "/var/cache/apt/archives": "apt-monerod" },
+    steps: [
+      "rm -f /etc/apt/apt.conf.d/docker-clean && apt-get update" +
+        " && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends -o APT::Keep-Downloaded-Packages=true monero" +
+        " && apt-get autoclean && rm -rf /var/lib/apt/lists/*",
+      `v=$(dpkg-query -W -f='\${Version}' monero); case "$v" in ${UPSTREAM}+*|${UPSTREAM}-*) ;; *) echo "monero $v is not ${UPSTREAM}: update images/fullnode/monerod.ts" >&2; exit 1;; esac` +
+        " && mkdir -p /out && cp /usr/bin/monerod /out/",
+    ],
+    artifacts: ["/out/monerod"],
+    // "monerod 0.18.0.0+~0+20200826-1+deb12u1": the Debian version of the `monero` source package.
+    version: { command: "dpkg-query -W -f='monerod ${Version}' monero" },
+  },
+  run: {
+    entrypoint: ["/cyberapp/monerod", "--data-dir=/cyberdata", "--non-interactive"],
+    ports: [18080, 18081],
+    bundleLibs: true,
+    source: "https://github.com/monero-project/monero",
+    revision: `v${UPSTREAM}`,
+  },
+  container: {
+    name: "monerod",
+    restart: "always",
+    ports: [{ port: 18080 }, { port: 18081, bind: "127.0.0.1" }],
+  },
+});

@@ -1,0 +1,193 @@
+import type * as pulumi from "@pulumi/pulumi";
+
+/**
+ * Dynamic providers for the builder's three phases. Pulumi serializes these objects and runs them in
+ * a separate process, so every method loads the builder lazily from the project folder (through the
+ * tsx loader) and they capture nothing but plain data and the functions in this file.
+ */
+
+/** Bump when the providers' behaviour changes, so `pulumi preview` shows the change on every image. */
+export const PROVIDER_VERSION = "2";
+
+/** Inputs every phase shares. */
+export interface PhaseInputs {
+  /** Spec name, e.g. fullnode/btcd. */
+  image: string;
+  /** Absolute project folder (where src/ and node_modules/ are). */
+  projectDir: string;
+  /** Absolute images folder. */
+  imagesRoot: string;
+  /** Base-image mapping from the stack config. */
+  baseImages: Record<string, string>;
+  /** Docker host that builds (empty: the default of the machine running Pulumi). */
+  buildHost: string;
+  providerVersion: string;
+}
+
+export interface BuildImageInputs extends PhaseInputs {
+  /** Hash of the spec's build part and its inputs folder. */
+  buildHash: string;
+}
+export interface BuildImageOutputs extends BuildImageInputs {
+  buildKey: string;
+  buildTag: string;
+  baseImageId: string;
+  stepsRun: number;
+}
+
+export interface BinariesInputs extends PhaseInputs {
+  /** From the BuildImage resource: the build image the binaries come from. */
+  buildKey: string;
+}
+export interface BinariesOutputs extends BinariesInputs {
+  version: string;
+  files: { path: string; size: number; sha256: string }[];
+  /** sha256 over the files and the version: equal binaries, equal digest. */
+  digest: string;
+}
+
+export interface RunImageInputs extends PhaseInputs {
+  /** Hash of the spec's run part (layout, config, labels). */
+  runHash: string;
+  /** From the Binaries resource. */
+  binariesDigest: string;
+  /** Docker host the containers run on; the image is loaded there when it is not the build host. */
+  targetHost: string;
+}
+export interface RunImageOutputs extends RunImageInputs {
+  imageId: string;
+  version: string;
+  tags: string[];
+  /** Bytes sent to the target host by the last create/update (0 when it had the image). */
+  shippedBytes: number;
+}
+
+/** Loads the builder modules in the provider process. */
+function builder(projectDir: string) {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const path = require("node:path") as typeof import("node:path");
+  require(require.resolve("tsx/cjs", { paths: [projectDir] }));
+  return {
+    build: require(path.join(projectDir, "src/build/builder.ts")) as typeof import("../build/builder"),
+    load: require(path.join(projectDir, "src/spec/load.ts")) as typeof import("../spec/load"),
+    ship: require(path.join(projectDir, "src/build/ship.ts")) as typeof import("../build/ship"),
+    extract: require(path.join(projectDir, "src/build/extract.ts")) as typeof import("../build/extract"),
+    hash: require(path.join(projectDir, "src/plan/hash.ts")) as typeof import("../plan/hash"),
+  };
+  /* eslint-enable @typescript-eslint/no-require-imports */
+}
+
+/** Prepares a phase: points the docker CLI at the build host and loads the spec. */
+function prepare(i: PhaseInputs) {
+  const b = builder(i.projectDir);
+  // All resources of a stack share one build host, so setting it process-wide is consistent.
+  if (i.buildHost) process.env.DOCKER_HOST = i.buildHost;
+  else delete process.env.DOCKER_HOST;
+  const loaded = b.load.loadSpec(i.imagesRoot, i.image);
+  const lines: string[] = [];
+  const opts = { baseMap: new Map(Object.entries(i.baseImages)), log: (l: string) => lines.push(l) };
+  return { b, loaded, opts };
+}
+
+/** Binaries digest: what decides whether the run image can change. Pure. */
+export function binariesDigest(files: { path: string; size: number; sha256: string }[], version: string, sha: (s: string) => string): string {
+  return sha(JSON.stringify({ version, files: files.map((f) => [f.path, f.size, f.sha256]) }));
+}
+
+function changedKeys<T extends object>(olds: T, news: T, keys: (keyof T)[]): (keyof T)[] {
+  const norm = (v: unknown) => JSON.stringify(v, (_k, x: unknown) => (x && typeof x === "object" && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort()) : x));
+  return keys.filter((k) => norm(olds[k]) !== norm(news[k]));
+}
+
+const COMMON: (keyof PhaseInputs)[] = ["image", "imagesRoot", "baseImages", "buildHost", "providerVersion"];
+
+async function checkPhase(_olds: unknown, news: PhaseInputs) {
+  const failures: pulumi.dynamic.CheckFailure[] = [];
+  if (!/^[a-z0-9][a-z0-9_.-]*\/[a-z0-9][a-z0-9_.-]*$/.test(String(news.image))) failures.push({ property: "image", reason: `'${news.image}' is not group/name` });
+  if (!String(news.projectDir).startsWith("/")) failures.push({ property: "projectDir", reason: "must be an absolute folder" });
+  return { inputs: news, failures };
+}
+
+async function runBuild(i: BuildImageInputs): Promise<BuildImageOutputs> {
+  const { b, loaded, opts } = prepare(i);
+  const r = await b.build.buildSteps(loaded, opts);
+  return { ...i, buildKey: r.buildKey, buildTag: r.buildTag, baseImageId: r.baseImageId, stepsRun: r.stepsRun };
+}
+
+async function runExtract(i: BinariesInputs): Promise<BinariesOutputs> {
+  const { b, loaded, opts } = prepare(i);
+  // Re-running the (cached) steps is free and rebuilds a build image that `cybernode clean` removed.
+  const steps = await b.build.buildSteps(loaded, opts);
+  const ex = await b.build.extractBinaries(loaded, steps, opts);
+  const files = ex.manifest.files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 }));
+  return { ...i, buildKey: steps.buildKey, version: ex.manifest.version, files, digest: binariesDigest(files, ex.manifest.version, b.hash.sha256) };
+}
+
+async function runAssemble(i: RunImageInputs): Promise<RunImageOutputs> {
+  const { b, loaded, opts } = prepare(i);
+  const path = (require("node:path") as typeof import("node:path")); // eslint-disable-line @typescript-eslint/no-require-imports
+  const binDir = path.join(loaded.dir, "bin");
+  let manifest = b.extract.readManifest(binDir);
+  if (!manifest || !b.extract.binMatchesManifest(binDir, manifest)) {
+    // bin/ is missing or edited (another machine, a clean checkout): make it again from the cache.
+    manifest = (await b.build.extractBinaries(loaded, await b.build.buildSteps(loaded, opts), opts)).manifest;
+  }
+  const run = await b.build.runImage(loaded, manifest, opts);
+  let shippedBytes = 0;
+  if (i.targetHost && i.targetHost !== i.buildHost) shippedBytes = (await b.ship.shipRunImage(run.plan, i.targetHost)).bytes;
+  return { ...i, imageId: run.imageId, version: manifest.version, tags: run.tags, shippedBytes };
+}
+
+export const buildImageProvider: pulumi.dynamic.ResourceProvider = {
+  check: checkPhase,
+  async diff(_id: string, olds: BuildImageOutputs, news: BuildImageInputs) {
+    const changed = changedKeys<BuildImageInputs>(olds, news, [...COMMON, "buildHash"]);
+    return { changes: changed.length > 0, replaces: [], stables: changed.length ? [] : ["buildKey", "buildTag"] };
+  },
+  async create(i: BuildImageInputs) {
+    const outs = await runBuild(i);
+    return { id: `${i.image}@build`, outs };
+  },
+  async update(_id: string, _olds: BuildImageOutputs, news: BuildImageInputs) {
+    return { outs: await runBuild(news) };
+  },
+  async delete() {
+    // Step images are a cache; `npx cybernode clean` removes them.
+  },
+};
+
+export const binariesProvider: pulumi.dynamic.ResourceProvider = {
+  check: checkPhase,
+  async diff(_id: string, olds: BinariesOutputs, news: BinariesInputs) {
+    const changed = changedKeys<BinariesInputs>(olds, news, [...COMMON, "buildKey"]);
+    return { changes: changed.length > 0, replaces: [], stables: changed.length ? [] : ["digest", "version", "files"] };
+  },
+  async create(i: BinariesInputs) {
+    const outs = await runExtract(i);
+    return { id: `${i.image}@bin`, outs };
+  },
+  async update(_id: string, _olds: BinariesOutputs, news: BinariesInputs) {
+    return { outs: await runExtract(news) };
+  },
+  async delete() {
+    // bin/ is a debugging copy inside the project; it stays.
+  },
+};
+
+export const runImageProvider: pulumi.dynamic.ResourceProvider = {
+  check: checkPhase,
+  async diff(_id: string, olds: RunImageOutputs, news: RunImageInputs) {
+    const changed = changedKeys<RunImageInputs>(olds, news, [...COMMON, "runHash", "binariesDigest", "targetHost"]);
+    return { changes: changed.length > 0, replaces: [], stables: changed.length ? [] : ["imageId", "version", "tags"] };
+  },
+  async create(i: RunImageInputs) {
+    const outs = await runAssemble(i);
+    return { id: `${i.image}@run`, outs };
+  },
+  async update(_id: string, _olds: RunImageOutputs, news: RunImageInputs) {
+    return { outs: await runAssemble(news) };
+  },
+  async delete() {
+    // Run images stay on the host: a container may still use them.
+  },
+};
