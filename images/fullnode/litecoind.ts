@@ -41,5 +41,10 @@ export default defineImage({
     name: "litecoind",
     restart: "always",
     ports: [{ port: 9333 }, { port: 9332, bind: "127.0.0.1" }],
+    // litecoind answers RPC on the container's own loopback unless told otherwise, which the
+    // published port cannot reach. Listen on all container addresses instead: the host publishes
+    // 9332 on 127.0.0.1 only, and every call still needs the cookie (/cyberdata/.cookie) or the
+    // -rpcuser/-rpcauth a stack adds.
+    args: ["-rpcbind=0.0.0.0", "-rpcallowip=0.0.0.0/0"],
   },
 });

@@ -33,5 +33,9 @@ export default defineImage({
     name: "monerod",
     restart: "always",
     ports: [{ port: 18080 }, { port: 18081, bind: "127.0.0.1" }],
+    // monerod answers RPC on the container's own loopback by default, which the published port
+    // cannot reach; the host publishes 18081 on 127.0.0.1 only. No UPnP port mapping from inside a
+    // container. (monerod refuses an option given twice, so a stack cannot repeat these.)
+    args: ["--rpc-bind-ip=0.0.0.0", "--confirm-external-bind", "--no-igd"],
   },
 });
