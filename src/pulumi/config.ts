@@ -51,7 +51,7 @@ export interface StackContext {
   secretKeys: Set<string>;
 }
 
-const KEYS = ["host", "uid", "dataRoot", "selinux", "buildOn", "baseImages", "nodes", "imagesDir"];
+const KEYS = ["host", "uid", "dataRoot", "selinux", "buildOn", "baseImages", "nodes", "imagesDirs"];
 const RESTART_RE = /^(no|always|unless-stopped|on-failure(:[1-9][0-9]*)?)$/;
 const IPV4_RE = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 const SECRET_REF_RE = /\$\{secret:([A-Za-z][A-Za-z0-9_]*)\}/g;
@@ -90,9 +90,6 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: StackCont
   const bad = (key: string, what: string) => problems.push(`cybernode:${key}: ${what}`);
   const get = (k: string) => parseValue(raw[k]);
 
-  for (const k of Object.keys(raw)) {
-    if (!KEYS.includes(k) && !ctx.secretKeys.has(k) && !/^[A-Za-z][A-Za-z0-9_]*$/.test(k)) bad(k, "unknown key");
-  }
 
   // host
   const hostRaw = get("host") ?? "unix:///var/run/docker.sock";
@@ -207,6 +204,14 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: StackCont
       for (const extra of Object.keys(n)) if (!["image", "ports", "args", "env", "restart", "enabled"].includes(extra)) bad(`${k}.${extra}`, "unknown field (image, ports, args, env, restart, enabled)");
       nodes.push({ name, image, ports, args, env: env.sort(([a], [b]) => (a < b ? -1 : 1)), restart: String(restart), secrets });
     }
+  }
+
+  // Any other key must be a secret (or be used as one, which is reported above when it is plain).
+  const referenced = new Set(nodes.flatMap((n) => n.secrets));
+  for (const k of Object.keys(raw)) {
+    if (KEYS.includes(k) || ctx.secretKeys.has(k) || referenced.has(k)) continue;
+    const near = KEYS.find((known) => known.toLowerCase().slice(0, 4) === k.toLowerCase().slice(0, 4));
+    bad(k, `unknown key${near ? ` (did you mean cybernode:${near}?)` : ""}; known keys: ${KEYS.join(", ")}, plus secrets set with --secret`);
   }
 
   if (problems.length > 0) throw new InputError(`stack file ${ctx.stackFile}`, problems);

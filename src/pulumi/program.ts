@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { digestInputs } from "../build/inputs";
 import { sha256, stableJson } from "../plan/hash";
-import { imagesRoot, listSpecNames, loadSpec } from "../spec/load";
+import { imagesDirsFromConfig, loadCatalogue } from "./catalogue";
 import type { ResolvedSpec } from "../spec/validate";
 import { passwdUid } from "../cli/doctor";
 import { fillSecrets, validateStackConfig, type NodePlan, type StackPlan } from "./config";
@@ -31,7 +31,6 @@ export function readStackConfig(): { raw: Record<string, unknown>; secretKeys: S
 
 export interface ProgramOptions {
   projectDir?: string;
-  imagesDir?: string;
 }
 
 /** The stack: one image component per image in use, one container per enabled node. Returns the stack outputs. */
@@ -39,13 +38,11 @@ export function deployStack(o: ProgramOptions = {}) {
   const projectDir = resolve(o.projectDir ?? process.cwd());
   const stack = pulumi.getStack();
   const { raw, secretKeys } = readStackConfig();
-  // cybernode:imagesDir (relative to the project) picks the spec folder; default images/.
-  const imagesDir = typeof raw.imagesDir === "string" && raw.imagesDir !== "" ? raw.imagesDir : "images";
-  const root = imagesRoot(o.imagesDir ?? resolve(projectDir, imagesDir));
-  const specs = new Map<string, ResolvedSpec>();
-  for (const n of listSpecNames(root)) specs.set(n, loadSpec(root, n).spec);
+  const stackFile = `stacks/Pulumi.${stack}.yaml`;
+  const catalogue = loadCatalogue(projectDir, imagesDirsFromConfig(raw.imagesDirs, stackFile), stackFile);
+  const specs = new Map([...catalogue].map(([name, c]) => [name, c.spec]));
   const cyberUid = existsSync("/etc/passwd") ? passwdUid(readFileSync("/etc/passwd", "utf8"), "cyber") : null;
-  const plan = validateStackConfig(raw, { stack, stackFile: `stacks/Pulumi.${stack}.yaml`, specs, cyberUid, secretKeys });
+  const plan = validateStackConfig(raw, { stack, stackFile, specs, cyberUid, secretKeys });
 
   const provider = new docker.Provider(`host-${stack}`, { host: plan.host });
   const local = plan.host === DEFAULT_HOST;
@@ -54,7 +51,7 @@ export function deployStack(o: ProgramOptions = {}) {
   const images = new Map<string, Image>();
   for (const node of plan.nodes) {
     if (images.has(node.image)) continue;
-    const spec = specs.get(node.image) as ResolvedSpec;
+    const { spec, root } = catalogue.get(node.image) as { spec: ResolvedSpec; root: string };
     images.set(
       node.image,
       new Image(node.image.replace("/", "-"), {

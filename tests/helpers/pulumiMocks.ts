@@ -5,24 +5,33 @@ import { load } from "js-yaml";
 export interface Declared {
   type: string;
   name: string;
+  /** Inputs as the engine received them (secrets unwrapped). */
   inputs: Record<string, unknown>;
-  /** Options Pulumi recorded (parent, deleteBeforeReplace, ...), when the mock sees them. */
-  urn?: string;
+  /** Options as the engine received them. */
+  opts?: { deleteBeforeReplace: boolean; retainOnDelete: boolean };
+  /** Name of the parent resource, if any. */
+  parentName?: string;
 }
+
+export const MOCK_IMAGE_ID = `sha256:${"0".repeat(64)}`;
 
 /**
  * Points Pulumi's runtime at mocks for one stack and loads that stack file's config the way the CLI
- * would (objects as JSON strings, secure values marked secret). Returns the list the mocks fill.
+ * would (objects as JSON strings, `secure:` values and `secrets` marked secret), then runs the program
+ * (index.ts, fresh) and returns every resource it declared with inputs, options and parent.
  */
-export async function mockStack(stack: string, stackFile: string, secrets: Record<string, string> = {}): Promise<Declared[]> {
+export async function runStackWithMocks(stack: string, stackFile: string, overrides: { plain?: Record<string, unknown>; secrets?: Record<string, string> } = {}): Promise<{ declared: Declared[]; outputs: Record<string, unknown> }> {
   const declared: Declared[] = [];
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => {
-        declared.push({ type: args.type, name: args.name, inputs: args.inputs });
         const state: Record<string, unknown> = { ...args.inputs };
-        if (args.type.includes("RunImage")) Object.assign(state, { imageId: `sha256:${"0".repeat(64)}`, version: "1.0.0", tags: [], artifacts: [] });
-        if (args.type.includes("DataDir")) state.path = args.inputs.path;
+        if (args.type.includes("BuildImage")) Object.assign(state, { buildKey: "k".repeat(64), buildTag: "t", baseImageId: "b", stepsRun: 0 });
+        if (args.type.includes("Binaries")) Object.assign(state, { digest: "d".repeat(64), version: "1.0.0", files: [] });
+        if (args.type.includes("RunImage")) Object.assign(state, { imageId: MOCK_IMAGE_ID, version: "1.0.0", tags: [], shippedBytes: 0 });
+        const entry = declared.find((d) => d.name === args.name && d.type === args.type);
+        if (entry) Object.assign(entry, { inputs: args.inputs });
+        else declared.push({ type: args.type, name: args.name, inputs: args.inputs });
         return { id: `${args.name}-id`, state };
       },
       call: () => ({}),
@@ -31,26 +40,50 @@ export async function mockStack(stack: string, stackFile: string, secrets: Recor
     stack,
     false,
   );
+  // The mock monitor sees each registration request: record the options the engine would get.
+  type Req = { getType(): string; getName(): string; getParent(): string; getDeletebeforereplace(): boolean; getRetainondelete(): boolean; getCustom(): boolean };
+  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: Req, cb: unknown): Promise<void> };
+  const original = monitor.registerResource.bind(monitor);
+  monitor.registerResource = async (req: Req, cb: unknown) => {
+    const info = {
+      opts: { deleteBeforeReplace: req.getDeletebeforereplace(), retainOnDelete: req.getRetainondelete() },
+      parentName: req.getParent() ? req.getParent().split("::").pop() : undefined,
+    };
+    const e = declared.find((d) => d.name === req.getName() && d.type === req.getType());
+    if (e) Object.assign(e, info);
+    else declared.push({ type: req.getType(), name: req.getName(), inputs: {}, ...info });
+    return original(req, cb);
+  };
   const doc = load(readFileSync(stackFile, "utf8")) as { config?: Record<string, unknown> };
   const config: Record<string, string> = {};
   const secretKeys: string[] = [];
+  const set = (k: string, v: unknown, secret: boolean) => {
+    config[k] = typeof v === "string" ? v : JSON.stringify(v);
+    if (secret && !secretKeys.includes(k)) secretKeys.push(k);
+  };
   for (const [k, v] of Object.entries(doc.config ?? {})) {
-    if (v && typeof v === "object" && "secure" in (v as object)) {
-      config[k] = secrets[k] ?? "mock-secret";
-      secretKeys.push(k);
-    } else config[k] = typeof v === "string" ? v : JSON.stringify(v);
+    const secure = v && typeof v === "object" && "secure" in (v as object);
+    set(k, secure ? "mock-secret" : v, Boolean(secure));
   }
-  for (const [k, v] of Object.entries(secrets)) {
-    config[k] = v;
-    if (!secretKeys.includes(k)) secretKeys.push(k);
-  }
+  for (const [k, v] of Object.entries(overrides.plain ?? {})) set(k, v, false);
+  for (const [k, v] of Object.entries(overrides.secrets ?? {})) set(k, v, true);
   pulumi.runtime.setAllConfig(config, secretKeys);
-  return declared;
+
+  const entry = require.resolve("../../index.ts");
+  delete require.cache[entry];
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const program = require(entry) as Record<string, unknown>;
+  const outputs: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(program)) outputs[k] = pulumi.Output.isInstance(v) ? (await outputValue(v)).value : v;
+  // Let the mock monitor receive every registration before the caller looks.
+  await new Promise((r) => setTimeout(r, 100));
+  return { declared, outputs };
 }
 
-/** Resolves an Output's value (and whether it is secret) under mocks. */
-export function outputValue<T>(o: pulumi.Output<T>): Promise<{ value: T; secret: boolean }> {
+/** Resolves an Output's value and whether it is secret. */
+export function outputValue<T>(o: pulumi.Output<T> | T): Promise<{ value: T; secret: boolean }> {
+  const out = pulumi.output(o) as pulumi.Output<T>;
   return new Promise((resolve) => {
-    pulumi.all([o, pulumi.isSecret(o)]).apply(([value, secret]) => resolve({ value: value as T, secret }));
+    pulumi.all([out, pulumi.isSecret(out)]).apply(([value, secret]) => resolve({ value: value as T, secret }));
   });
 }

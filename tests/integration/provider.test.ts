@@ -89,12 +89,12 @@ test("DataDir provider, serialized: creates the folder owned by the uid, delete 
     require("fs").writeFileSync(input.path + "/chain.dat", "blocks");
     await provider.delete(c.id, c.outs);
     let tcp = null;
-    try { await provider.create({ ...input, host: "tcp://10.0.0.1:2376" }); } catch (e) { tcp = String(e.message); }
+    try { await provider.create({ ...input, host: "tcp://node1.invalid:2376" }); } catch (e) { tcp = String(e.message); }
     return { d, moved, tcp };`, { path, uid: 1000, selinux: false, host: "unix:///var/run/docker.sock" });
   t.true(existsSync(join(path, "chain.dat")), "data survives delete");
   t.is(statSync(path).uid, 1000);
   t.false((r.d as { changes: boolean }).changes);
   t.deepEqual((r.moved as { replaces: string[] }).replaces, ["path"]);
-  t.regex(String(r.tcp), /cannot create data folders on tcp:\/\/10\.0\.0\.1:2376/);
+  t.regex(String(r.tcp), /cannot create data folders on tcp:\/\/node1\.invalid:2376/);
   rmSync(root, { recursive: true, force: true });
 });

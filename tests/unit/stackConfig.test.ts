@@ -3,6 +3,8 @@ import { InputError } from "../../src/spec/errors";
 import { validateSpec } from "../../src/spec/validate";
 import { parsePortMapping, validateStackConfig, type StackContext } from "../../src/pulumi/config";
 import { goodSpec } from "../helpers/specs";
+import { imagesDirsFromConfig, loadCatalogue } from "../../src/pulumi/catalogue";
+import { join } from "node:path";
 
 const ctx = (over: Partial<StackContext> = {}): StackContext => ({
   stack: "test",
@@ -57,6 +59,7 @@ const BAD: [string, Record<string, unknown>, Partial<StackContext>, string][] = 
   ["nodes not a map", { nodes: "[1,2]" }, {}, "cybernode:nodes"],
   ["unknown node field", { nodes: { node: { image: "fullnode/node", volumes: [] } } }, {}, "cybernode:nodes.node.volumes"],
   ["env key invalid", { nodes: { node: { image: "fullnode/node", env: { "A=B": "1" } } } }, {}, "cybernode:nodes.node.env.A=B"],
+  ["unknown key (a typo)", { ...good(), dataRot: "/srv/data" }, {}, "cybernode:dataRot"],
   ["enabled not a boolean", { nodes: { node: { image: "fullnode/node", enabled: "no" } } }, {}, "cybernode:nodes.node.enabled"],
 ];
 
@@ -71,4 +74,18 @@ for (const [what, raw, over, key] of BAD) {
 test("a disabled node is not deployed and needs no valid image", (t) => {
   const p = validateStackConfig({ uid: "1000", nodes: { a: { image: "fullnode/node" }, b: { image: "nope", enabled: false } } }, ctx());
   t.deepEqual(p.nodes.map((n) => n.name), ["a"]);
+});
+
+test("a typo'd key suggests the known one", (t) => {
+  const err = t.throws(() => validateStackConfig({ ...good(), dataRot: "/srv" }, ctx()), { instanceOf: InputError });
+  t.regex(err!.message, /did you mean cybernode:dataRoot/);
+});
+
+test("imagesDirs: a list of folders inside the project", (t) => {
+  t.deepEqual(imagesDirsFromConfig(undefined, "f"), ["images"]);
+  t.deepEqual(imagesDirsFromConfig('["images","tests/fixtures/images"]', "f"), ["images", "tests/fixtures/images"]);
+  t.deepEqual(imagesDirsFromConfig("images", "f"), ["images"]);
+  t.throws(() => imagesDirsFromConfig("[]", "stacks/Pulumi.x.yaml"), { instanceOf: InputError, message: /stack file stacks\/Pulumi\.x\.yaml: cybernode:imagesDirs/ });
+  t.throws(() => imagesDirsFromConfig('["../elsewhere"]', "f"), { instanceOf: InputError });
+  t.throws(() => loadCatalogue(join(__dirname, "../.."), ["no-such-folder"], "f"), { instanceOf: InputError, message: /does not exist/ });
 });

@@ -1,44 +1,91 @@
 import test from "ava";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { mockStack, outputValue } from "../helpers/pulumiMocks";
+import { MOCK_IMAGE_ID, runStackWithMocks, type Declared } from "../helpers/pulumiMocks";
 
 const PROJECT = join(__dirname, "../..");
 const STACKS = readdirSync(join(PROJECT, "stacks")).filter((f) => /^Pulumi\..+\.yaml$/.test(f));
+const SECRETS = { "cybernode:btcdRpcPass": "s3cret-rpc-pass" };
+const PLAIN = { "cybernode:uid": "1000" }; // this machine has no user `cyber`
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- engine inputs are untyped JSON
+type Json = Record<string, any>;
 
-test("there is a stack file for the local host", (t) => {
-  t.true(STACKS.includes("Pulumi.local.yaml"));
+/** The engine sees secrets as { <sig>: <secret sig>, value }: unwrap and say whether it was one. */
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+function unwrap(v: unknown): { secret: boolean; value: unknown } {
+  if (v && typeof v === "object" && Object.values(v as object).includes(SECRET_SIG)) return { secret: true, value: (v as { value: unknown }).value };
+  return { secret: false, value: v };
+}
+
+const of = (declared: Declared[], re: RegExp) => declared.filter((d) => re.test(d.type));
+
+test("stack files exist for the local host, a remote host, and a staging/prod pair", (t) => {
+  for (const s of ["local", "node1", "staging", "prod"]) t.true(STACKS.includes(`Pulumi.${s}.yaml`), s);
 });
 
 for (const file of STACKS) {
   const stack = file.slice("Pulumi.".length, -".yaml".length);
-  test.serial(`stack ${stack}: declares images, data dirs and containers from its config`, async (t) => {
-    const declared = await mockStack(stack, join(PROJECT, "stacks", file), { "cybernode:uid": "1000" });
-    // Load the program as Pulumi does (index.ts through tsx), fresh for each stack.
-    delete require.cache[require.resolve("../../index.ts")];
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const program = require("../../index.ts") as typeof import("../../index");
-    const nodes = (await outputValue(program.nodes as never)).value as Record<string, { container: string; image: string; imageId: string; version: string }>;
-    await new Promise((r) => setTimeout(r, 50));
-    const byType = (re: RegExp) => declared.filter((d) => re.test(d.type));
-    const providers = byType(/^pulumi:providers:docker$/);
-    t.is(providers.length, 1);
-    const containers = byType(/^docker:index\/container:Container$/);
-    t.true(containers.length >= 1, "at least one container");
-    t.deepEqual(Object.keys(nodes).sort(), containers.map((c) => c.name).sort());
+  test.serial(`stack ${stack}: images, data folders and containers as its config says`, async (t) => {
+    const started = Date.now();
+    const { declared, outputs } = await runStackWithMocks(stack, join(PROJECT, "stacks", file), { plain: PLAIN, secrets: SECRETS });
+    t.log(`mock run of ${stack}: ${Date.now() - started} ms, ${declared.length} resources`);
+    const nodes = outputs.nodes as Record<string, { container: string; image: string; imageId: string; version: string }>;
+    t.is(of(declared, /^pulumi:providers:docker$/).length, 1);
+    const containers = of(declared, /^docker:index\/container:Container$/);
+    t.deepEqual(containers.map((c) => c.name).sort(), Object.keys(nodes).sort());
+    const images = of(declared, /^cybernode:index:Image$/);
+    t.is(images.length, new Set(Object.values(nodes).map((n) => n.image)).size);
+    for (const kind of ["BuildImage", "Binaries", "RunImage"]) {
+      const children = of(declared, new RegExp(kind));
+      t.is(children.length, images.length, kind);
+      t.true(children.every((c) => images.some((i) => i.name === c.parentName)), `${kind} is a child of its Image`);
+    }
     for (const c of containers) {
-      const i = c.inputs as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- mock inputs are untyped JSON
+      const i = c.inputs as Json;
       t.is(i.name, c.name);
       t.is(i.user, "1000:1000");
       t.regex(String(i.restart), /^(no|always|unless-stopped|on-failure(:\d+)?)$/);
-      t.is(i.image, `sha256:${"0".repeat(64)}`, "container runs the run image ID, not a tag");
-      t.deepEqual(i.volumes.map((v: { containerPath: string }) => v.containerPath), ["/cyberdata"]);
-      t.is(i.volumes[0].hostPath, `/home/cyber/cyberdata/${c.name}`);
-      const rpc = i.ports.find((p: { internal: number }) => p.internal === 18545);
-      if (rpc) t.is(rpc.ip, "127.0.0.1", "RPC bound to loopback");
+      t.is(i.image, MOCK_IMAGE_ID, "runs the run image by ID");
+      t.deepEqual(i.volumes, [{ hostPath: `/home/cyber/cyberdata/${c.name}`, containerPath: "/cyberdata" }]);
+      t.true(c.opts?.deleteBeforeReplace, "fixed name and ports: delete before replace");
+      for (const p of i.ports as Json[]) if ([8334, 18334, 18545].includes(p.internal)) t.is(p.ip, "127.0.0.1", `RPC port ${p.internal} on loopback`);
+      const command = unwrap(i.command);
+      const carriesSecret = JSON.stringify(command.value).includes(SECRETS["cybernode:btcdRpcPass"]);
+      t.is(command.secret, carriesSecret, "args are secret exactly when they carry a secret");
+      t.false(JSON.stringify({ ...i, command: null }).includes(SECRETS["cybernode:btcdRpcPass"]), "the secret appears nowhere else");
     }
-    t.true(byType(/DataDir/).every((d) => (d.inputs as { uid: number }).uid === 1000));
-    t.is(byType(/cybernode:index:Image/).length, new Set(Object.values(nodes).map((n) => n.image)).size);
-    t.true(byType(/RunImage/).length >= 1);
+    const dirs = of(declared, /DataDir/);
+    t.is(dirs.length, containers.length);
+    t.true(dirs.every((d) => (d.inputs as Json).uid === 1000 && d.opts?.retainOnDelete === true), "data folders owned by the uid, retained on delete");
   });
 }
+
+test.serial("btcd on node1: seed ports, secret RPC password, image shipped to the ssh host", async (t) => {
+  const { declared } = await runStackWithMocks("node1", join(PROJECT, "stacks/Pulumi.node1.yaml"), { secrets: SECRETS });
+  const btcd = of(declared, /Container$/).find((c) => c.name === "btcd")!.inputs as Json;
+  t.deepEqual(btcd.ports.map((p: Json) => `${p.ip}:${p.external}:${p.internal}`).sort(), ["0.0.0.0:8333:8333", "127.0.0.1:8334:8334"]);
+  t.is(btcd.restart, "always");
+  const command = unwrap(btcd.command);
+  t.true(command.secret, "args with the RPC password are a secret in the engine and in state");
+  t.true((command.value as string[]).includes(`--rpcpass=${SECRETS["cybernode:btcdRpcPass"]}`));
+  const run = of(declared, /RunImage/)[0].inputs as Json;
+  t.is(run.targetHost, "ssh://cyber@node1");
+  t.is(run.buildHost, "", "built on the machine running Pulumi");
+  t.is(of(declared, /^pulumi:providers:docker$/)[0].inputs.host, "ssh://cyber@node1");
+});
+
+test.serial("changing one node's config replaces nothing of another node (figure: resources changed)", async (t) => {
+  const file = join(PROJECT, "stacks/Pulumi.local.yaml");
+  const before = await runStackWithMocks("local", file, { plain: PLAIN });
+  const nodes = JSON.parse(JSON.stringify((await import("js-yaml")).load(require("node:fs").readFileSync(file, "utf8")))).config["cybernode:nodes"];
+  nodes.btcd.args = ["--testnet", "--maxpeers=8"];
+  nodes.btcd.restart = "unless-stopped";
+  const after = await runStackWithMocks("local", file, { plain: { ...PLAIN, "cybernode:nodes": nodes } });
+  const key = (d: Declared) => `${d.type}/${d.name}`;
+  const changed = after.declared.filter((d) => {
+    const old = before.declared.find((o) => key(o) === key(d));
+    return !old || JSON.stringify(old.inputs) !== JSON.stringify(d.inputs);
+  });
+  t.log(`resources with changed inputs: ${changed.map(key).join(", ") || "none"}`);
+  t.deepEqual(changed.map((d) => d.name), ["btcd"], "only btcd's container changes");
+});
