@@ -6,7 +6,7 @@ import { baseImageMapFromEnv, resolveBaseImage, type BaseImageMap } from "./base
 import { extractArtifacts, type BinManifest } from "./extract";
 import { digestInputs, listInputs, stageInputs } from "./inputs";
 import { assembleRunImage } from "./runImage";
-import { runSteps } from "./steps";
+import { runSteps, type FileTransfer } from "./steps";
 
 /**
  * The builder in three phases, each idempotent and cheap when nothing changed:
@@ -19,6 +19,8 @@ export interface BuildOptions {
   /** Where progress lines go. Default: stderr. */
   log?: (line: string) => void;
   env?: NodeJS.ProcessEnv;
+  /** How build files reach step containers; default from DOCKER_HOST (see steps.ts). */
+  transfer?: FileTransfer;
 }
 
 export interface StepsResult {
@@ -78,6 +80,7 @@ export async function buildSteps(loaded: LoadedSpec, o: BuildOptions = {}): Prom
         workdir: spec.build.workdir,
         caches: spec.build.caches,
         inputsPath: staged?.path,
+        transfer: o.transfer,
         log,
       });
       stepsRun = r.ran;

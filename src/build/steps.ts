@@ -37,6 +37,8 @@ export interface StepRunOptions {
   caches: { path: string; name: string }[];
   /** Staged inputs folder to mount at /cyberinputs, if any. */
   inputsPath?: string;
+  /** Default: from DOCKER_HOST (mount for a local engine, copy for a remote one). */
+  transfer?: FileTransfer;
   log: (line: string) => void;
 }
 
@@ -50,9 +52,24 @@ export interface StepRunResult {
 /** Single-quotes a value for sh. */
 const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-/** The script a step container runs: environment, working directory, then the step under `sh -e`. */
-export function stepScript(command: string, workdir: string): string {
-  return `set -e\nset -a\n. /cyberbuild/env\nset +a\ncd ${shq(workdir)}\n${command}\n`;
+/**
+ * The script a step container runs: environment, working directory, then the step under `sh -e`.
+ * When the files were copied in rather than mounted, the script removes them after the step, so
+ * they are never committed (the env file may hold passed-through values).
+ */
+export function stepScript(command: string, workdir: string, copied = false): string {
+  const cleanup = copied ? "cd / && rm -rf /cyberbuild /cyberinputs\n" : "";
+  return `set -e\nset -a\n. /cyberbuild/env\nset +a\ncd ${shq(workdir)}\n${command}\n${cleanup}`;
+}
+
+/**
+ * How build files reach a step container: bind mounts when the engine runs on this machine (unix
+ * socket), copies (`docker cp` before start) when it is remote, where local paths cannot be mounted.
+ */
+export type FileTransfer = "mount" | "copy";
+
+export function transferFor(dockerHost: string | undefined): FileTransfer {
+  return !dockerHost || dockerHost.startsWith("unix://") || dockerHost.startsWith("npipe://") ? "mount" : "copy";
 }
 
 export const CACHE_VOLUME_PREFIX = "cybernode-cache-";
@@ -74,15 +91,22 @@ export async function runSteps(o: StepRunOptions): Promise<StepRunResult> {
     const tail: string[] = [];
     try {
       writeFileSync(join(scratch, "env"), [...o.env, ...o.passEnv].map(([k, v]) => `${k}=${shq(v)}\n`).join(""), { mode: 0o600 });
-      writeFileSync(join(scratch, "run.sh"), stepScript(step.command, o.workdir));
+      const copy = (o.transfer ?? transferFor(process.env.DOCKER_HOST)) === "copy";
+      writeFileSync(join(scratch, "run.sh"), stepScript(step.command, o.workdir, copy));
       chmodSync(scratch, 0o755);
       o.log(`${prefix} $ ${step.command}`);
       trackTemporary(name);
-      const args = ["run", "--name", name, "--label", `${TEMP_LABEL}=1`, "--user", "0", "-v", `${scratch}:/cyberbuild:ro`];
-      if (o.inputsPath) args.push("-v", `${o.inputsPath}:/cyberinputs:ro`);
+      const args = ["--name", name, "--label", `${TEMP_LABEL}=1`, "--user", "0"];
+      if (!copy) args.push("-v", `${scratch}:/cyberbuild:ro`);
+      if (o.inputsPath && !copy) args.push("-v", `${o.inputsPath}:/cyberinputs:ro`);
       for (const c of o.caches) args.push("-v", `${CACHE_VOLUME_PREFIX}${c.name}:${c.path}`);
       args.push("--entrypoint", "/bin/sh", from, "/cyberbuild/run.sh");
-      const run = await dockerStream(args, {
+      if (copy) {
+        await docker(["create", ...args]);
+        await docker(["cp", `${scratch}/.`, `${name}:/cyberbuild`]);
+        if (o.inputsPath) await docker(["cp", `${o.inputsPath}/.`, `${name}:/cyberinputs`]);
+      }
+      const run = await dockerStream(copy ? ["start", "--attach", name] : ["run", ...args], {
         onLine: (line) => {
           tail.push(line);
           if (tail.length > 20) tail.shift();

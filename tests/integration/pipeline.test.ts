@@ -192,3 +192,14 @@ dockerTest("shared-library bundling makes a dynamically linked binary run in scr
   t.deepEqual(out.split("\n").filter((x) => ["cyberapp", "cyberdata", "lib", "lib64", "tmp"].includes(x)).sort(), ["cyberapp", "cyberdata", "lib", "lib64", "tmp"]);
   rmSync(l.dir, { recursive: true, force: true });
 });
+
+dockerTest("copy mode (used for remote engines) builds the same binaries and commits no build files", async (t) => {
+  const l = fixtureSpec(NAME, (s) => (s.build.env = { ...s.build.env, CYBERNODE_TEST_RUN: `${RUN_ID}-copy` }));
+  const r = await buildImage(l, { ...quiet, transfer: "copy" });
+  t.is(r.stepsRun, 3);
+  t.is(r.imageId, first.imageId, "same binaries and run spec: same run image ID");
+  const leftovers = await docker(["run", "--rm", "--entrypoint", "/bin/sh", r.buildTag, "-c", "ls -d /cyberbuild /cyberinputs 2>/dev/null; true"]);
+  t.is(leftovers, "", "no /cyberbuild or /cyberinputs in the committed build image");
+  t.deepEqual(await leftoverTemporaries(), []);
+  rmSync(l.dir, { recursive: true, force: true });
+});

@@ -1,0 +1,49 @@
+import test from "ava";
+import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { buildImage } from "../../src/build/builder";
+import { shipRunImage } from "../../src/build/ship";
+import { loadSpec } from "../../src/spec/load";
+import { planRunImage } from "../../src/archive/runImage";
+import { runImageFiles, sourceDateEpoch } from "../../src/build/runImage";
+import { dockerTest } from "../helpers/dockerTest";
+import { requireDocker, testBaseMap } from "../helpers/docker";
+import { startSecondDaemon, type SecondDaemon } from "../helpers/secondDaemon";
+
+const ROOT = join(__dirname, "../fixtures/images");
+let other: SecondDaemon | undefined;
+
+test.before(async () => {
+  if (process.env.CYBERNODE_SKIP_DOCKER === "1") return;
+  await requireDocker();
+  other = await startSecondDaemon();
+});
+test.after.always(async () => other?.stop());
+
+const at = (host: string, args: string[]) => spawnSync("docker", args, { env: { ...process.env, DOCKER_HOST: host }, encoding: "utf8" });
+
+dockerTest("a run image built here is loaded onto another engine with the same ID, once", async (t) => {
+  const loaded = loadSpec(ROOT, "fullnode/fixnode");
+  const built = await buildImage(loaded, { baseMap: testBaseMap(), log: () => {} });
+  const plan = planRunImage({ spec: loaded.spec, version: built.version, files: runImageFiles(built.binDir, built.manifest), epochSeconds: sourceDateEpoch(), architecture: "amd64" });
+  t.is(plan.imageId, built.imageId);
+  const first = await shipRunImage(plan, other!.host);
+  t.true(first.transferred);
+  t.is(first.bytes, plan.archive.length);
+  t.log(`first deploy sent ${first.bytes} bytes for a ${built.manifest.files.reduce((n, f) => n + f.size, 0)}-byte binary`);
+  t.is(at(other!.host, ["image", "inspect", "--format", "{{.Id}}", "cybernode/fullnode-fixnode:latest"]).stdout.trim(), built.imageId);
+  const again = await shipRunImage(plan, other!.host);
+  t.false(again.transferred, "the host already has the image: nothing is sent");
+  t.is(again.bytes, 0);
+  // It runs there (no network on that engine, so just --version).
+  t.is(at(other!.host, ["run", "--rm", built.imageId, "--version"]).stdout.trim(), "fixnode 1.0.0");
+});
+
+dockerTest("an engine that does not answer is a clear error naming the host", async (t) => {
+  const loaded = loadSpec(ROOT, "fullnode/fixnode");
+  const built = await buildImage(loaded, { baseMap: testBaseMap(), log: () => {} });
+  const plan = planRunImage({ spec: loaded.spec, version: built.version, files: runImageFiles(built.binDir, built.manifest), epochSeconds: sourceDateEpoch(), architecture: "amd64" });
+  const err = await t.throwsAsync(shipRunImage(plan, "unix:///tmp/cybernode-no-engine.sock"));
+  t.regex(err!.message, /Docker host unix:\/\/\/tmp\/cybernode-no-engine\.sock did not answer/);
+  t.regex(err!.message, /check that dockerd runs there/);
+});
