@@ -26,7 +26,24 @@ export interface NodePlan {
   restart: string;
   /** Config keys (without `cybernode:`) this node's args read as secrets. */
   secrets: string[];
+  /** Hardening, each on by default and overridable per node. */
+  security: NodeSecurity;
 }
+
+export interface NodeSecurity {
+  /** Read-only root filesystem: only /cyberdata and a tmpfs /tmp are writable. */
+  readOnlyRoot: boolean;
+  /** `no-new-privileges`: setuid binaries cannot raise privileges. */
+  noNewPrivileges: boolean;
+  /** Linux capabilities dropped (default all) and added back. */
+  capDrop: string[];
+  capAdd: string[];
+  /** Size of the tmpfs at /tmp (when the root is read-only). */
+  tmpSize: string;
+}
+
+export const DEFAULT_SECURITY: NodeSecurity = { readOnlyRoot: true, noNewPrivileges: true, capDrop: ["ALL"], capAdd: [], tmpSize: "64m" };
+const CAP_RE = /^(ALL|[A-Z_]+)$/;
 
 export interface StackPlan {
   stack: string;
@@ -201,8 +218,24 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: StackCont
             else env.push([ek, ev]);
           }
       }
-      for (const extra of Object.keys(n)) if (!["image", "ports", "args", "env", "restart", "enabled"].includes(extra)) bad(`${k}.${extra}`, "unknown field (image, ports, args, env, restart, enabled)");
-      nodes.push({ name, image, ports, args, env: env.sort(([a], [b]) => (a < b ? -1 : 1)), restart: String(restart), secrets });
+      const security = { ...DEFAULT_SECURITY };
+      for (const flag of ["readOnlyRoot", "noNewPrivileges"] as const) {
+        if (n[flag] === undefined) continue;
+        if (typeof n[flag] !== "boolean") bad(`${k}.${flag}`, "must be true or false");
+        else security[flag] = n[flag] as boolean;
+      }
+      for (const list of ["capDrop", "capAdd"] as const) {
+        if (n[list] === undefined) continue;
+        if (!Array.isArray(n[list]) || (n[list] as unknown[]).some((c) => typeof c !== "string" || !CAP_RE.test(c.replace(/^CAP_/, "")))) bad(`${k}.${list}`, 'must be a list of capability names such as ["NET_BIND_SERVICE"]');
+        else security[list] = (n[list] as string[]).map((c) => c.replace(/^CAP_/, ""));
+      }
+      if (n.tmpSize !== undefined) {
+        if (typeof n.tmpSize !== "string" || !/^\d+[kmg]?$/.test(n.tmpSize)) bad(`${k}.tmpSize`, 'must be a size such as "64m"');
+        else security.tmpSize = n.tmpSize;
+      }
+      const FIELDS = ["image", "ports", "args", "env", "restart", "enabled", "readOnlyRoot", "noNewPrivileges", "capDrop", "capAdd", "tmpSize"];
+      for (const extra of Object.keys(n)) if (!FIELDS.includes(extra)) bad(`${k}.${extra}`, `unknown field (${FIELDS.join(", ")})`);
+      nodes.push({ name, image, ports, args, env: env.sort(([a], [b]) => (a < b ? -1 : 1)), restart: String(restart), secrets, security });
     }
   }
 

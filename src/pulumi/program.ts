@@ -99,6 +99,11 @@ function nodeContainer(node: NodePlan, plan: StackPlan, image: Image, provider: 
         { label: "cybernode.stack", value: plan.stack },
       ],
       mustRun: true,
+      // Hardening defaults (see NodeSecurity); each can be turned off per node in the stack config.
+      readOnly: node.security.readOnlyRoot,
+      tmpfs: node.security.readOnlyRoot ? { "/tmp": `rw,nosuid,nodev,size=${node.security.tmpSize}` } : undefined,
+      securityOpts: node.security.noNewPrivileges ? ["no-new-privileges:true"] : [],
+      capabilities: { drops: node.security.capDrop, adds: node.security.capAdd },
     },
     // Fixed names and host ports: the old container must go before its replacement starts.
     { provider, deleteBeforeReplace: true, dependsOn: [image, dataDir] },

@@ -92,12 +92,15 @@ dockerTest("two clean assemblies give the same image ID", async (t) => {
   t.is(r.imageId, first.imageId);
 });
 
-dockerTest("the run image runs as uid 1000, writes to a bind-mounted /cyberdata and answers RPC", async (t) => {
+dockerTest("the run image runs as uid 1000 with the stack's hardening, writes to a bind-mounted /cyberdata and answers RPC", async (t) => {
   const data = mkdtempSync(join(tmpdir(), "cybernode-data-"));
   chownSync(data, 1000, 1000);
   const name = `cybernode-it-${RUN_ID}`;
   try {
-    await docker(["run", "-d", "--name", name, "-v", `${data}:/cyberdata`, "-p", "127.0.0.1::18545", first.imageId]);
+    // The container settings the Pulumi program uses by default: read-only root, tmpfs /tmp,
+    // no-new-privileges, all capabilities dropped.
+    const hardening = ["--read-only", "--tmpfs", "/tmp:rw,nosuid,nodev,size=64m", "--security-opt", "no-new-privileges:true", "--cap-drop", "ALL"];
+    await docker(["run", "-d", "--name", name, ...hardening, "-v", `${data}:/cyberdata`, "-p", "127.0.0.1::18545", first.imageId]);
     const port = (await docker(["port", name, "18545/tcp"])).split("\n")[0].split(":").pop()!;
     await waitForRpc(Number(port));
     t.deepEqual(await rpc(Number(port), "getblockcount"), { result: 0, error: null, id: 1 });

@@ -60,6 +60,9 @@ const BAD: [string, Record<string, unknown>, Partial<StackContext>, string][] = 
   ["unknown node field", { nodes: { node: { image: "fullnode/node", volumes: [] } } }, {}, "cybernode:nodes.node.volumes"],
   ["env key invalid", { nodes: { node: { image: "fullnode/node", env: { "A=B": "1" } } } }, {}, "cybernode:nodes.node.env.A=B"],
   ["unknown key (a typo)", { ...good(), dataRot: "/srv/data" }, {}, "cybernode:dataRot"],
+  ["readOnlyRoot not a boolean", { nodes: { node: { image: "fullnode/node", readOnlyRoot: "no" } } }, {}, "cybernode:nodes.node.readOnlyRoot"],
+  ["capAdd not capability names", { nodes: { node: { image: "fullnode/node", capAdd: ["net bind"] } } }, {}, "cybernode:nodes.node.capAdd"],
+  ["tmpSize malformed", { nodes: { node: { image: "fullnode/node", tmpSize: "lots" } } }, {}, "cybernode:nodes.node.tmpSize"],
   ["enabled not a boolean", { nodes: { node: { image: "fullnode/node", enabled: "no" } } }, {}, "cybernode:nodes.node.enabled"],
 ];
 
@@ -88,4 +91,11 @@ test("imagesDirs: a list of folders inside the project", (t) => {
   t.throws(() => imagesDirsFromConfig("[]", "stacks/Pulumi.x.yaml"), { instanceOf: InputError, message: /stack file stacks\/Pulumi\.x\.yaml: cybernode:imagesDirs/ });
   t.throws(() => imagesDirsFromConfig('["../elsewhere"]', "f"), { instanceOf: InputError });
   t.throws(() => loadCatalogue(join(__dirname, "../.."), ["no-such-folder"], "f"), { instanceOf: InputError, message: /does not exist/ });
+});
+
+test("hardening is on by default and can be relaxed per node", (t) => {
+  const p = validateStackConfig({ uid: "1000", nodes: { a: { image: "fullnode/node" }, b: { image: "fullnode/node", ports: ["1:1"], readOnlyRoot: false, capAdd: ["CAP_NET_BIND_SERVICE"] } } }, ctx());
+  t.deepEqual(p.nodes[0].security, { readOnlyRoot: true, noNewPrivileges: true, capDrop: ["ALL"], capAdd: [], tmpSize: "64m" });
+  t.false(p.nodes[1].security.readOnlyRoot);
+  t.deepEqual(p.nodes[1].security.capAdd, ["NET_BIND_SERVICE"]);
 });

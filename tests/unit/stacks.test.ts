@@ -48,6 +48,10 @@ for (const file of STACKS) {
       t.is(i.image, MOCK_IMAGE_ID, "runs the run image by ID");
       t.deepEqual(i.volumes, [{ hostPath: `/home/cyber/cyberdata/${c.name}`, containerPath: "/cyberdata" }]);
       t.true(c.opts?.deleteBeforeReplace, "fixed name and ports: delete before replace");
+      t.true(i.readOnly, "read-only root filesystem");
+      t.deepEqual(Object.keys(i.tmpfs ?? {}), ["/tmp"]);
+      t.deepEqual(i.securityOpts, ["no-new-privileges:true"]);
+      t.deepEqual(i.capabilities, { drops: ["ALL"], adds: [] });
       for (const p of i.ports as Json[]) if ([8334, 18334, 18545].includes(p.internal)) t.is(p.ip, "127.0.0.1", `RPC port ${p.internal} on loopback`);
       const command = unwrap(i.command);
       const carriesSecret = JSON.stringify(command.value).includes(SECRETS["cybernode:btcdRpcPass"]);
