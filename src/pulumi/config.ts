@@ -23,6 +23,8 @@ export interface NodePlan {
   /** Arguments after the entrypoint; `${secret:key}` placeholders are filled from secret config. */
   args: string[];
   env: [string, string][];
+  /** Extra container labels. */
+  labels: [string, string][];
   restart: string;
   /** Config keys (without `cybernode:`) this node's args read as secrets. */
   secrets: string[];
@@ -218,6 +220,16 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: StackCont
             else env.push([ek, ev]);
           }
       }
+      const labels: [string, string][] = [];
+      if (n.labels !== undefined) {
+        if (!isObject(n.labels)) bad(`${k}.labels`, "must be a map of label: value");
+        else
+          for (const [lk, lv] of Object.entries(n.labels)) {
+            if (lk === "" || /\s/.test(lk) || lk.startsWith("cybernode.")) bad(`${k}.labels.${lk}`, "label keys must be non-empty, without spaces, and not start with cybernode.");
+            else if (typeof lv !== "string") bad(`${k}.labels.${lk}`, "value must be a string");
+            else labels.push([lk, lv]);
+          }
+      }
       const security = { ...DEFAULT_SECURITY };
       for (const flag of ["readOnlyRoot", "noNewPrivileges"] as const) {
         if (n[flag] === undefined) continue;
@@ -233,9 +245,9 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: StackCont
         if (typeof n.tmpSize !== "string" || !/^\d+[kmg]?$/.test(n.tmpSize)) bad(`${k}.tmpSize`, 'must be a size such as "64m"');
         else security.tmpSize = n.tmpSize;
       }
-      const FIELDS = ["image", "ports", "args", "env", "restart", "enabled", "readOnlyRoot", "noNewPrivileges", "capDrop", "capAdd", "tmpSize"];
+      const FIELDS = ["image", "ports", "args", "env", "labels", "restart", "enabled", "readOnlyRoot", "noNewPrivileges", "capDrop", "capAdd", "tmpSize"];
       for (const extra of Object.keys(n)) if (!FIELDS.includes(extra)) bad(`${k}.${extra}`, `unknown field (${FIELDS.join(", ")})`);
-      nodes.push({ name, image, ports, args, env: env.sort(([a], [b]) => (a < b ? -1 : 1)), restart: String(restart), secrets, security });
+      nodes.push({ name, image, ports, args, env: env.sort(([a], [b]) => (a < b ? -1 : 1)), labels: labels.sort(([a], [b]) => (a < b ? -1 : 1)), restart: String(restart), secrets, security });
     }
   }
 

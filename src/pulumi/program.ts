@@ -97,6 +97,7 @@ function nodeContainer(node: NodePlan, plan: StackPlan, image: Image, provider: 
         { label: "cybernode.node", value: node.name },
         { label: "cybernode.image", value: node.image },
         { label: "cybernode.stack", value: plan.stack },
+        ...node.labels.map(([label, value]) => ({ label, value })),
       ],
       mustRun: true,
       // Hardening defaults (see NodeSecurity); each can be turned off per node in the stack config.

@@ -9,6 +9,8 @@ import { runImageFiles, sourceDateEpoch } from "../../src/build/runImage";
 import { dockerTest } from "../helpers/dockerTest";
 import { requireDocker, testBaseMap } from "../helpers/docker";
 import { startSecondDaemon, type SecondDaemon } from "../helpers/secondDaemon";
+import { runSerializedProvider } from "../helpers/providerHost";
+import { binariesProvider, buildImageProvider, PROVIDER_VERSION, runImageProvider } from "../../src/pulumi/builderProviders";
 
 const ROOT = join(__dirname, "../fixtures/images");
 let other: SecondDaemon | undefined;
@@ -46,4 +48,27 @@ dockerTest("an engine that does not answer is a clear error naming the host", as
   const err = await t.throwsAsync(shipRunImage(plan, "unix:///tmp/cybernode-no-engine.sock"));
   t.regex(err!.message, /Docker host unix:\/\/\/tmp\/cybernode-no-engine\.sock did not answer/);
   t.regex(err!.message, /check that dockerd runs there/);
+});
+
+dockerTest("the Pulumi image resources deploy onto a stack host that is another engine", async (t) => {
+  const common = {
+    image: "fullnode/fixnode",
+    projectDir: join(__dirname, "../.."),
+    imagesRoot: ROOT,
+    baseImages: Object.fromEntries(testBaseMap()),
+    buildHost: "",
+    providerVersion: PROVIDER_VERSION,
+  };
+  const ids = at(other!.host, ["image", "ls", "-q"]).stdout.split("\n").filter(Boolean);
+  if (ids.length) at(other!.host, ["rmi", "-f", ...ids]);
+  const r = (await runSerializedProvider({ build: buildImageProvider, bin: binariesProvider, run: runImageProvider }, `
+    const b = await provider.build.create({ ...input.common, buildHash: "h" });
+    const x = await provider.bin.create({ ...input.common, buildKey: b.outs.buildKey });
+    const runIn = { ...input.common, runHash: "r", binariesDigest: x.outs.digest, targetHost: input.target };
+    const r1 = await provider.run.create(runIn);
+    const r2 = await provider.run.update(r1.id, r1.outs, runIn);
+    return { first: r1.outs, second: r2.outs };`, { common, target: other!.host })) as Record<string, { imageId: string; shippedBytes: number }>;
+  t.true(r.first.shippedBytes > 0);
+  t.is(r.second.shippedBytes, 0, "unchanged: no transfer");
+  t.is(at(other!.host, ["image", "inspect", "--format", "{{.Id}}", r.first.imageId]).stdout.trim(), r.first.imageId);
 });

@@ -63,6 +63,7 @@ const BAD: [string, Record<string, unknown>, Partial<StackContext>, string][] = 
   ["readOnlyRoot not a boolean", { nodes: { node: { image: "fullnode/node", readOnlyRoot: "no" } } }, {}, "cybernode:nodes.node.readOnlyRoot"],
   ["capAdd not capability names", { nodes: { node: { image: "fullnode/node", capAdd: ["net bind"] } } }, {}, "cybernode:nodes.node.capAdd"],
   ["tmpSize malformed", { nodes: { node: { image: "fullnode/node", tmpSize: "lots" } } }, {}, "cybernode:nodes.node.tmpSize"],
+  ["label in the reserved namespace", { nodes: { node: { image: "fullnode/node", labels: { "cybernode.node": "x" } } } }, {}, "cybernode:nodes.node.labels.cybernode.node"],
   ["enabled not a boolean", { nodes: { node: { image: "fullnode/node", enabled: "no" } } }, {}, "cybernode:nodes.node.enabled"],
 ];
 
