@@ -6,20 +6,23 @@ set -euo pipefail
 
 LOG=/tmp/cybernode-dockerd.log
 
-if docker info >/dev/null 2>&1; then
-  echo "[start-docker] docker is already running"
-  exit 0
-fi
-
 # Packages: the engine, plus what scripts/make-test-bases.sh needs.
 pkgs=()
 command -v dockerd >/dev/null || pkgs+=(docker.io)
 command -v debootstrap >/dev/null || pkgs+=(debootstrap)
 [[ -x /bin/busybox ]] || pkgs+=(busybox-static)
+# The remote-host tests: an sshd in front of a second dockerd, and a registry on loopback.
+[[ -x /usr/sbin/sshd ]] || pkgs+=(openssh-server)
+command -v docker-registry >/dev/null || pkgs+=(docker-registry)
 if ((${#pkgs[@]})); then
   echo "[start-docker] installing ${pkgs[*]}"
   apt-get update
   DEBIAN_FRONTEND=noninteractive apt-get install -y "${pkgs[@]}"
+fi
+
+if docker info >/dev/null 2>&1; then
+  echo "[start-docker] docker is already running"
+  exit 0
 fi
 
 echo "[start-docker] starting dockerd (log: $LOG)"
