@@ -100,9 +100,12 @@ export async function extractBinaries(loaded: LoadedSpec, steps: StepsResult, o:
   return extractArtifacts({ spec: loaded.spec, dir: loaded.dir, buildImage: steps.buildTag, buildKey: steps.buildKey, versionFile: versionFile(loaded.spec), log: o.log ?? defaultLog });
 }
 
-/** Phase 3: assembles the run image from bin/ and loads it unless the daemon has that ID already. */
-export async function runImage(loaded: LoadedSpec, manifest: BinManifest, o: BuildOptions = {}) {
-  return assembleRunImage({ spec: loaded.spec, binDir: join(loaded.dir, "bin"), manifest, baseMap: o.baseMap ?? baseImageMapFromEnv(o.env ?? process.env), log: o.log ?? defaultLog });
+/**
+ * Phase 3: assembles the run image from bin/ and loads it unless the daemon has that ID already.
+ * With `expect`, a promoted image ID must be reproduced exactly, or nothing is loaded.
+ */
+export async function runImage(loaded: LoadedSpec, manifest: BinManifest, o: BuildOptions & { expect?: { imageId: string; from: string } } = {}) {
+  return assembleRunImage({ spec: loaded.spec, binDir: join(loaded.dir, "bin"), manifest, baseMap: o.baseMap ?? baseImageMapFromEnv(o.env ?? process.env), log: o.log ?? defaultLog, expect: o.expect });
 }
 
 /** All three phases: build steps (from cache where possible) → bin/ → deterministic run image. */

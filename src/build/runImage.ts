@@ -64,6 +64,18 @@ export async function saveBaseImage(ref: string): Promise<BaseImage> {
   return { config, layers };
 }
 
+/** The rebuilt run image is not the one that was tested on the stack it is promoted from. */
+export class PromotionMismatchError extends Error {
+  constructor(image: string, from: string, promoted: string, rebuilt: string) {
+    super(
+      `image ${image}: refusing to deploy. The run image rebuilt here is ${rebuilt}, but stack ${from} ran ${promoted}. ` +
+        `The binaries or run spec differ from what was tested (check bin/MANIFEST.json against ${from}'s artifact digests), ` +
+        `so build and test the new image on ${from} first (pulumi up --stack ${from}). Nothing was loaded or changed.`,
+    );
+    this.name = "PromotionMismatchError";
+  }
+}
+
 export interface RunImageResult {
   plan: RunImagePlan;
   imageId: string;
@@ -79,6 +91,8 @@ export async function assembleRunImage(o: {
   manifest: BinManifest;
   baseMap: BaseImageMap;
   log: (line: string) => void;
+  /** A promoted image ID this build must reproduce; checked before anything is loaded. */
+  expect?: { imageId: string; from: string };
 }): Promise<RunImageResult> {
   const info = await daemonInfo();
   let base: BaseImage | undefined;
@@ -94,6 +108,7 @@ export async function assembleRunImage(o: {
     architecture: info.architecture,
     base,
   });
+  if (o.expect && o.expect.imageId !== plan.imageId) throw new PromotionMismatchError(o.spec.name, o.expect.from, o.expect.imageId, plan.imageId);
   const exists = await dockerMaybe(["image", "inspect", "--format", "{{.Id}}", plan.imageId]);
   let loaded = false;
   if (!exists) {

@@ -53,6 +53,9 @@ export interface RunImageInputs extends PhaseInputs {
   binariesDigest: string;
   /** Docker host the containers run on; the image is loaded there when it is not the build host. */
   targetHost: string;
+  /** Promotion: the run image ID the source stack ran, and that stack's name ("" when not promoting). */
+  promotedImageId: string;
+  promotedFrom: string;
 }
 export interface RunImageOutputs extends RunImageInputs {
   imageId: string;
@@ -132,7 +135,8 @@ async function runAssemble(i: RunImageInputs): Promise<RunImageOutputs> {
     // bin/ is missing or edited (another machine, a clean checkout): make it again from the cache.
     manifest = (await b.build.extractBinaries(loaded, await b.build.buildSteps(loaded, opts), opts)).manifest;
   }
-  const run = await b.build.runImage(loaded, manifest, opts);
+  const expect = i.promotedImageId ? { imageId: i.promotedImageId, from: i.promotedFrom } : undefined;
+  const run = await b.build.runImage(loaded, manifest, { ...opts, expect });
   let shippedBytes = 0;
   if (i.targetHost && i.targetHost !== i.buildHost) shippedBytes = (await b.ship.shipRunImage(run.plan, i.targetHost)).bytes;
   return { ...i, imageId: run.imageId, version: manifest.version, tags: run.tags, shippedBytes };
@@ -177,7 +181,7 @@ export const binariesProvider: pulumi.dynamic.ResourceProvider = {
 export const runImageProvider: pulumi.dynamic.ResourceProvider = {
   check: checkPhase,
   async diff(_id: string, olds: RunImageOutputs, news: RunImageInputs) {
-    const changed = changedKeys<RunImageInputs>(olds, news, [...COMMON, "runHash", "binariesDigest", "targetHost"]);
+    const changed = changedKeys<RunImageInputs>(olds, news, [...COMMON, "runHash", "binariesDigest", "targetHost", "promotedImageId"]);
     return { changes: changed.length > 0, replaces: [], stables: changed.length ? [] : ["imageId", "version", "tags"] };
   },
   async create(i: RunImageInputs) {

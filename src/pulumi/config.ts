@@ -55,6 +55,8 @@ export interface StackPlan {
   selinux: boolean;
   buildOn: "local" | "host";
   baseImages: Record<string, string>;
+  /** Stack whose exported images this stack deploys exactly ("" when it builds its own). */
+  promoteFrom: string;
   nodes: NodePlan[];
 }
 
@@ -70,7 +72,7 @@ export interface StackContext {
   secretKeys: Set<string>;
 }
 
-const KEYS = ["host", "uid", "dataRoot", "selinux", "buildOn", "baseImages", "nodes", "imagesDirs"];
+const KEYS = ["host", "uid", "dataRoot", "selinux", "buildOn", "baseImages", "nodes", "imagesDirs", "promoteFrom"];
 const RESTART_RE = /^(no|always|unless-stopped|on-failure(:[1-9][0-9]*)?)$/;
 const IPV4_RE = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 const SECRET_REF_RE = /\$\{secret:([A-Za-z][A-Za-z0-9_]*)\}/g;
@@ -156,6 +158,14 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: StackCont
   if (bi !== undefined) {
     if (!isObject(bi)) bad("baseImages", 'must be a map of image → local image, e.g. { "golang:1.26-bookworm": "local/golang:1.26" }');
     else for (const [k, v] of Object.entries(bi)) typeof v === "string" && v !== "" ? (baseImages[k] = v) : bad(`baseImages.${k}`, "must name a local image");
+  }
+
+  let promoteFrom = "";
+  const pf = get("promoteFrom");
+  if (pf !== undefined) {
+    if (typeof pf !== "string" || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(pf)) bad("promoteFrom", `${JSON.stringify(pf)} must be the name of another stack, e.g. staging`);
+    else if (pf === ctx.stack) bad("promoteFrom", `stack ${ctx.stack} cannot promote from itself; name the stack whose tested images it should run, e.g. staging`);
+    else promoteFrom = pf;
   }
 
   // nodes
@@ -260,7 +270,7 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: StackCont
   }
 
   if (problems.length > 0) throw new InputError(`stack file ${ctx.stackFile}`, problems);
-  return { stack: ctx.stack, host, uid, dataRoot, selinux, buildOn: buildOnRaw as "local" | "host", baseImages, nodes };
+  return { stack: ctx.stack, host, uid, dataRoot, selinux, buildOn: buildOnRaw as "local" | "host", baseImages, promoteFrom, nodes };
 }
 
 /** Fills `${secret:key}` placeholders. Pure; the caller wraps the result as a Pulumi secret. */

@@ -49,6 +49,8 @@ export interface ImageArgs {
   targetHost: string;
   buildHash: string;
   runHash: string;
+  /** Promotion: the image ID the source stack ran (an Output from its StackReference). */
+  promoted?: { imageId: pulumi.Input<string>; from: string };
 }
 
 /**
@@ -66,7 +68,14 @@ export class Image extends pulumi.ComponentResource {
     const common = { image: args.image, projectDir: args.projectDir, imagesRoot: args.imagesRoot, baseImages: args.baseImages, buildHost: args.buildHost, providerVersion: PROVIDER_VERSION };
     const build = new BuildImage(`${name}-build`, { ...common, buildHash: args.buildHash }, { parent: this });
     const bin = new Binaries(`${name}-bin`, { ...common, buildKey: build.buildKey }, { parent: this });
-    const run = new RunImage(`${name}-run`, { ...common, runHash: args.runHash, binariesDigest: bin.digest, targetHost: args.targetHost }, { parent: this });
+    const run = new RunImage(`${name}-run`, {
+        ...common,
+        runHash: args.runHash,
+        binariesDigest: bin.digest,
+        targetHost: args.targetHost,
+        promotedImageId: args.promoted?.imageId ?? "",
+        promotedFrom: args.promoted?.from ?? "",
+      }, { parent: this });
     this.imageId = run.imageId;
     this.version = bin.version;
     this.artifacts = bin.files;

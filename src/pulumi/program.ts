@@ -48,6 +48,7 @@ export function deployStack(o: ProgramOptions = {}) {
   const local = plan.host === DEFAULT_HOST;
   // buildOn local: build with this machine's Docker and load the run image onto the host if it is remote.
   const buildHost = plan.buildOn === "host" && !local ? plan.host : "";
+  const promoted = plan.promoteFrom ? promotedImages(plan.promoteFrom, plan.stack) : undefined;
   const images = new Map<string, Image>();
   for (const node of plan.nodes) {
     if (images.has(node.image)) continue;
@@ -63,6 +64,7 @@ export function deployStack(o: ProgramOptions = {}) {
         targetHost: local ? "" : plan.host,
         buildHash: sha256(stableJson({ build: spec.build, inputs: digestInputs(join(root, node.image)) })),
         runHash: sha256(stableJson({ name: spec.name, run: spec.run })),
+        promoted: promoted ? { imageId: promoted(node.image), from: plan.promoteFrom } : undefined,
       }),
     );
   }
@@ -73,6 +75,33 @@ export function deployStack(o: ProgramOptions = {}) {
     nodes: Object.fromEntries(plan.nodes.map((n, i) => [n.name, { container: containers[i].name, image: n.image, imageId: images.get(n.image)!.imageId, version: images.get(n.image)!.version }])),
     images: Object.fromEntries([...images].map(([name, img]) => [name, { imageId: img.imageId, version: img.version, artifacts: img.artifacts }])),
   };
+}
+
+/** Full name of a stack of this project for a StackReference (DIY backends use organization/<project>/<stack>). */
+export function stackRefName(stack: string): string {
+  return `${pulumi.getOrganization()}/${pulumi.getProject()}/${stack}`;
+}
+
+/**
+ * The run image IDs the source stack exports (its `images` output). An image the source does not
+ * export stops the deployment before anything changes.
+ */
+function promotedImages(from: string, stack: string): (image: string) => pulumi.Output<string> {
+  const ref = new pulumi.StackReference(`promote-from-${from}`, { name: stackRefName(from) });
+  const exported = ref.getOutput("images") as pulumi.Output<Record<string, { imageId?: string }> | undefined>;
+  return (image) => exported.apply((imgs) => promotedImageId(imgs, image, from, stack));
+}
+
+/** The image ID a source stack exported for an image, or an error saying what is missing. Pure. */
+export function promotedImageId(imgs: Record<string, { imageId?: string }> | undefined, image: string, from: string, stack: string): string {
+  const id = imgs?.[image]?.imageId;
+  if (typeof id !== "string" || !/^sha256:[0-9a-f]{64}$/.test(id)) {
+    throw new Error(
+      `stack ${stack} promotes from ${from}, but ${from} ${imgs ? `exports no image ${image}` : "has no images output"}: ` +
+        `deploy it there first (pulumi up --stack ${from}). Nothing was changed on ${stack}.`,
+    );
+  }
+  return id;
 }
 
 function nodeContainer(node: NodePlan, plan: StackPlan, image: Image, provider: docker.Provider, config: pulumi.Config): docker.Container {

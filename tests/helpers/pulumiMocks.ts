@@ -20,7 +20,11 @@ export const MOCK_IMAGE_ID = `sha256:${"0".repeat(64)}`;
  * would (objects as JSON strings, `secure:` values and `secrets` marked secret), then runs the program
  * (index.ts, fresh) and returns every resource it declared with inputs, options and parent.
  */
-export async function runStackWithMocks(stack: string, stackFile: string, overrides: { plain?: Record<string, unknown>; secrets?: Record<string, string> } = {}): Promise<{ declared: Declared[]; outputs: Record<string, unknown> }> {
+export async function runStackWithMocks(
+  stack: string,
+  stackFile: string,
+  overrides: { plain?: Record<string, unknown>; secrets?: Record<string, string>; stackOutputs?: Record<string, Record<string, unknown>> } = {},
+): Promise<{ declared: Declared[]; outputs: Record<string, unknown> }> {
   const declared: Declared[] = [];
   await pulumi.runtime.setMocks(
     {
@@ -28,7 +32,13 @@ export async function runStackWithMocks(stack: string, stackFile: string, overri
         const state: Record<string, unknown> = { ...args.inputs };
         if (args.type.includes("BuildImage")) Object.assign(state, { buildKey: "k".repeat(64), buildTag: "t", baseImageId: "b", stepsRun: 0 });
         if (args.type.includes("Binaries")) Object.assign(state, { digest: "d".repeat(64), version: "1.0.0", files: [] });
-        if (args.type.includes("RunImage")) Object.assign(state, { imageId: MOCK_IMAGE_ID, version: "1.0.0", tags: [], shippedBytes: 0 });
+        if (args.type.includes("RunImage")) Object.assign(state, { imageId: args.inputs.promotedImageId || MOCK_IMAGE_ID, version: "1.0.0", tags: [], shippedBytes: 0 });
+        if (args.type === "pulumi:pulumi:StackReference") {
+          const name = String(args.inputs.name ?? args.id);
+          const outputs = overrides.stackOutputs?.[name.split("/").pop() as string];
+          if (!outputs) throw new Error(`unknown stack ${name}`);
+          Object.assign(state, { name, outputs, secretOutputNames: [] });
+        }
         const entry = declared.find((d) => d.name === args.name && d.type === args.type);
         if (entry) Object.assign(entry, { inputs: args.inputs });
         else declared.push({ type: args.type, name: args.name, inputs: args.inputs });
@@ -39,6 +49,7 @@ export async function runStackWithMocks(stack: string, stackFile: string, overri
     "cybernode",
     stack,
     false,
+    "organization",
   );
   // The mock monitor sees each registration request: record the options the engine would get.
   type Req = { getType(): string; getName(): string; getParent(): string; getDeletebeforereplace(): boolean; getRetainondelete(): boolean; getCustom(): boolean };

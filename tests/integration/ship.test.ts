@@ -72,3 +72,26 @@ dockerTest("the Pulumi image resources deploy onto a stack host that is another 
   t.is(r.second.shippedBytes, 0, "unchanged: no transfer");
   t.is(at(other!.host, ["image", "inspect", "--format", "{{.Id}}", r.first.imageId]).stdout.trim(), r.first.imageId);
 });
+
+dockerTest("promotion: a rebuilt image that differs from the promoted ID is refused and nothing reaches the host", async (t) => {
+  const ids = at(other!.host, ["image", "ls", "-q"]).stdout.split("\n").filter(Boolean);
+  if (ids.length) at(other!.host, ["rmi", "-f", ...ids]);
+  const common = { image: "fullnode/fixnode", projectDir: join(__dirname, "../.."), imagesRoot: ROOT, baseImages: Object.fromEntries(testBaseMap()), buildHost: "", providerVersion: PROVIDER_VERSION };
+  const tampered = `sha256:${"e".repeat(64)}`;
+  const script = `
+    const b = await provider.build.create({ ...input.common, buildHash: "h" });
+    const x = await provider.bin.create({ ...input.common, buildKey: b.outs.buildKey });
+    const runIn = { ...input.common, runHash: "r", binariesDigest: x.outs.digest, targetHost: input.target, promotedFrom: "staging" };
+    let refused = null;
+    try { await provider.run.create({ ...runIn, promotedImageId: input.tampered }); } catch (e) { refused = String(e.message); }
+    const afterRefused = require("child_process").spawnSync("docker", ["image", "ls", "-q"], { env: { ...process.env, DOCKER_HOST: input.target }, encoding: "utf8" }).stdout.trim();
+    const ok = await provider.run.create({ ...runIn, promotedImageId: input.good });
+    return { refused, afterRefused, ok: ok.outs };`;
+  const good = (await buildImage(loadSpec(ROOT, "fullnode/fixnode"), { baseMap: testBaseMap(), log: () => {} })).imageId;
+  const r = (await runSerializedProvider({ build: buildImageProvider, bin: binariesProvider, run: runImageProvider }, script, { common, target: other!.host, tampered, good })) as { refused: string; afterRefused: string; ok: { imageId: string } };
+  t.regex(r.refused, /image fullnode\/fixnode: refusing to deploy\. The run image rebuilt here is sha256:[0-9a-f]{64}, but stack staging ran sha256:e{64}/);
+  t.regex(r.refused, /Nothing was loaded or changed/);
+  t.is(r.afterRefused, "", "nothing reached the production engine");
+  t.is(r.ok.imageId, good, "the promoted ID, reproduced, deploys");
+  t.is(at(other!.host, ["image", "inspect", tampered]).status, 1);
+});

@@ -64,6 +64,8 @@ const BAD: [string, Record<string, unknown>, Partial<StackContext>, string][] = 
   ["capAdd not capability names", { nodes: { node: { image: "fullnode/node", capAdd: ["net bind"] } } }, {}, "cybernode:nodes.node.capAdd"],
   ["tmpSize malformed", { nodes: { node: { image: "fullnode/node", tmpSize: "lots" } } }, {}, "cybernode:nodes.node.tmpSize"],
   ["label in the reserved namespace", { nodes: { node: { image: "fullnode/node", labels: { "cybernode.node": "x" } } } }, {}, "cybernode:nodes.node.labels.cybernode.node"],
+  ["promoteFrom pointing at itself", { ...good(), promoteFrom: "test" }, {}, "cybernode:promoteFrom"],
+  ["promoteFrom not a stack name", { ...good(), promoteFrom: "../staging" }, {}, "cybernode:promoteFrom"],
   ["enabled not a boolean", { nodes: { node: { image: "fullnode/node", enabled: "no" } } }, {}, "cybernode:nodes.node.enabled"],
 ];
 

@@ -1,6 +1,7 @@
 import test from "ava";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
+import { promotedImageId } from "../../src/pulumi/program";
 import { MOCK_IMAGE_ID, runStackWithMocks, type Declared } from "../helpers/pulumiMocks";
 
 const PROJECT = join(__dirname, "../..");
@@ -27,7 +28,9 @@ for (const file of STACKS) {
   const stack = file.slice("Pulumi.".length, -".yaml".length);
   test.serial(`stack ${stack}: images, data folders and containers as its config says`, async (t) => {
     const started = Date.now();
-    const { declared, outputs } = await runStackWithMocks(stack, join(PROJECT, "stacks", file), { plain: PLAIN, secrets: SECRETS });
+    // Stacks that promote read the source stack's exported images.
+    const stackOutputs = { staging: { images: { "fullnode/btcd": { imageId: MOCK_IMAGE_ID } } } };
+    const { declared, outputs } = await runStackWithMocks(stack, join(PROJECT, "stacks", file), { plain: PLAIN, secrets: SECRETS, stackOutputs });
     t.log(`mock run of ${stack}: ${Date.now() - started} ms, ${declared.length} resources`);
     const nodes = outputs.nodes as Record<string, { container: string; image: string; imageId: string; version: string }>;
     t.is(of(declared, /^pulumi:providers:docker$/).length, 1);
@@ -92,4 +95,26 @@ test.serial("changing one node's config replaces nothing of another node (figure
   });
   t.log(`resources with changed inputs: ${changed.map(key).join(", ") || "none"}`);
   t.deepEqual(changed.map((d) => d.name), ["btcd"], "only btcd's container changes");
+});
+
+const STAGING_ID = `sha256:${"5".repeat(64)}`;
+
+test.serial("prod promotes from staging: the run image must reproduce staging's image ID", async (t) => {
+  const { declared } = await runStackWithMocks("prod", join(PROJECT, "stacks/Pulumi.prod.yaml"), {
+    secrets: SECRETS,
+    stackOutputs: { staging: { images: { "fullnode/btcd": { imageId: STAGING_ID, version: "btcd v0.26.2", artifacts: [] } } } },
+  });
+  const ref = declared.find((d) => d.type === "pulumi:pulumi:StackReference");
+  t.is((ref?.inputs as Json).name, "organization/cybernode/staging");
+  const run = of(declared, /RunImage/)[0].inputs as Json;
+  t.is(run.promotedImageId, STAGING_ID);
+  t.is(run.promotedFrom, "staging");
+  t.is((of(declared, /Container$/)[0].inputs as Json).image, STAGING_ID);
+});
+
+test("promotion refuses a source stack without the image, without an images output, or with a malformed ID", (t) => {
+  t.is(promotedImageId({ "fullnode/btcd": { imageId: STAGING_ID } }, "fullnode/btcd", "staging", "prod"), STAGING_ID);
+  t.throws(() => promotedImageId({ "fullnode/other": { imageId: STAGING_ID } }, "fullnode/btcd", "staging", "prod"), { message: /stack prod promotes from staging, but staging exports no image fullnode\/btcd.*Nothing was changed on prod/ });
+  t.throws(() => promotedImageId(undefined, "fullnode/btcd", "staging", "prod"), { message: /staging has no images output/ });
+  t.throws(() => promotedImageId({ "fullnode/btcd": { imageId: "latest" } }, "fullnode/btcd", "staging", "prod"), { message: /exports no image/ });
 });
