@@ -7,6 +7,7 @@ import { cmdBuild, cmdImages } from "./build";
 import { cmdInspect } from "./inspect";
 import { cmdDoctor } from "./doctor";
 import { cmdClean } from "./clean";
+import { cmdPromote } from "./promote";
 
 const USAGE = `cybernode - build fullnode images without Dockerfiles
 
@@ -18,6 +19,7 @@ Commands:
   inspect <image>        version, entrypoint, user, ports and files of a run image
   doctor                 check Docker access, the cyber user, the data root and SELinux
   clean                  remove build-step images and stopped temporary containers
+  promote <from> <to>    what deploying <from>'s tested images would change on stack <to>
 
 Common options:
   --images DIR           folder of image specs (default ./images, or CYBERNODE_IMAGES)
@@ -48,6 +50,13 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   doctor: {
     run: cmdDoctor,
     help: "Usage: npx cybernode doctor [--user cyber] [--data-root /home/cyber/cyberdata]\nChecks what running fullnodes needs on this host.",
+  },
+  promote: {
+    run: cmdPromote,
+    help:
+      "Usage: npx cybernode promote <from-stack> <to-stack> [--state DIR]\n" +
+      "Compares the images <from> exports (its last pulumi up) with what <to> runs, image by image.\n" +
+      "Reads the file backend (--state, PULUMI_BACKEND_URL=file://..., or Pulumi.yaml's backend.url).",
   },
   clean: {
     run: cmdClean,

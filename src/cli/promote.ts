@@ -1,0 +1,48 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileBackendDir, promotionPlan, readStackOutputs, type ExportedImages } from "../pulumi/promotion";
+import { allowOnly, UsageError, type ParsedArgs } from "./args";
+
+const short = (id?: string) => (id ? id.slice(0, 19) : "-");
+
+/** `cybernode promote <from> <to>`: what deploying <from>'s tested images would change on <to>. */
+export async function cmdPromote(args: ParsedArgs): Promise<number> {
+  allowOnly(args, [], ["state"]);
+  if (args.positional.length !== 2) throw new UsageError("promote takes two stacks: npx cybernode promote staging prod");
+  const [from, to] = args.positional;
+  if (from === to) throw new UsageError(`promote needs two different stacks (got ${from} twice)`);
+  const projectDir = resolve(".");
+  const backend = args.options.get("state") ? resolve(args.options.get("state")!) : fileBackendDir(projectDir);
+  const source = readStackOutputs(backend, "cybernode", from);
+  if (source === null) {
+    process.stderr.write(`cybernode promote: stack ${from} has no state in ${backend}; deploy and test it first: npx pulumi up --stack ${from}\n`);
+    return 1;
+  }
+  const images = source.images as ExportedImages | undefined;
+  if (!images || typeof images !== "object" || Object.keys(images).length === 0) {
+    process.stderr.write(`cybernode promote: stack ${from} exports no images (its last update had no nodes?); nothing to promote\n`);
+    return 1;
+  }
+  const target = (readStackOutputs(backend, "cybernode", to)?.images as ExportedImages | undefined) ?? {};
+  const stackFile = join(projectDir, "stacks", `Pulumi.${to}.yaml`);
+  const config = existsSync(stackFile) ? readFileSync(stackFile, "utf8") : "";
+  const promoteFrom = /cybernode:promoteFrom:\s*(\S+)/.exec(config)?.[1];
+  const rows = promotionPlan(images, target);
+  process.stdout.write(`promote ${from} -> ${to} (state: ${backend})\n`);
+  for (const r of rows) {
+    const what =
+      r.action === "unchanged" ? `unchanged      ${short(r.toId)} ${r.toVersion ?? ""}`
+      : r.action === "update" ? `update         ${short(r.fromId)} ${r.fromVersion ?? ""} -> ${short(r.toId)} ${r.toVersion ?? ""}`
+      : r.action === "add" ? `add            ${short(r.toId)} ${r.toVersion ?? ""}`
+      : `not on ${from}  ${short(r.fromId)} (stays as it is; a node using it would be refused)`;
+    process.stdout.write(`  ${r.image.padEnd(24)} ${what}\n`);
+  }
+  const changes = rows.filter((r) => r.action === "update" || r.action === "add").length;
+  process.stdout.write(`${changes} image(s) would change on ${to}.\n`);
+  if (promoteFrom !== from) {
+    process.stdout.write(`note: stacks/Pulumi.${to}.yaml does not set cybernode:promoteFrom: ${from}; set it so \`pulumi up --stack ${to}\` deploys exactly these images: npx pulumi config set --stack ${to} cybernode:promoteFrom ${from}\n`);
+  } else {
+    process.stdout.write(`next: npx pulumi preview --stack ${to}   then   npx pulumi up --stack ${to}\n`);
+  }
+  return 0;
+}

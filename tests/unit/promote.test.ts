@@ -1,0 +1,71 @@
+import test from "ava";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileBackendDir, promotionPlan, readStackOutputs } from "../../src/pulumi/promotion";
+import { runCli } from "../helpers/cli";
+
+const A = `sha256:${"a".repeat(64)}`;
+const B = `sha256:${"b".repeat(64)}`;
+
+/** Writes a stack checkpoint as Pulumi's file backend does (.pulumi/stacks/<project>/<stack>.json). */
+function writeState(dir: string, stack: string, outputs: Record<string, unknown>): void {
+  const folder = join(dir, ".pulumi", "stacks", "cybernode");
+  mkdirSync(folder, { recursive: true });
+  const checkpoint = {
+    version: 3,
+    checkpoint: {
+      stack: `organization/cybernode/${stack}`,
+      latest: { resources: [{ urn: `urn:pulumi:${stack}::cybernode::pulumi:pulumi:Stack::cybernode-${stack}`, custom: false, type: "pulumi:pulumi:Stack", outputs }] },
+    },
+  };
+  writeFileSync(join(folder, `${stack}.json`), JSON.stringify(checkpoint));
+}
+
+test("promotion plan: unchanged, update, add and images only on the target", (t) => {
+  const rows = promotionPlan(
+    { "fullnode/btcd": { imageId: A, version: "v2" }, "fullnode/fixnode": { imageId: B }, "fullnode/new": { imageId: A } },
+    { "fullnode/btcd": { imageId: B, version: "v1" }, "fullnode/fixnode": { imageId: B }, "fullnode/old": { imageId: A } },
+  );
+  t.deepEqual(rows.map((r) => [r.image, r.action]), [["fullnode/btcd", "update"], ["fullnode/fixnode", "unchanged"], ["fullnode/new", "add"], ["fullnode/old", "remove"]]);
+});
+
+test("file backend folder: PULUMI_BACKEND_URL, then Pulumi.yaml, then .pulumi-state", (t) => {
+  const project = join(__dirname, "../..");
+  t.is(fileBackendDir(project, {}), join(project, ".pulumi-state"));
+  t.is(fileBackendDir(project, { PULUMI_BACKEND_URL: "file:///srv/state" }), "/srv/state");
+  t.throws(() => fileBackendDir(project, { PULUMI_BACKEND_URL: "s3://bucket" }), { message: /not a file:\/\/ backend/ });
+});
+
+test("reads a stack's outputs from the file backend; null for a stack without state", (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "cybernode-state-"));
+  writeState(dir, "staging", { images: { "fullnode/btcd": { imageId: A } } });
+  t.deepEqual(readStackOutputs(dir, "cybernode", "staging"), { images: { "fullnode/btcd": { imageId: A } } });
+  t.is(readStackOutputs(dir, "cybernode", "nope"), null);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test("npx cybernode promote shows what would change on the target, image by image", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "cybernode-state-"));
+  writeState(dir, "staging", { images: { "fullnode/btcd": { imageId: A, version: "btcd v0.26.2" } } });
+  writeState(dir, "prod", { images: { "fullnode/btcd": { imageId: B, version: "btcd v0.24.2" } } });
+  const r = await runCli(["promote", "staging", "prod", "--state", dir]);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /fullnode\/btcd\s+update\s+sha256:bbbbbbbbbbb\S* btcd v0\.24\.2 -> sha256:aaaaaaaaaaa\S* btcd v0\.26\.2/);
+  t.regex(r.stdout, /1 image\(s\) would change on prod/);
+  t.regex(r.stdout, /npx pulumi up --stack prod/);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test("promote refuses: same stack twice, a source without state, a source without images", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "cybernode-state-"));
+  writeState(dir, "empty", { host: "unix:///var/run/docker.sock" });
+  t.is((await runCli(["promote", "prod", "prod", "--state", dir])).code, 2);
+  const missing = await runCli(["promote", "nosuch", "prod", "--state", dir]);
+  t.is(missing.code, 1);
+  t.regex(missing.stderr, /stack nosuch has no state .*npx pulumi up --stack nosuch/);
+  const empty = await runCli(["promote", "empty", "prod", "--state", dir]);
+  t.is(empty.code, 1);
+  t.regex(empty.stderr, /stack empty exports no images/);
+  rmSync(dir, { recursive: true, force: true });
+});
