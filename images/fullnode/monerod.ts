@@ -8,13 +8,10 @@ export default defineImage({
   description: `monerod ${UPSTREAM} (Monero daemon), from Debian bookworm's package`,
   build: {
     from: "debian:bookworm",
-    // Downloaded .debs are kept in a cache volume, so re-running the install step does not download
-    // them again (see litecoind.ts). One cache per image: apt locks its archives folder.
-    caches: { "/var/cache/apt/archives": "apt-monerod" },
+    // No apt cache volume: the .debs come from the mirror in about a second (measured: 34 MB at
+    // 50 MB/s for monero), and this step reruns only when its text or the base image changes.
     steps: [
-      "rm -f /etc/apt/apt.conf.d/docker-clean && apt-get update" +
-        " && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends -o APT::Keep-Downloaded-Packages=true monero" +
-        " && apt-get autoclean && rm -rf /var/lib/apt/lists/*",
+      "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends monero && apt-get clean && rm -rf /var/lib/apt/lists/*",
       `v=$(dpkg-query -W -f='\${Version}' monero); case "$v" in ${UPSTREAM}+*|${UPSTREAM}-*) ;; *) echo "monero $v is not ${UPSTREAM}: update images/fullnode/monerod.ts" >&2; exit 1;; esac` +
         " && mkdir -p /out && cp /usr/bin/monerod /out/",
     ],

@@ -56,6 +56,8 @@ export interface RunImageInputs extends PhaseInputs {
   /** Promotion: the run image ID the source stack ran, and that stack's name ("" when not promoting). */
   promotedImageId: string;
   promotedFrom: string;
+  /** Registry to push to (`host[:port][/path]`); "" for the registry-free path (docker load). */
+  registry: string;
 }
 export interface RunImageOutputs extends RunImageInputs {
   imageId: string;
@@ -63,6 +65,8 @@ export interface RunImageOutputs extends RunImageInputs {
   tags: string[];
   /** Bytes sent to the target host by the last create/update (0 when it had the image). */
   shippedBytes: number;
+  /** With a registry: `<registry>/<repo>@sha256:…`, what the host pulls; otherwise "". */
+  pullRef: string;
 }
 
 /** Loads the builder modules in the provider process. */
@@ -74,6 +78,7 @@ function builder(projectDir: string) {
     build: require(path.join(projectDir, "src/build/builder.ts")) as typeof import("../build/builder"),
     load: require(path.join(projectDir, "src/spec/load.ts")) as typeof import("../spec/load"),
     ship: require(path.join(projectDir, "src/build/ship.ts")) as typeof import("../build/ship"),
+    registry: require(path.join(projectDir, "src/build/registry.ts")) as typeof import("../build/registry"),
     extract: require(path.join(projectDir, "src/build/extract.ts")) as typeof import("../build/extract"),
     hash: require(path.join(projectDir, "src/plan/hash.ts")) as typeof import("../plan/hash"),
   };
@@ -138,8 +143,10 @@ async function runAssemble(i: RunImageInputs): Promise<RunImageOutputs> {
   const expect = i.promotedImageId ? { imageId: i.promotedImageId, from: i.promotedFrom } : undefined;
   const run = await b.build.runImage(loaded, manifest, { ...opts, expect });
   let shippedBytes = 0;
-  if (i.targetHost && i.targetHost !== i.buildHost) shippedBytes = (await b.ship.shipRunImage(run.plan, i.targetHost)).bytes;
-  return { ...i, imageId: run.imageId, version: manifest.version, tags: run.tags, shippedBytes };
+  let pullRef = "";
+  if (i.registry) pullRef = (await b.registry.pushRunImage(run.imageId, run.tags[0], i.registry)).ref; // hosts pull it by digest
+  else if (i.targetHost && i.targetHost !== i.buildHost) shippedBytes = (await b.ship.shipRunImage(run.plan, i.targetHost)).bytes;
+  return { ...i, imageId: run.imageId, version: manifest.version, tags: run.tags, shippedBytes, pullRef };
 }
 
 export const buildImageProvider: pulumi.dynamic.ResourceProvider = {
@@ -181,7 +188,7 @@ export const binariesProvider: pulumi.dynamic.ResourceProvider = {
 export const runImageProvider: pulumi.dynamic.ResourceProvider = {
   check: checkPhase,
   async diff(_id: string, olds: RunImageOutputs, news: RunImageInputs) {
-    const changed = changedKeys<RunImageInputs>(olds, news, [...COMMON, "runHash", "binariesDigest", "targetHost", "promotedImageId"]);
+    const changed = changedKeys<RunImageInputs>(olds, news, [...COMMON, "runHash", "binariesDigest", "targetHost", "promotedImageId", "registry"]);
     return { changes: changed.length > 0, replaces: [], stables: changed.length ? [] : ["imageId", "version", "tags"] };
   },
   async create(i: RunImageInputs) {

@@ -1,5 +1,6 @@
 import { posix } from "node:path";
 import { InputError } from "../spec/errors";
+import { REGISTRY_RE } from "../plan/registryRef";
 import { CONTAINER_NAME_RE, isValidUid, type ResolvedSpec } from "../spec/validate";
 
 /**
@@ -57,6 +58,8 @@ export interface StackPlan {
   baseImages: Record<string, string>;
   /** Stack whose exported images this stack deploys exactly ("" when it builds its own). */
   promoteFrom: string;
+  /** Registry run images are pushed to and pulled from by digest ("" = load directly). */
+  registry: string;
   nodes: NodePlan[];
 }
 
@@ -72,7 +75,7 @@ export interface StackContext {
   secretKeys: Set<string>;
 }
 
-const KEYS = ["host", "uid", "dataRoot", "selinux", "buildOn", "baseImages", "nodes", "imagesDirs", "promoteFrom"];
+const KEYS = ["host", "uid", "dataRoot", "selinux", "buildOn", "baseImages", "nodes", "imagesDirs", "promoteFrom", "registry"];
 const RESTART_RE = /^(no|always|unless-stopped|on-failure(:[1-9][0-9]*)?)$/;
 const IPV4_RE = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 const SECRET_REF_RE = /\$\{secret:([A-Za-z][A-Za-z0-9_]*)\}/g;
@@ -166,6 +169,13 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: StackCont
     if (typeof pf !== "string" || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(pf)) bad("promoteFrom", `${JSON.stringify(pf)} must be the name of another stack, e.g. staging`);
     else if (pf === ctx.stack) bad("promoteFrom", `stack ${ctx.stack} cannot promote from itself; name the stack whose tested images it should run, e.g. staging`);
     else promoteFrom = pf;
+  }
+
+  let registry = "";
+  const reg = get("registry");
+  if (reg !== undefined) {
+    if (typeof reg !== "string" || !REGISTRY_RE.test(reg)) bad("registry", `${JSON.stringify(reg)} is not a registry address; write host[:port][/path], e.g. registry.example.com:5000/cybernode (no scheme)`);
+    else registry = reg;
   }
 
   // nodes
@@ -270,7 +280,7 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: StackCont
   }
 
   if (problems.length > 0) throw new InputError(`stack file ${ctx.stackFile}`, problems);
-  return { stack: ctx.stack, host, uid, dataRoot, selinux, buildOn: buildOnRaw as "local" | "host", baseImages, promoteFrom, nodes };
+  return { stack: ctx.stack, host, uid, dataRoot, selinux, buildOn: buildOnRaw as "local" | "host", baseImages, promoteFrom, registry, nodes };
 }
 
 /** Fills `${secret:key}` placeholders. Pure; the caller wraps the result as a Pulumi secret. */

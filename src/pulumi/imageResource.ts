@@ -35,8 +35,9 @@ export class RunImage extends pulumi.dynamic.Resource {
   declare readonly imageId: pulumi.Output<string>;
   declare readonly version: pulumi.Output<string>;
   declare readonly tags: pulumi.Output<string[]>;
+  declare readonly pullRef: pulumi.Output<string>;
   constructor(name: string, args: Inputs<RunImageInputs>, opts?: pulumi.CustomResourceOptions) {
-    super(runImageProvider, name, { ...args, imageId: undefined, version: undefined, tags: undefined, shippedBytes: undefined }, opts, "cybernode", "RunImage");
+    super(runImageProvider, name, { ...args, imageId: undefined, version: undefined, tags: undefined, shippedBytes: undefined, pullRef: undefined }, opts, "cybernode", "RunImage");
   }
 }
 
@@ -51,6 +52,8 @@ export interface ImageArgs {
   runHash: string;
   /** Promotion: the image ID the source stack ran (an Output from its StackReference). */
   promoted?: { imageId: pulumi.Input<string>; from: string };
+  /** Push to this registry; hosts then pull by digest. */
+  registry?: string;
 }
 
 /**
@@ -62,6 +65,8 @@ export class Image extends pulumi.ComponentResource {
   declare readonly imageId: pulumi.Output<string>;
   declare readonly version: pulumi.Output<string>;
   declare readonly artifacts: pulumi.Output<{ path: string; size: number; sha256: string }[]>;
+  /** `<registry>/<repo>@sha256:…` when a registry is used, else "". */
+  declare readonly pullRef: pulumi.Output<string>;
 
   constructor(name: string, args: ImageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("cybernode:index:Image", name, {}, opts);
@@ -75,10 +80,12 @@ export class Image extends pulumi.ComponentResource {
         targetHost: args.targetHost,
         promotedImageId: args.promoted?.imageId ?? "",
         promotedFrom: args.promoted?.from ?? "",
+        registry: args.registry ?? "",
       }, { parent: this });
     this.imageId = run.imageId;
     this.version = bin.version;
     this.artifacts = bin.files;
-    this.registerOutputs({ imageId: this.imageId, version: this.version, artifacts: this.artifacts });
+    this.pullRef = run.pullRef;
+    this.registerOutputs({ imageId: this.imageId, version: this.version, artifacts: this.artifacts, pullRef: this.pullRef });
   }
 }

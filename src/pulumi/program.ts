@@ -65,15 +65,26 @@ export function deployStack(o: ProgramOptions = {}) {
         buildHash: sha256(stableJson({ build: spec.build, inputs: digestInputs(join(root, node.image)) })),
         runHash: sha256(stableJson({ name: spec.name, run: spec.run })),
         promoted: promoted ? { imageId: promoted(node.image), from: plan.promoteFrom } : undefined,
+        registry: plan.registry || undefined,
       }),
     );
   }
+  // With a registry, the host pulls each image by digest instead of receiving it with docker load.
+  const runImageIds = new Map<string, pulumi.Output<string>>();
+  for (const [name, img] of images) {
+    runImageIds.set(
+      name,
+      plan.registry
+        ? new docker.RemoteImage(`${name.replace("/", "-")}-pull`, { name: img.pullRef, keepLocally: true }, { provider, parent: img }).imageId
+        : img.imageId,
+    );
+  }
   const config = new pulumi.Config("cybernode");
-  const containers = plan.nodes.map((node) => nodeContainer(node, plan, images.get(node.image) as Image, provider, config));
+  const containers = plan.nodes.map((node) => nodeContainer(node, plan, images.get(node.image) as Image, runImageIds.get(node.image) as pulumi.Output<string>, provider, config));
   return {
     host: plan.host,
     nodes: Object.fromEntries(plan.nodes.map((n, i) => [n.name, { container: containers[i].name, image: n.image, imageId: images.get(n.image)!.imageId, version: images.get(n.image)!.version }])),
-    images: Object.fromEntries([...images].map(([name, img]) => [name, { imageId: img.imageId, version: img.version, artifacts: img.artifacts }])),
+    images: Object.fromEntries([...images].map(([name, img]) => [name, { imageId: img.imageId, version: img.version, artifacts: img.artifacts, pullRef: img.pullRef }])),
   };
 }
 
@@ -104,7 +115,7 @@ export function promotedImageId(imgs: Record<string, { imageId?: string }> | und
   return id;
 }
 
-function nodeContainer(node: NodePlan, plan: StackPlan, image: Image, provider: docker.Provider, config: pulumi.Config): docker.Container {
+function nodeContainer(node: NodePlan, plan: StackPlan, image: Image, imageId: pulumi.Output<string>, provider: docker.Provider, config: pulumi.Config): docker.Container {
   const secretValues = node.secrets.map((k) => config.requireSecret(k));
   const dataDir = new DataDir(`${node.name}-data`, { path: `${plan.dataRoot}/${node.name}`, uid: plan.uid, selinux: plan.selinux, host: plan.host });
   // Args with ${secret:key} become a secret output, so they never show in plain state or previews.
@@ -115,7 +126,7 @@ function nodeContainer(node: NodePlan, plan: StackPlan, image: Image, provider: 
     node.name,
     {
       name: node.name,
-      image: image.imageId,
+      image: imageId,
       restart: node.restart,
       user: `${plan.uid}:${plan.uid}`,
       command,

@@ -14,6 +14,7 @@ export interface Declared {
 }
 
 export const MOCK_IMAGE_ID = `sha256:${"0".repeat(64)}`;
+export const PULLED_IMAGE_ID = `sha256:${"1".repeat(64)}`;
 
 /**
  * Points Pulumi's runtime at mocks for one stack and loads that stack file's config the way the CLI
@@ -32,7 +33,11 @@ export async function runStackWithMocks(
         const state: Record<string, unknown> = { ...args.inputs };
         if (args.type.includes("BuildImage")) Object.assign(state, { buildKey: "k".repeat(64), buildTag: "t", baseImageId: "b", stepsRun: 0 });
         if (args.type.includes("Binaries")) Object.assign(state, { digest: "d".repeat(64), version: "1.0.0", files: [] });
-        if (args.type.includes("RunImage")) Object.assign(state, { imageId: args.inputs.promotedImageId || MOCK_IMAGE_ID, version: "1.0.0", tags: [], shippedBytes: 0 });
+        if (args.type.includes("RunImage")) {
+          const pullRef = args.inputs.registry ? `${args.inputs.registry}/cybernode/x@sha256:${"f".repeat(64)}` : "";
+          Object.assign(state, { imageId: args.inputs.promotedImageId || MOCK_IMAGE_ID, version: "1.0.0", tags: [], shippedBytes: 0, pullRef });
+        }
+        if (args.type === "docker:index/remoteImage:RemoteImage") Object.assign(state, { imageId: PULLED_IMAGE_ID, repoDigest: args.inputs.name });
         if (args.type === "pulumi:pulumi:StackReference") {
           const name = String(args.inputs.name ?? args.id);
           const outputs = overrides.stackOutputs?.[name.split("/").pop() as string];

@@ -66,6 +66,8 @@ const BAD: [string, Record<string, unknown>, Partial<StackContext>, string][] = 
   ["label in the reserved namespace", { nodes: { node: { image: "fullnode/node", labels: { "cybernode.node": "x" } } } }, {}, "cybernode:nodes.node.labels.cybernode.node"],
   ["promoteFrom pointing at itself", { ...good(), promoteFrom: "test" }, {}, "cybernode:promoteFrom"],
   ["promoteFrom not a stack name", { ...good(), promoteFrom: "../staging" }, {}, "cybernode:promoteFrom"],
+  ["registry URL malformed (scheme)", { ...good(), registry: "https://registry.example.com" }, {}, "cybernode:registry"],
+  ["registry URL malformed (spaces)", { ...good(), registry: "my registry:5000" }, {}, "cybernode:registry"],
   ["enabled not a boolean", { nodes: { node: { image: "fullnode/node", enabled: "no" } } }, {}, "cybernode:nodes.node.enabled"],
 ];
 

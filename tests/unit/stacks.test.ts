@@ -2,7 +2,7 @@ import test from "ava";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { promotedImageId } from "../../src/pulumi/program";
-import { MOCK_IMAGE_ID, runStackWithMocks, type Declared } from "../helpers/pulumiMocks";
+import { MOCK_IMAGE_ID, PULLED_IMAGE_ID, runStackWithMocks, type Declared } from "../helpers/pulumiMocks";
 
 const PROJECT = join(__dirname, "../..");
 const STACKS = readdirSync(join(PROJECT, "stacks")).filter((f) => /^Pulumi\..+\.yaml$/.test(f));
@@ -117,4 +117,13 @@ test("promotion refuses a source stack without the image, without an images outp
   t.throws(() => promotedImageId({ "fullnode/other": { imageId: STAGING_ID } }, "fullnode/btcd", "staging", "prod"), { message: /stack prod promotes from staging, but staging exports no image fullnode\/btcd.*Nothing was changed on prod/ });
   t.throws(() => promotedImageId(undefined, "fullnode/btcd", "staging", "prod"), { message: /staging has no images output/ });
   t.throws(() => promotedImageId({ "fullnode/btcd": { imageId: "latest" } }, "fullnode/btcd", "staging", "prod"), { message: /exports no image/ });
+});
+
+test.serial("with cybernode:registry the host pulls the run image by digest instead of receiving it", async (t) => {
+  const { declared } = await runStackWithMocks("node1", join(PROJECT, "stacks/Pulumi.node1.yaml"), { secrets: SECRETS, plain: { "cybernode:registry": "registry.example.com:5000/cybernode" } });
+  const pull = of(declared, /RemoteImage$/);
+  t.is(pull.length, 1);
+  t.regex(String(pull[0].inputs.name), /^registry\.example\.com:5000\/cybernode\/.+@sha256:[0-9a-f]{64}$/);
+  t.is((of(declared, /Container$/)[0].inputs as Json).image, PULLED_IMAGE_ID, "the container runs the pulled image");
+  t.is((of(declared, /RunImage/)[0].inputs as Json).registry, "registry.example.com:5000/cybernode");
 });
