@@ -83,12 +83,15 @@ dockerTest("promotion: a rebuilt image that differs from the promoted ID is refu
     const x = await provider.bin.create({ ...input.common, buildKey: b.outs.buildKey });
     const runIn = { ...input.common, runHash: "r", binariesDigest: x.outs.digest, targetHost: input.target, promotedFrom: "staging" };
     let refused = null;
+    const t0 = Date.now();
     try { await provider.run.create({ ...runIn, promotedImageId: input.tampered }); } catch (e) { refused = String(e.message); }
+    const checkMs = Date.now() - t0;
     const afterRefused = require("child_process").spawnSync("docker", ["image", "ls", "-q"], { env: { ...process.env, DOCKER_HOST: input.target }, encoding: "utf8" }).stdout.trim();
     const ok = await provider.run.create({ ...runIn, promotedImageId: input.good });
-    return { refused, afterRefused, ok: ok.outs };`;
+    return { refused, afterRefused, checkMs, ok: ok.outs };`;
   const good = (await buildImage(loadSpec(ROOT, "fullnode/fixnode"), { baseMap: testBaseMap(), log: () => {} })).imageId;
-  const r = (await runSerializedProvider({ build: buildImageProvider, bin: binariesProvider, run: runImageProvider }, script, { common, target: other!.host, tampered, good })) as { refused: string; afterRefused: string; ok: { imageId: string } };
+  const r = (await runSerializedProvider({ build: buildImageProvider, bin: binariesProvider, run: runImageProvider }, script, { common, target: other!.host, tampered, good })) as { refused: string; afterRefused: string; checkMs: number; ok: { imageId: string } };
+  t.log(`promotion check (rebuild from cache, predict, compare): ${r.checkMs} ms`);
   t.regex(r.refused, /image fullnode\/fixnode: refusing to deploy\. The run image rebuilt here is sha256:[0-9a-f]{64}, but stack staging ran sha256:e{64}/);
   t.regex(r.refused, /Nothing was loaded or changed/);
   t.is(r.afterRefused, "", "nothing reached the production engine");
