@@ -1,7 +1,7 @@
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { Readable } from "node:stream";
-import { docker, dockerStream, removeTemporary, TEMP_LABEL, temporaryName, trackTemporary } from "../docker/cli";
+import { docker, dockerStream, removeTemporary, TEMP_LABEL, temporaryName, trackScratch, trackTemporary } from "../docker/cli";
 import { extractTarSafely, UnsafeArchiveError } from "../archive/safeExtract";
 import { sha256 } from "../plan/hash";
 import { parseLdd } from "../plan/ldd";
@@ -110,6 +110,7 @@ export async function extractArtifacts(o: ExtractOptions): Promise<ExtractResult
   }
   mkdirSync(o.dir, { recursive: true });
   const partial = mkdtempSync(join(o.dir, ".bin-partial-"));
+  const untrackPartial = trackScratch(partial);
   const name = temporaryName("extract");
   const notes: string[] = [];
   try {
@@ -153,6 +154,7 @@ export async function extractArtifacts(o: ExtractOptions): Promise<ExtractResult
   } finally {
     await removeTemporary(name);
     rmSync(partial, { recursive: true, force: true });
+    untrackPartial();
   }
 }
 

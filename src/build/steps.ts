@@ -1,7 +1,7 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { docker, dockerStream, removeTemporary, TEMP_LABEL, temporaryName, trackTemporary } from "../docker/cli";
+import { docker, dockerStream, removeTemporary, TEMP_LABEL, temporaryName, trackScratch, trackTemporary } from "../docker/cli";
 import type { PlannedStep } from "../plan/steps";
 
 export class StepFailedError extends Error {
@@ -86,6 +86,7 @@ export async function runSteps(o: StepRunOptions): Promise<StepRunResult> {
     const step = o.steps[i];
     const prefix = `[${o.image} step ${step.index}/${total}]`;
     const scratch = mkdtempSync(join(tmpdir(), "cybernode-step-"));
+    const untrackScratch = trackScratch(scratch);
     const name = temporaryName("step");
     const started = Date.now();
     const tail: string[] = [];
@@ -126,6 +127,7 @@ export async function runSteps(o: StepRunOptions): Promise<StepRunResult> {
     } finally {
       await removeTemporary(name);
       rmSync(scratch, { recursive: true, force: true });
+      untrackScratch();
     }
   }
   return { ran: seconds.length, seconds };

@@ -1,4 +1,5 @@
-import { spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { rmSync } from "node:fs";
 import type { Readable } from "node:stream";
 import { $ } from "zx";
 
@@ -94,6 +95,8 @@ export function dockerStream(
 ): Promise<StreamedRun & { stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn("docker", args, { stdio: ["pipe", "pipe", "pipe"] });
+    children.add(child);
+    child.on("close", () => children.delete(child));
     let stderr = "";
     let pending = "";
     const lines = (chunk: Buffer) => {
@@ -123,12 +126,18 @@ export function dockerStream(
 // ---- temporary containers: removed on success, failure, SIGINT and SIGTERM
 
 const temporary = new Set<string>();
+/** Running docker children (a `docker cp` holds its container: `docker rm -f` waits for it) and scratch folders. */
+const children = new Set<ChildProcess>();
+const scratchDirs = new Set<string>();
 let handlersInstalled = false;
 
 /** Label on every container and step image this project creates, for `cybernode clean`. */
 export const TEMP_LABEL = "cybernode.temp";
 
 function removeTemporarySync(): void {
+  for (const c of children) c.kill("SIGKILL");
+  for (const p of scratchDirs) rmSync(p, { recursive: true, force: true });
+  scratchDirs.clear();
   if (temporary.size === 0) return;
   spawnSync("docker", ["rm", "-f", ...temporary], { stdio: "ignore", timeout: 30_000 });
   temporary.clear();
@@ -151,6 +160,13 @@ function installSignalHandlers(): void {
 export function trackTemporary(name: string): void {
   installSignalHandlers();
   temporary.add(name);
+}
+
+/** Registers a scratch folder for removal on interruption; returns the function that unregisters it. */
+export function trackScratch(path: string): () => void {
+  installSignalHandlers();
+  scratchDirs.add(path);
+  return () => void scratchDirs.delete(path);
 }
 
 /** Removes a temporary container now (ignoring "no such container"). */
