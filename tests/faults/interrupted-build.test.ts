@@ -99,7 +99,7 @@ async function interrupted(name: string, signal: NodeJS.Signals, when: When) {
     }
   });
   await trigger;
-  return { ...r, pid, sentAfterMs: sentAt ? sentAt - started : -1 };
+  return { ...r, pid, sentAfterMs: sentAt ? sentAt - started : -1, exitedAfterMs: Date.now() - started };
 }
 
 interface Case {
@@ -144,33 +144,38 @@ for (const c of CASES) {
     name = writeSpec(c.file, c.second, c.artifacts);
 
     const r = await interrupted(name, c.signal, c.when);
-    t.true(r.sentAfterMs > 0, `the signal was sent (the build ended first: code ${r.code}): ${r.stderr.slice(-2000)}`);
-    t.is(r.code, c.signal === "SIGINT" ? 130 : 143, r.stderr.slice(-2000));
-    t.regex(r.stderr, new RegExp(`${c.signal}: removing [1-9]\\d* temporary container`));
-    const temps = await temporariesOf(r.pid);
-    t.deepEqual(temps, [], "no temporary container of the interrupted process");
+    try {
+      // Facts first (logged even when an assertion fails), then the assertions.
+      const temps = await temporariesOf(r.pid);
+      const after = binState(binDir);
+      const partial = partialFolders(dir);
+      const scratch = scratchLeft(r.tmp);
+      const nodeNow = await containerState(container);
+      t.log(`${c.title}: signal after ${(r.sentAfterMs / 1000).toFixed(1)} s, exit ${r.code} ${(r.exitedAfterMs - r.sentAfterMs) / 1000} s after the signal; ${temps.length} temporary containers left; bin/ ${after.manifest === before.manifest ? (c.previous ? "unchanged" : "absent") : "CHANGED"}; ${partial.length} .bin-partial-* and ${scratch.length} scratch folders left (${scratch.join(", ")})`);
+      t.true(r.sentAfterMs > 0, `the signal was sent (the build ended first: code ${r.code}): ${r.stderr.slice(-2000)}`);
+      t.is(r.code, c.signal === "SIGINT" ? 130 : 143, r.stderr.slice(-2000));
+      t.regex(r.stderr, new RegExp(`${c.signal}: removing [1-9]\\d* temporary container`));
+      t.deepEqual(temps, [], "no temporary container of the interrupted process");
+      t.is(after.manifest, before.manifest, c.previous ? "bin/MANIFEST.json has the same bytes" : "bin/ is absent");
+      t.true(after.intact, after.bad.join("; "));
+      if (!c.previous) t.false(existsSync(binDir));
+      t.deepEqual(partial, [], "no .bin-partial-* folder left in the image folder");
+      t.deepEqual(scratch, [], "no step or input scratch folder left in TMPDIR");
+      t.deepEqual(nodeNow, nodeBefore, "the running node is untouched");
 
-    const after = binState(binDir);
-    t.is(after.manifest, before.manifest, c.previous ? "bin/MANIFEST.json has the same bytes" : "bin/ is absent");
-    t.true(after.intact, after.bad.join("; "));
-    if (!c.previous) t.false(existsSync(binDir));
-    const partial = partialFolders(dir);
-    t.deepEqual(partial, [], "no .bin-partial-* folder left in the image folder");
-    const scratch = scratchLeft(r.tmp);
-    t.deepEqual(scratch, [], "no step or input scratch folder left in TMPDIR");
-    t.deepEqual(await containerState(container), nodeBefore, "the running node is untouched");
-
-    const next = await build(name);
-    t.is(next.code, 0, next.stderr);
-    const result = JSON.parse(next.stdout) as { stepsRun: number; stepsTotal: number; extracted: boolean; manifest: { files: { path: string }[] } };
-    t.is(result.stepsRun, c.rerun, `steps before the interrupted one come from the cache (${result.stepsRun} of ${result.stepsTotal} ran)`);
-    t.true(result.extracted);
-    const done = binState(binDir);
-    t.true(done.intact && done.manifest !== null, done.bad.join("; "));
-    t.deepEqual(partialFolders(dir), []);
-    t.deepEqual(await temporariesOf(r.pid), []);
-    t.log(`${c.title}: signal after ${(r.sentAfterMs / 1000).toFixed(1)} s, exit ${r.code}; ${temps.length} temporary containers left; bin/ ${c.previous ? "unchanged" : "absent"}; ${partial.length} partial folders, ${scratch.length} scratch folders left; next build ran ${result.stepsRun} of ${result.stepsTotal} steps`);
-    rmSync(r.tmp, { recursive: true, force: true });
+      const next = await build(name);
+      t.is(next.code, 0, next.stderr);
+      const result = JSON.parse(next.stdout) as { stepsRun: number; stepsTotal: number; extracted: boolean };
+      t.is(result.stepsRun, c.rerun, `steps before the interrupted one come from the cache (${result.stepsRun} of ${result.stepsTotal} ran)`);
+      t.true(result.extracted);
+      const done = binState(binDir);
+      t.true(done.intact && done.manifest !== null, done.bad.join("; "));
+      t.deepEqual(partialFolders(dir), []);
+      t.deepEqual(await temporariesOf(r.pid), []);
+      t.log(`${c.title}: next build ran ${result.stepsRun} of ${result.stepsTotal} steps and completed`);
+    } finally {
+      rmSync(r.tmp, { recursive: true, force: true });
+    }
   });
 }
 
