@@ -121,6 +121,9 @@ export async function extractArtifacts(o: ExtractOptions): Promise<ExtractResult
         notes.push(...(await copyOut(name, a.path, partial)));
       } catch (e) {
         if (e instanceof UnsafeArchiveError) throw e;
+        // A local file-system error (ENOSPC, EACCES, ...) is not the spec's fault: say where it happened.
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code) throw new Error(`image ${spec.name}: extracting '${a.path}' into ${o.dir} failed: ${(e as Error).message}${code === "ENOSPC" ? ". The disk is full: free space and build again (bin/ was left as it was)" : ""}`);
         throw new InputError(`image ${spec.name}`, [`build.artifacts: '${a.path}' could not be copied out of the build image (${(e as Error).message}). Does a build step create it?`]);
       }
       if (!existsSync(join(partial, a.name))) throw new InputError(`image ${spec.name}`, [`build.artifacts: '${a.path}' is missing after the build`]);
