@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { daemonInfo, docker } from "../docker/cli";
+import { daemonInfo, docker, removeUnremovedTemporaries } from "../docker/cli";
 import { firstMissingStep, planSteps, stepRepository, versionFile } from "../plan/steps";
 import type { LoadedSpec } from "../spec/load";
 import { baseImageMapFromEnv, resolveBaseImage, type BaseImageMap } from "./baseImages";
@@ -54,6 +54,7 @@ export async function buildSteps(loaded: LoadedSpec, o: BuildOptions = {}): Prom
   const log = o.log ?? defaultLog;
   const env = o.env ?? process.env;
   await daemonInfo();
+  await removeUnremovedTemporaries();
   const baseMap = o.baseMap ?? baseImageMapFromEnv(env);
   const base = await resolveBaseImage(spec.name, "build.from", spec.build.from, baseMap);
 

@@ -138,9 +138,10 @@ function removeTemporarySync(): void {
   for (const c of children) c.kill("SIGKILL");
   for (const p of scratchDirs) rmSync(p, { recursive: true, force: true });
   scratchDirs.clear();
-  if (temporary.size === 0) return;
-  spawnSync("docker", ["rm", "-f", ...temporary], { stdio: "ignore", timeout: 30_000 });
+  if (temporary.size + unremoved.size === 0) return;
+  spawnSync("docker", ["rm", "-f", ...temporary, ...unremoved], { stdio: "ignore", timeout: 30_000 });
   temporary.clear();
+  unremoved.clear();
 }
 
 function installSignalHandlers(): void {
@@ -169,10 +170,20 @@ export function trackScratch(path: string): () => void {
   return () => void scratchDirs.delete(path);
 }
 
+/** Temporaries whose removal failed because the daemon did not answer; retried by the next build and at exit. */
+const unremoved = new Set<string>();
+
 /** Removes a temporary container now (ignoring "no such container"). */
 export async function removeTemporary(name: string): Promise<void> {
-  await dockerMaybe(["rm", "-f", name]);
+  const out = await quiet$`docker rm -f ${name}`;
   temporary.delete(name);
+  if (out.exitCode === 0 || /no such container/i.test(out.stderr)) unremoved.delete(name);
+  else unremoved.add(name);
+}
+
+/** Retries the removals that failed earlier in this process (e.g. while the daemon restarted). */
+export async function removeUnremovedTemporaries(): Promise<void> {
+  for (const name of [...unremoved]) await removeTemporary(name);
 }
 
 /** A unique name for a temporary container of this process. */
