@@ -1,6 +1,6 @@
 import test from "ava";
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildImage, type BuildResult } from "../../src/build/builder";
@@ -23,6 +23,9 @@ const loaded = fixtureSpec(IMAGE, (s) => s.build.steps.push(SLEEP_STEP));
 const quiet = { baseMap: testBaseMap(), log: () => {} };
 const root = mkdtempSync(join(tmpdir(), "cybernode-fault-engine-"));
 let engine: RestartableDaemon | undefined;
+/** The main engine's bridge; a second dockerd must never remove it. */
+const DOCKER0 = "/sys/class/net/docker0";
+const hadDocker0 = existsSync(DOCKER0);
 /** Temporary containers the killed CLI process left, counted after a later CLI build on the restarted engine. */
 let cliLeftovers: string[] | undefined;
 
@@ -130,6 +133,10 @@ dockerTest("the same with the CLI: a new process builds after the restart", asyn
   t.is(r.stepsRun, 1);
   cliLeftovers = temporaries();
   t.log(`CLI: exit ${first.code} with "${first.stderr.split("\n").find((l) => l.startsWith("cybernode build:"))?.slice(0, 160)}..."; after the restart a new CLI build ran ${r.stepsRun} of ${r.stepsTotal} steps; ${cliLeftovers.length} temporary container(s) of the stopped CLI process (pid ${pid}) left on the engine: ${cliLeftovers.join(", ")}`);
+});
+
+dockerTest("the main engine's bridge (docker0) survived the private engine's starts and stops", (t) => {
+  t.is(existsSync(DOCKER0), hadDocker0);
 });
 
 // KNOWN BUG (reported, not fixed here): a build process that ends while the daemon is down cannot remove

@@ -2,12 +2,14 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { makeBridge } from "./secondDaemon";
 
 /**
  * A private Docker engine whose data root survives a stop, so a test can stop the daemon in the
  * middle of work and start it again on the same images and containers (what a host reboot or a
- * `systemctl restart docker` does). Same isolation as secondDaemon.ts: its own socket, data root
- * and exec root, no networking (bridge none, no iptables). Reached with DOCKER_HOST=<host>.
+ * `systemctl restart docker` does). Same isolation as secondDaemon.ts: its own socket, data root,
+ * exec root and its own bridge (no iptables, no masquerading). Reached with DOCKER_HOST=<host>.
+ * Never `--bridge none`: a dockerd started that way deletes docker0, the main engine's bridge.
  */
 export interface RestartableDaemon {
   host: string;
@@ -31,6 +33,8 @@ export function createRestartableDaemon(): RestartableDaemon {
   const root = mkdtempSync(join(tmpdir(), "cybernode-dockerd-r-"));
   const host = `unix://${join(root, "docker.sock")}`;
   let child: ChildProcess | undefined;
+  /** Made on the first start, kept across restarts, deleted by dispose(). */
+  let bridge: string | undefined;
   let log = "";
   const env = () => ({ ...process.env, DOCKER_HOST: host });
   const docker = (args: string[], input?: Buffer | string) => {
@@ -56,6 +60,7 @@ export function createRestartableDaemon(): RestartableDaemon {
     async start() {
       if (running()) return;
       log = "";
+      bridge ??= makeBridge();
       const c = spawn(
         "dockerd",
         [
@@ -63,7 +68,7 @@ export function createRestartableDaemon(): RestartableDaemon {
           "--data-root", join(root, "data"),
           "--exec-root", join(root, "exec"),
           "--pidfile", join(root, "dockerd.pid"),
-          "--bridge", "none",
+          "--bridge", bridge,
           "--iptables=false",
           "--ip-masq=false",
           "--shutdown-timeout", SHUTDOWN_TIMEOUT,
@@ -85,6 +90,7 @@ export function createRestartableDaemon(): RestartableDaemon {
       await stop();
       spawnSync("umount", ["-R", join(root, "data")], { stdio: "ignore" });
       spawnSync("umount", ["-R", join(root, "exec")], { stdio: "ignore" });
+      if (bridge) spawnSync("ip", ["link", "del", bridge], { stdio: "ignore" });
       rmSync(root, { recursive: true, force: true });
     },
   };
