@@ -226,6 +226,8 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: StackCont
         else args.push(...(n.args as string[]));
       }
       const secrets = [...new Set(args.flatMap((a) => [...a.matchAll(SECRET_REF_RE)].map((m) => m[1])))];
+      // A placeholder the pattern does not take (e.g. ${secret:my-pass}) would reach the node verbatim, as its password.
+      for (const m of args.flatMap((a) => [...a.matchAll(/\$\{secret:([^}]*)\}/g)])) if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(m[1])) bad(`${k}.args`, `'${m[0]}' is not a secret reference: keys are a letter then letters, digits or _ (e.g. \${secret:btcdRpcPass})`);
       for (const s of secrets) {
         if (raw[s] === undefined) bad(`${k}.args`, `uses \${secret:${s}} but cybernode:${s} is not set: pulumi config set --secret cybernode:${s} <value>`);
         else if (!ctx.secretKeys.has(s)) bad(s, `is given in plain text but node '${name}' uses it as a secret: pulumi config set --secret cybernode:${s} <value>`);
