@@ -60,10 +60,16 @@ function cli(args: string[], whileRunning?: (child: ChildProcess) => void): Prom
   return runCli(args, { CYBERNODE_BASE_IMAGES: TEST_BASE_IMAGES, TMPDIR: tmp }, whileRunning).then((r) => ({ ...r, tmp }));
 }
 
-const build = (name: string) => cli(["build", name, "--images", root, "--json"]);
-
 /** Scratch folders of the builder (step files, staged inputs) left in a CLI run's TMPDIR. */
 const scratchLeft = (tmp: string) => (existsSync(tmp) ? readdirSync(tmp).filter((n) => n.startsWith("cybernode-")) : []);
+
+/** A build that runs to the end; its TMPDIR is checked for leftovers and removed. */
+async function build(name: string) {
+  const r = await cli(["build", name, "--images", root, "--json"]);
+  const scratch = scratchLeft(r.tmp);
+  rmSync(r.tmp, { recursive: true, force: true });
+  return { ...r, scratch };
+}
 
 type When = { step: number } | "extract";
 
@@ -138,6 +144,7 @@ for (const c of CASES) {
       name = writeSpec(c.file, c.first, c.artifacts);
       const ok = await build(name);
       t.is(ok.code, 0, ok.stderr);
+      t.deepEqual(ok.scratch, []);
     }
     const before = binState(binDir);
     t.is(before.manifest !== null, c.previous);
@@ -165,6 +172,7 @@ for (const c of CASES) {
 
       const next = await build(name);
       t.is(next.code, 0, next.stderr);
+      t.deepEqual(next.scratch, [], "a completed build leaves no scratch folder");
       const result = JSON.parse(next.stdout) as { stepsRun: number; stepsTotal: number; extracted: boolean };
       t.is(result.stepsRun, c.rerun, `steps before the interrupted one come from the cache (${result.stepsRun} of ${result.stepsTotal} ran)`);
       t.true(result.extracted);
