@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { daemonInfo, docker, removeUnremovedTemporaries } from "../docker/cli";
+import { daemonInfo, docker, removeOrphanedTemporaries, removeUnremovedTemporaries } from "../docker/cli";
 import { firstMissingStep, planSteps, stepRepository, versionFile } from "../plan/steps";
 import type { LoadedSpec } from "../spec/load";
 import { baseImageMapFromEnv, resolveBaseImage, type BaseImageMap } from "./baseImages";
@@ -55,6 +55,8 @@ export async function buildSteps(loaded: LoadedSpec, o: BuildOptions = {}): Prom
   const env = o.env ?? process.env;
   await daemonInfo();
   await removeUnremovedTemporaries();
+  const orphans = await removeOrphanedTemporaries();
+  if (orphans.length) log(`[${spec.name}] removed ${orphans.length} temporary container(s) left by builds that ended: ${orphans.join(", ")}`);
   const baseMap = o.baseMap ?? baseImageMapFromEnv(env);
   const base = await resolveBaseImage(spec.name, "build.from", spec.build.from, baseMap);
 

@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { rmSync } from "node:fs";
+import { hostname } from "node:os";
 import type { Readable } from "node:stream";
 import { $ } from "zx";
 
@@ -186,7 +187,39 @@ export async function removeUnremovedTemporaries(): Promise<void> {
   for (const name of [...unremoved]) await removeTemporary(name);
 }
 
-/** A unique name for a temporary container of this process. */
+/** This machine's name as it goes into temporary container names ([a-z0-9], at most 24 characters). */
+export const HOST_TAG = (hostname().toLowerCase().replace(/[^a-z0-9]/g, "") || "host").slice(0, 24);
+
+/** A unique name for a temporary container of this process: purpose, pid, machine, random. */
 export function temporaryName(purpose: string): string {
-  return `cybernode-tmp-${purpose}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  return `cybernode-tmp-${purpose}-${process.pid}-${HOST_TAG}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** The pid and machine of a temporary container's name, or null for other names. Pure. */
+export function parseTemporaryName(name: string): { pid: number; host: string } | null {
+  const m = /^cybernode-tmp-[a-z]+-(\d+)-([a-z0-9]+)-[a-z0-9]+$/.exec(name);
+  return m ? { pid: Number(m[1]), host: m[2] } : null;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM"; // exists, owned by someone else
+  }
+}
+
+/**
+ * Removes temporary containers left by builder processes of this machine that no longer run (e.g. ended
+ * while the daemon was down). Containers of other machines and of live processes are left alone.
+ */
+export async function removeOrphanedTemporaries(): Promise<string[]> {
+  const names = ((await dockerMaybe(["ps", "-a", "--filter", `label=${TEMP_LABEL}=1`, "--format", "{{.Names}}"])) ?? "").split("\n").filter(Boolean);
+  const orphans = names.filter((n) => {
+    const t = parseTemporaryName(n);
+    return t !== null && t.host === HOST_TAG && t.pid !== process.pid && !processAlive(t.pid);
+  });
+  if (orphans.length) await dockerMaybe(["rm", "-f", ...orphans]);
+  return orphans;
 }

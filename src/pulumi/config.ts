@@ -223,6 +223,7 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: StackCont
       const args: string[] = [...spec.container.args];
       if (n.args !== undefined) {
         if (!Array.isArray(n.args) || n.args.some((a) => typeof a !== "string")) bad(`${k}.args`, "must be a list of strings");
+        else if ((n.args as string[]).some((a) => a.includes("\0"))) bad(`${k}.args`, "contains a NUL byte, which no command line can carry");
         else args.push(...(n.args as string[]));
       }
       const secrets = [...new Set(args.flatMap((a) => [...a.matchAll(SECRET_REF_RE)].map((m) => m[1])))];
@@ -239,6 +240,7 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: StackCont
           for (const [ek, ev] of Object.entries(n.env)) {
             if (!ENV_KEY_RE.test(ek)) bad(`${k}.env.${ek}`, "is not a valid environment variable name");
             else if (typeof ev !== "string") bad(`${k}.env.${ek}`, "value must be a string");
+            else if (ev.includes("\0")) bad(`${k}.env.${ek}`, "value contains a NUL byte");
             else env.push([ek, ev]);
           }
       }

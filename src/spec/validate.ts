@@ -90,6 +90,7 @@ export function validateSpec(name: string, raw: unknown): ResolvedSpec {
       return [];
     }
     if (opts.nonEmpty && v.some((x) => (x as string).trim() === "")) bad(field, "contains an empty string");
+    if (v.some((x) => (x as string).includes("\0"))) bad(field, "contains a NUL byte, which no command line can carry");
     return v as string[];
   };
   const envMap = (field: string, v: unknown): [string, string][] => {
@@ -174,6 +175,7 @@ export function validateSpec(name: string, raw: unknown): ResolvedSpec {
   const base = r.base === undefined ? "scratch" : imageRef("run.base", r.base);
   const entrypoint = strings("run.entrypoint", r.entrypoint);
   if (spec.run !== undefined && (entrypoint.length === 0 || entrypoint[0].trim() === "")) bad("run.entrypoint", "empty: give the program, e.g. ['/cyberapp/btcd', '--datadir=/cyberdata']");
+  else if (entrypoint.length > 0 && !entrypoint[0].startsWith("/")) bad("run.entrypoint", `'${entrypoint[0]}' must be an absolute path such as /cyberapp/${entrypoint[0]} (run images have no PATH lookup or shell)`);
   const cmd = strings("run.cmd", r.cmd);
   const runEnv = envMap("run.env", r.env);
   if (!runEnv.some(([k]) => k === "HOME")) runEnv.push(["HOME", "/cyberdata"]);

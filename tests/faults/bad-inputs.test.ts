@@ -260,9 +260,7 @@ test.serial("`cybernode build` of a malformed spec file exits 1 naming the field
   }
 });
 
-// KNOWN GAPS (reported, not fixed here): inputs the validators accept although Docker or the node
-// would fail on them later. Marked failing so CI stays green while it documents them; ava reports
-// the test once they are all refused.
+// Inputs the validators once accepted although Docker or the node would fail on them later.
 const GAPS: [string, () => unknown][] = [
   ["NUL byte in a build step", () => validateSpec("fullnode/node", set("build.steps", ["echo a\u0000b"]))],
   ["NUL byte in the entrypoint", () => validateSpec("fullnode/node", set("run.entrypoint", ["/cyberapp/node\u0000"]))],
@@ -272,7 +270,7 @@ const GAPS: [string, () => unknown][] = [
   ["NUL byte in a node's env value", () => validateStackConfig(node({ env: { A: "a\u0000" } }), ctx())],
 ];
 
-test.failing("known gaps: inputs still accepted that fail later in Docker", (t) => {
+test("inputs that would fail later in Docker are refused up front (NUL bytes, relative entrypoint)", (t) => {
   const accepted = GAPS.filter(([, run]) => {
     try {
       run();
@@ -281,6 +279,6 @@ test.failing("known gaps: inputs still accepted that fail later in Docker", (t) 
       return !(e instanceof InputError);
     }
   }).map(([what]) => what);
-  t.log(`known gaps: ${accepted.length} of ${GAPS.length} still accepted: ${accepted.join("; ")}`);
+  t.log(`${GAPS.length - accepted.length} of ${GAPS.length} refused${accepted.length ? `; still accepted: ${accepted.join("; ")}` : ""}`);
   t.deepEqual(accepted, []);
 });

@@ -139,10 +139,9 @@ dockerTest("the main engine's bridge (docker0) survived the private engine's sta
   t.is(existsSync(DOCKER0), hadDocker0);
 });
 
-// KNOWN BUG (reported, not fixed here): a build process that ends while the daemon is down cannot remove
-// its step container, and no later process removes it either (only `cybernode clean` does). Marked
-// failing so CI stays green while it documents the gap; ava reports it once it passes.
-test.failing("known bug: a later build process removes the temporaries a stopped daemon left behind", (t) => {
+// A build process that ends while the daemon is down cannot remove its step container; the next build
+// on this machine removes the temporaries of builder processes that no longer run.
+test("a later build process removes the temporaries a stopped daemon left behind", (t) => {
   if (cliLeftovers === undefined) return void t.fail("the CLI scenario did not run");
   t.deepEqual(cliLeftovers, []);
 });

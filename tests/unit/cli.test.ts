@@ -4,6 +4,7 @@ import { parseArgs, UsageError } from "../../src/cli/args";
 import { formatListing } from "../../src/cli/inspect";
 import { passwdUid, writableBy } from "../../src/cli/doctor";
 import { runCli } from "../helpers/cli";
+import { HOST_TAG, parseTemporaryName, temporaryName } from "../../src/docker/cli";
 
 const FIXTURES = join(__dirname, "../fixtures/images");
 
@@ -63,4 +64,12 @@ test("doctor helpers: passwd lookup and writability", (t) => {
   t.true(writableBy({ uid: 1001, gid: 1001, mode: 0o755 }, 1001));
   t.false(writableBy({ uid: 0, gid: 0, mode: 0o755 }, 1001));
   t.true(writableBy({ uid: 0, gid: 0, mode: 0o777 }, 1001));
+});
+
+test("temporary container names carry purpose, pid and machine, and parse back", (t) => {
+  const name = temporaryName("step");
+  t.regex(name, new RegExp(`^cybernode-tmp-step-${process.pid}-${HOST_TAG}-[a-z0-9]+$`));
+  t.deepEqual(parseTemporaryName(name), { pid: process.pid, host: HOST_TAG });
+  t.is(parseTemporaryName("btcd"), null);
+  t.is(parseTemporaryName("cybernode-tmp-step-12-x"), null, "old names without a machine are not touched");
 });
