@@ -164,29 +164,65 @@ export async function extractArtifacts(o: ExtractOptions): Promise<ExtractResult
 /** Resolves the loader and libraries of each artifact inside the build image and copies them to bin/libs/. */
 async function bundleLibs(o: ExtractOptions, partial: string): Promise<string[]> {
   const files = o.spec.build.artifacts.map((a) => a.path);
-  const script = 'for f in "$@"; do [ -f "$f" ] && ldd "$f" 2>&1; done; true';
-  const out = await docker(["run", "--rm", "--label", `${TEMP_LABEL}=1`, "--entrypoint", "/bin/sh", o.buildImage, "-c", script, "sh", ...files]);
-  const parsed = parseLdd(out);
+  const out = await runInBuildImage(o.buildImage, 'for f in "$@"; do [ -f "$f" ] && ldd "$f" 2>&1; done; true', files);
+  const parsed = parseLdd(out.stdout);
   if (parsed.missing.length) throw new InputError(`image ${o.spec.name}`, [`run.bundleLibs: libraries not found in the build image: ${parsed.missing.join(", ")}`]);
+  const dest = join(partial, LIBS_DIR);
+  mkdirSync(dest, { recursive: true });
+  if (!(await archiveLibs(o.buildImage, parsed.paths, dest))) await copyLibsOneByOne(o.buildImage, parsed.paths, dest);
+  for (const lib of parsed.paths) {
+    if (!existsSync(join(dest, lib)) || !lstatSync(join(dest, lib)).isFile()) throw new Error(`bundling ${lib} for ${o.spec.name}: it did not arrive as a regular file`);
+  }
+  o.log(`[${o.spec.name} extract] bundled ${parsed.paths.length} shared libraries`);
+  return parsed.paths;
+}
+
+/** Runs a shell script in a named, tracked, self-removing container of the build image. */
+async function runInBuildImage(image: string, script: string, args: string[], onStdout?: (s: Readable) => Promise<void>) {
+  const name = temporaryName("libs");
+  trackTemporary(name);
+  try {
+    let stdout = "";
+    const run = await dockerStream(["run", "--rm", "--name", name, "--label", `${TEMP_LABEL}=1`, "--entrypoint", "/bin/sh", image, "-c", script, "sh", ...args], {
+      onStdout: onStdout ?? (async (s) => void s.on("data", (c: Buffer) => (stdout += c.toString()))),
+    });
+    return { ...run, stdout };
+  } finally {
+    await removeTemporary(name);
+  }
+}
+
+/**
+ * One container archives every library with `tar -h`, which stores each link's target bytes under the
+ * link's own name (the name the loader asks for). False when the build image has no tar.
+ */
+async function archiveLibs(image: string, libs: string[], dest: string): Promise<boolean> {
+  const script = 'command -v tar >/dev/null 2>&1 || exit 127; exec tar -chf - -C / "$@"';
+  const run = await runInBuildImage(image, script, libs.map((l) => l.replace(/^\/+/, "")), (s) => extractTarSafely(s, dest, `libraries of ${image}`).then(() => undefined));
+  if (run.exitCode === 127) return false;
+  if (run.exitCode !== 0) throw new Error(`archiving the shared libraries in ${image} failed: ${run.stderr.trim()}`);
+  return true;
+}
+
+/** Without tar in the build image: one `docker cp -L` per library. */
+async function copyLibsOneByOne(image: string, libs: string[], dest: string): Promise<void> {
   const name = temporaryName("libs");
   try {
     trackTemporary(name);
-    await docker(["create", "--name", name, "--label", `${TEMP_LABEL}=1`, "--entrypoint", "/bin/true", o.buildImage]);
-    for (const lib of parsed.paths) {
-      const dest = join(partial, LIBS_DIR, dirname(lib));
-      mkdirSync(dest, { recursive: true });
+    await docker(["create", "--name", name, "--label", `${TEMP_LABEL}=1`, "--entrypoint", "/bin/true", image]);
+    for (const lib of libs) {
+      const dir = join(dest, dirname(lib));
+      mkdirSync(dir, { recursive: true });
       // -L follows the link (libfoo.so.1 -> libfoo.so.1.2.3) but names the entry after the target,
       // so copy into a scratch folder and store the bytes under the name the loader asks for.
-      const scratch = mkdtempSync(join(partial, ".lib-"));
+      const scratch = mkdtempSync(join(dest, ".lib-"));
       await copyOut(name, lib, scratch, true);
       const got = readdirSync(scratch);
       if (got.length !== 1 || !lstatSync(join(scratch, got[0])).isFile()) throw new Error(`bundling ${lib}: expected one file from docker cp -L, got ${got.join(", ")}`);
-      renameSync(join(scratch, got[0]), join(dest, basename(lib)));
+      renameSync(join(scratch, got[0]), join(dir, basename(lib)));
       rmSync(scratch, { recursive: true, force: true });
     }
   } finally {
     await removeTemporary(name);
   }
-  o.log(`[${o.spec.name} extract] bundled ${parsed.paths.length} shared libraries`);
-  return parsed.paths;
 }
