@@ -11,6 +11,7 @@ import { dockerTest } from "../helpers/dockerTest";
 import { requireDocker, testBaseMap } from "../helpers/docker";
 import { runSerializedProvider } from "../helpers/providerHost";
 import { startSshHost, type SshHost } from "../helpers/sshHost";
+import { runCli } from "../helpers/cli";
 
 const PROJECT = join(__dirname, "../..");
 const ROOT = join(PROJECT, "tests/fixtures/images");
@@ -94,4 +95,14 @@ dockerTest("an ssh key the host does not accept is a clear error", async (t) => 
   t.regex(err!.message, /Docker host ssh:\/\/root@cybernode-badkey did not answer/);
   t.regex(err!.message, /Permission denied|exit status 255/);
   t.regex(err!.message, /ssh key/);
+});
+
+dockerTest("inspect works against the ssh host (the CLI honours DOCKER_HOST=ssh://…)", async (t) => {
+  const local = await buildImage(loadSpec(ROOT, "fullnode/fixnode"), { baseMap: testBaseMap(), log: () => {} });
+  const load = spawnSync("sh", ["-c", `docker save ${local.imageId} | DOCKER_HOST=${remote!.host} docker load -q`], { env: remote!.env, encoding: "utf8" });
+  t.is(load.status, 0, load.stderr);
+  const r = await runCli(["inspect", local.imageId], { ...remote!.env, DOCKER_HOST: remote!.host });
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /^version\s+1\.0\.0$/m);
+  t.regex(r.stdout, /cyberapp\/fixnode/);
 });
