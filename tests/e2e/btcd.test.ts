@@ -1,5 +1,6 @@
 import test from "ava";
-import { chownSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { processUid, walk } from "../helpers/host";
+import { chownSync, existsSync, lstatSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildImage, type BuildResult } from "../../src/build/builder";
@@ -60,20 +61,7 @@ async function waitForBtcctl(...args: string[]): Promise<string> {
   throw new Error(`btcctl ${args.join(" ")} did not answer: ${String(last)}\n${await dockerMaybe(["logs", "--tail", "20", NODE])}`);
 }
 
-/** Every path under dir (files and folders). */
-function walk(dir: string): string[] {
-  return readdirSync(dir).flatMap((n) => {
-    const p = join(dir, n);
-    return lstatSync(p).isDirectory() ? [p, ...walk(p)] : [p];
-  });
-}
 
-/** Real uid of a running container's main process, read from /proc on the host. */
-async function processUid(container: string): Promise<number> {
-  const pid = await docker(["inspect", "--format", "{{.State.Pid}}", container]);
-  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("Uid:"))!;
-  return Number(line.split(/\s+/)[1]);
-}
 
 dockerTest("btcd builds from images/fullnode/btcd.ts through the pipeline", async (t) => {
   const loaded = loadSpec(IMAGES, "fullnode/btcd");

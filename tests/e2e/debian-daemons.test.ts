@@ -1,5 +1,6 @@
 import test from "ava";
-import { chownSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { processUid, walk } from "../helpers/host";
+import { chownSync, existsSync, lstatSync, mkdtempSync, rmSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -120,18 +121,7 @@ test.after.always(async () => {
   for (const d of dataDirs) rmSync(d, { recursive: true, force: true });
 });
 
-function walk(dir: string): string[] {
-  return readdirSync(dir).flatMap((n) => {
-    const p = join(dir, n);
-    return lstatSync(p).isDirectory() ? [p, ...walk(p)] : [p];
-  });
-}
 
-async function processUid(container: string): Promise<number> {
-  const pid = await docker(["inspect", "--format", "{{.State.Pid}}", container]);
-  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("Uid:"))!;
-  return Number(line.split(/\s+/)[1]);
-}
 
 function get(spec: string) {
   const b = built.get(spec);
