@@ -1,0 +1,150 @@
+import type { StackContext } from "./config";
+
+/**
+ * One entry of `cybernode:nodes`, checked against its image spec's container defaults. Pure; problems
+ * go to `bad` with the key they concern (`nodes.<name>.<field>`).
+ */
+export interface NodePort {
+  port: number;
+  hostPort: number;
+  bind: string;
+  protocol: "tcp" | "udp";
+}
+
+export interface NodePlan {
+  /** Container name, e.g. `btcd` (the key in cybernode:nodes). */
+  name: string;
+  /** Image spec name, e.g. `fullnode/btcd`. */
+  image: string;
+  ports: NodePort[];
+  /** Arguments after the entrypoint; `${secret:key}` placeholders are filled from secret config. */
+  args: string[];
+  env: [string, string][];
+  /** Extra container labels. */
+  labels: [string, string][];
+  restart: string;
+  /** Config keys (without `cybernode:`) this node's args read as secrets. */
+  secrets: string[];
+  /** Hardening, each on by default and overridable per node. */
+  security: NodeSecurity;
+}
+
+export interface NodeSecurity {
+  /** Read-only root filesystem: only /cyberdata and a tmpfs /tmp are writable. */
+  readOnlyRoot: boolean;
+  /** `no-new-privileges`: setuid binaries cannot raise privileges. */
+  noNewPrivileges: boolean;
+  /** Linux capabilities dropped (default all) and added back. */
+  capDrop: string[];
+  capAdd: string[];
+  /** Size of the tmpfs at /tmp (when the root is read-only). */
+  tmpSize: string;
+}
+
+export const DEFAULT_SECURITY: NodeSecurity = { readOnlyRoot: true, noNewPrivileges: true, capDrop: ["ALL"], capAdd: [], tmpSize: "64m" };
+const CAP_RE = /^(ALL|[A-Z_]+)$/;
+
+const IPV4_RE = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+const RESTART_RE = /^(no|always|unless-stopped|on-failure(:[1-9][0-9]*)?)$/;
+const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export const SECRET_REF_RE = /\$\{secret:([A-Za-z][A-Za-z0-9_]*)\}/g;
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Parses a port mapping as `docker run -p` takes it: [ip:]hostPort:containerPort[/proto] or containerPort. */
+export function parsePortMapping(text: string, defaultBind = "0.0.0.0"): NodePort | string {
+  const m = /^(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(?:(\d{1,5}):)?(\d{1,5})(?:\/(tcp|udp))?$/.exec(text);
+  if (!m) return `'${text}' is not a port mapping; write 8333, "8333:8333" or "127.0.0.1:8334:8334"`;
+  const bind = m[1] ?? defaultBind;
+  if (!IPV4_RE.test(bind)) return `'${bind}' in '${text}' is not an IPv4 address`;
+  const port = Number(m[3]);
+  const hostPort = m[2] === undefined ? port : Number(m[2]);
+  for (const p of [port, hostPort]) if (p < 1 || p > 65535) return `port ${p} in '${text}' is outside 1-65535`;
+  return { port, hostPort, bind, protocol: (m[4] as "tcp" | "udp" | undefined) ?? "tcp" };
+}
+
+export function parseNode(
+  name: string,
+  n: Record<string, unknown>,
+  k: string,
+  ctx: StackContext,
+  raw: Record<string, unknown>,
+  bad: (key: string, what: string) => void,
+): NodePlan | null {
+  const image = n.image;
+  const spec = typeof image === "string" ? ctx.specs.get(image) : undefined;
+  if (typeof image !== "string" || !spec) {
+    bad(`${k}.image`, `unknown image spec ${JSON.stringify(image)}; known: ${[...ctx.specs.keys()].join(", ") || "(none)"}`);
+    return null;
+  }
+  const restart = n.restart ?? spec.container.restart;
+  if (typeof restart !== "string" || !RESTART_RE.test(restart)) bad(`${k}.restart`, `${JSON.stringify(n.restart)} must be one of no, always, unless-stopped, on-failure[:N]`);
+  let ports: NodePort[] = spec.container.ports.map((p) => ({ ...p }));
+  if (n.ports !== undefined) {
+    if (!Array.isArray(n.ports)) bad(`${k}.ports`, 'must be a list such as ["8333:8333", "127.0.0.1:8334:8334"]');
+    else {
+      ports = [];
+      n.ports.forEach((p, i) => {
+        const parsed = typeof p === "string" || typeof p === "number" ? parsePortMapping(String(p)) : `${JSON.stringify(p)} is not a port mapping`;
+        if (typeof parsed === "string") bad(`${k}.ports[${i}]`, parsed);
+        else ports.push(parsed);
+      });
+    }
+  }
+  const args: string[] = [...spec.container.args];
+  if (n.args !== undefined) {
+    if (!Array.isArray(n.args) || n.args.some((a) => typeof a !== "string")) bad(`${k}.args`, "must be a list of strings");
+    else if ((n.args as string[]).some((a) => a.includes("\0"))) bad(`${k}.args`, "contains a NUL byte, which no command line can carry");
+    else args.push(...(n.args as string[]));
+  }
+  const secrets = [...new Set(args.flatMap((a) => [...a.matchAll(SECRET_REF_RE)].map((m) => m[1])))];
+  // A placeholder the pattern does not take (e.g. ${secret:my-pass}) would reach the node verbatim, as its password.
+  for (const m of args.flatMap((a) => [...a.matchAll(/\$\{secret:([^}]*)\}/g)])) if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(m[1])) bad(`${k}.args`, `'${m[0]}' is not a secret reference: keys are a letter then letters, digits or _ (e.g. \${secret:btcdRpcPass})`);
+  for (const s of secrets) {
+    if (raw[s] === undefined) bad(`${k}.args`, `uses \${secret:${s}} but cybernode:${s} is not set: pulumi config set --secret cybernode:${s} <value>`);
+    else if (!ctx.secretKeys.has(s)) bad(s, `is given in plain text but node '${name}' uses it as a secret: pulumi config set --secret cybernode:${s} <value>`);
+  }
+  const env: [string, string][] = [];
+  if (n.env !== undefined) {
+    if (!isObject(n.env)) bad(`${k}.env`, "must be a map of NAME: value");
+    else
+      for (const [ek, ev] of Object.entries(n.env)) {
+        if (!ENV_KEY_RE.test(ek)) bad(`${k}.env.${ek}`, "is not a valid environment variable name");
+        else if (typeof ev !== "string") bad(`${k}.env.${ek}`, "value must be a string");
+        else if (ev.includes("\0")) bad(`${k}.env.${ek}`, "value contains a NUL byte");
+        else env.push([ek, ev]);
+      }
+  }
+  const labels: [string, string][] = [];
+  if (n.labels !== undefined) {
+    if (!isObject(n.labels)) bad(`${k}.labels`, "must be a map of label: value");
+    else
+      for (const [lk, lv] of Object.entries(n.labels)) {
+        if (lk === "" || /\s/.test(lk) || lk.startsWith("cybernode.")) bad(`${k}.labels.${lk}`, "label keys must be non-empty, without spaces, and not start with cybernode.");
+        else if (typeof lv !== "string") bad(`${k}.labels.${lk}`, "value must be a string");
+        else labels.push([lk, lv]);
+      }
+  }
+  const security = { ...DEFAULT_SECURITY };
+  for (const flag of ["readOnlyRoot", "noNewPrivileges"] as const) {
+    if (n[flag] === undefined) continue;
+    if (typeof n[flag] !== "boolean") bad(`${k}.${flag}`, "must be true or false");
+    else security[flag] = n[flag] as boolean;
+  }
+  for (const list of ["capDrop", "capAdd"] as const) {
+    if (n[list] === undefined) continue;
+    if (!Array.isArray(n[list]) || (n[list] as unknown[]).some((c) => typeof c !== "string" || !CAP_RE.test(c.replace(/^CAP_/, "")))) bad(`${k}.${list}`, 'must be a list of capability names such as ["NET_BIND_SERVICE"]');
+    else security[list] = (n[list] as string[]).map((c) => c.replace(/^CAP_/, ""));
+  }
+  if (n.tmpSize !== undefined) {
+    if (typeof n.tmpSize !== "string" || !/^\d+[kmg]?$/.test(n.tmpSize)) bad(`${k}.tmpSize`, 'must be a size such as "64m"');
+    else security.tmpSize = n.tmpSize;
+  }
+  const FIELDS = ["image", "ports", "args", "env", "labels", "restart", "enabled", "readOnlyRoot", "noNewPrivileges", "capDrop", "capAdd", "tmpSize"];
+  for (const extra of Object.keys(n)) if (!FIELDS.includes(extra)) bad(`${k}.${extra}`, `unknown field (${FIELDS.join(", ")})`);
+  return { name, image, ports, args, env: env.sort(([a], [b]) => (a < b ? -1 : 1)), labels: labels.sort(([a], [b]) => (a < b ? -1 : 1)), restart: String(restart), secrets, security };
+}
+
+/** Fills `${secret:key}` placeholders. Pure; the caller wraps the result as a Pulumi secret. */
+export function fillSecrets(arg: string, values: Record<string, string>): string {
+  return arg.replace(SECRET_REF_RE, (_m, key: string) => values[key] ?? "");
+}
