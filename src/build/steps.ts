@@ -117,7 +117,7 @@ export async function runSteps(o: StepRunOptions): Promise<StepRunResult> {
       if (run.exitCode !== 0) {
         await removeTemporary(name);
         // A daemon that stops (restart, upgrade) ends the step too: say so rather than blame the step.
-        if ((await dockerMaybe(["version", "--format", "{{.Server.Version}}"])) === null) throw new DockerUnreachableError(`it stopped answering during build step ${step.index}/${total} of ${o.image} (exit code ${run.exitCode}); build again once it runs: steps before ${step.index} are cached`);
+        if ((await dockerMaybe(["version", "--format", "{{.Server.Version}}"])) === null) throw new DockerUnreachableError(`it stopped answering during build step ${step.index}/${total} of ${o.image} (exit code ${run.exitCode}); build again once it runs: steps before ${step.index} are cached.`);
         throw new StepFailedError(o.image, step.index, total, step.command, run.exitCode, tail);
       }
       await docker(["commit", name, step.tag]);

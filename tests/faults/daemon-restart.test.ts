@@ -141,7 +141,7 @@ dockerTest("the main engine's bridge (docker0) survived the private engine's sta
 
 // A build process that ends while the daemon is down cannot remove its step container; the next build
 // on this machine removes the temporaries of builder processes that no longer run.
-test("a later build process removes the temporaries a stopped daemon left behind", (t) => {
+dockerTest("a later build process removes the temporaries a stopped daemon left behind", (t) => {
   if (cliLeftovers === undefined) return void t.fail("the CLI scenario did not run");
   t.deepEqual(cliLeftovers, []);
 });
