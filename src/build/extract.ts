@@ -4,6 +4,7 @@ import type { Readable } from "node:stream";
 import { docker, dockerStream, removeTemporary, TEMP_LABEL, temporaryName, trackScratch, trackTemporary } from "../docker/cli";
 import { extractTarSafely, UnsafeArchiveError } from "../archive/safeExtract";
 import { sha256 } from "../plan/hash";
+import { listFiles } from "./files";
 import { parseLdd } from "../plan/ldd";
 import { InputError } from "../spec/errors";
 import type { ResolvedSpec } from "../spec/validate";
@@ -26,22 +27,9 @@ export const MANIFEST_FILE = "MANIFEST.json";
 export const VERSION_FILE = "VERSION";
 export const LIBS_DIR = "libs";
 
-/** Lists regular files (and links) under dir, relative and sorted. */
-function walkFiles(dir: string, rel = ""): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(join(dir, rel)).sort()) {
-    const r = rel ? `${rel}/${name}` : name;
-    if (!rel && (name === MANIFEST_FILE || name === VERSION_FILE)) continue;
-    const st = lstatSync(join(dir, r));
-    if (st.isDirectory()) out.push(...walkFiles(dir, r));
-    else out.push(r);
-  }
-  return out;
-}
-
 /** Size, mode and sha256 of every file under a bin folder. */
 export function describeFiles(dir: string): BinManifest["files"] {
-  return walkFiles(dir).map((path) => {
+  return listFiles(dir, (name) => name === MANIFEST_FILE || name === VERSION_FILE).map((path) => {
     const p = join(dir, path);
     const st = lstatSync(p);
     const data = st.isSymbolicLink() ? Buffer.from(`link:${readlinkSync(p)}`) : readFileSync(p);

@@ -1,7 +1,8 @@
-import { cpSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { cpSync, existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sha256, stableJson } from "../plan/hash";
+import { listFiles } from "./files";
 
 /** Folders inside an image's inputs folder that are never build inputs. */
 const EXCLUDED = new Set(["bin", "node_modules", ".git"]);
@@ -9,18 +10,7 @@ const EXCLUDED = new Set(["bin", "node_modules", ".git"]);
 /** Lists input files (relative paths, sorted) of an image's folder, without bin/. */
 export function listInputs(dir: string): string[] {
   if (!existsSync(dir)) return [];
-  const out: string[] = [];
-  const walk = (rel: string) => {
-    for (const name of readdirSync(join(dir, rel)).sort()) {
-      const r = rel ? `${rel}/${name}` : name;
-      if (!rel && (EXCLUDED.has(name) || name.startsWith(".bin-"))) continue;
-      const st = lstatSync(join(dir, r));
-      if (st.isDirectory()) walk(r);
-      else out.push(r);
-    }
-  };
-  walk("");
-  return out;
+  return listFiles(dir, (name) => EXCLUDED.has(name) || name.startsWith(".bin-"));
 }
 
 /** Content digest of the inputs: paths, executable bits, contents and link targets. "" when there are none. */

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { dockerStream } from "../docker/cli";
 import type { RunImagePlan } from "../archive/runImage";
 
 /** What went where when a run image was shipped to another Docker host. */
@@ -9,17 +9,10 @@ export interface ShipResult {
   bytes: number;
 }
 
-function dockerAt(host: string, args: string[], stdin?: Buffer, timeoutMs = 10 * 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("docker", args, { env: { ...process.env, DOCKER_HOST: host }, stdio: ["pipe", "pipe", "pipe"], timeout: timeoutMs });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout: stdout.trim(), stderr: stderr.trim() }));
-    child.stdin.end(stdin);
-  });
+async function dockerAt(host: string, args: string[], stdin?: Buffer, timeoutMs = 10 * 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  let stdout = "";
+  const run = await dockerStream(args, { host, stdin, timeoutMs, onStdout: async (s) => void s.on("data", (c: Buffer) => (stdout += c.toString())) });
+  return { code: run.exitCode, stdout: stdout.trim(), stderr: run.stderr.trim() };
 }
 
 /** Advice for a Docker host that does not answer, by URL scheme. */

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { docker, dockerMaybe, DockerUnreachableError, dockerStream, removeTemporary, TEMP_LABEL, temporaryName, trackScratch, trackTemporary } from "../docker/cli";
 import type { PlannedStep } from "../plan/steps";
+import { shellQuote } from "../plan/shell";
 
 export class StepFailedError extends Error {
   constructor(
@@ -49,8 +50,6 @@ export interface StepRunResult {
   seconds: number[];
 }
 
-/** Single-quotes a value for sh. */
-const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /**
  * The script a step container runs: environment, working directory, then the step under `sh -e`.
@@ -59,7 +58,7 @@ const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
  */
 export function stepScript(command: string, workdir: string, copied = false): string {
   const cleanup = copied ? "cd / && rm -rf /cyberbuild /cyberinputs\n" : "";
-  return `set -e\nset -a\n. /cyberbuild/env\nset +a\ncd ${shq(workdir)}\n${command}\n${cleanup}`;
+  return `set -e\nset -a\n. /cyberbuild/env\nset +a\ncd ${shellQuote(workdir)}\n${command}\n${cleanup}`;
 }
 
 /**
@@ -91,7 +90,7 @@ export async function runSteps(o: StepRunOptions): Promise<StepRunResult> {
     const started = Date.now();
     const tail: string[] = [];
     try {
-      writeFileSync(join(scratch, "env"), [...o.env, ...o.passEnv].map(([k, v]) => `${k}=${shq(v)}\n`).join(""), { mode: 0o600 });
+      writeFileSync(join(scratch, "env"), [...o.env, ...o.passEnv].map(([k, v]) => `${k}=${shellQuote(v)}\n`).join(""), { mode: 0o600 });
       const copy = (o.transfer ?? transferFor(process.env.DOCKER_HOST)) === "copy";
       writeFileSync(join(scratch, "run.sh"), stepScript(step.command, o.workdir, copy));
       chmodSync(scratch, 0o755);
@@ -115,13 +114,11 @@ export async function runSteps(o: StepRunOptions): Promise<StepRunResult> {
         },
       });
       if (run.exitCode !== 0) {
-        await removeTemporary(name);
         // A daemon that stops (restart, upgrade) ends the step too: say so rather than blame the step.
         if ((await dockerMaybe(["version", "--format", "{{.Server.Version}}"])) === null) throw new DockerUnreachableError(`it stopped answering during build step ${step.index}/${total} of ${o.image} (exit code ${run.exitCode}); build again once it runs: steps before ${step.index} are cached.`);
         throw new StepFailedError(o.image, step.index, total, step.command, run.exitCode, tail);
       }
       await docker(["commit", name, step.tag]);
-      await removeTemporary(name);
       const s = (Date.now() - started) / 1000;
       seconds.push(s);
       o.log(`${prefix} done in ${s.toFixed(1)}s`);

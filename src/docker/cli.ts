@@ -92,10 +92,18 @@ export interface StreamedRun {
  */
 export function dockerStream(
   args: string[],
-  opts: { onLine?: (line: string) => void; stdin?: Buffer | Readable; onStdout?: (s: Readable) => Promise<void> } = {},
+  opts: {
+    onLine?: (line: string) => void;
+    stdin?: Buffer | Readable;
+    onStdout?: (s: Readable) => Promise<void>;
+    /** Another Docker host for this call only (DOCKER_HOST), e.g. the stack's target. */
+    host?: string;
+    timeoutMs?: number;
+  } = {},
 ): Promise<StreamedRun & { stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn("docker", args, { stdio: ["pipe", "pipe", "pipe"] });
+    const env = opts.host ? { ...process.env, DOCKER_HOST: opts.host } : process.env;
+    const child = spawn("docker", args, { env, stdio: ["pipe", "pipe", "pipe"], timeout: opts.timeoutMs });
     children.add(child);
     child.on("close", () => children.delete(child));
     let stderr = "";

@@ -1,4 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
+import { stableJson } from "../plan/hash";
 
 /**
  * Dynamic providers for the builder's three phases. Pulumi serializes these objects and runs them in
@@ -103,8 +104,7 @@ export function binariesDigest(files: { path: string; size: number; sha256: stri
 }
 
 function changedKeys<T extends object>(olds: T, news: T, keys: (keyof T)[]): (keyof T)[] {
-  const norm = (v: unknown) => JSON.stringify(v, (_k, x: unknown) => (x && typeof x === "object" && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort()) : x));
-  return keys.filter((k) => norm(olds[k]) !== norm(news[k]));
+  return keys.filter((k) => stableJson(olds[k]) !== stableJson(news[k]));
 }
 
 const COMMON: (keyof PhaseInputs)[] = ["image", "imagesRoot", "baseImages", "buildHost", "providerVersion"];

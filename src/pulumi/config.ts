@@ -3,7 +3,7 @@ import { InputError } from "../spec/errors";
 import { REGISTRY_RE } from "../plan/registryRef";
 import { parseNode, type NodePlan } from "./nodeConfig";
 export { fillSecrets, parsePortMapping, DEFAULT_SECURITY, type NodePlan, type NodePort, type NodeSecurity } from "./nodeConfig";
-import { CONTAINER_NAME_RE, isValidUid, type ResolvedSpec } from "../spec/validate";
+import { CONTAINER_NAME_RE, isObject, isValidUid, type ResolvedSpec } from "../spec/validate";
 
 /**
  * Stack config (`cybernode:*` in stacks/Pulumi.<stack>.yaml), validated as a whole before any
@@ -53,7 +53,6 @@ function parseValue(v: unknown): unknown {
   return v;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 export function validateStackConfig(raw: Record<string, unknown>, ctx: StackContext): StackPlan {
   const problems: string[] = [];

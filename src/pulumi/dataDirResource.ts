@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { shellQuote } from "../plan/shell";
 
 /**
  * A node's data folder on the host (`<dataRoot>/<name>`), created owned by the run uid so the node can
@@ -17,8 +18,7 @@ export interface DataDirInputs {
 
 /** The shell script that makes the folder. Pure; every value is quoted. */
 export function dataDirScript(path: string, uid: number, selinux: boolean): string {
-  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  const p = q(path);
+  const p = shellQuote(path);
   return [
     "set -e",
     `mkdir -p -- ${p}`,

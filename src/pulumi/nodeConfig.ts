@@ -1,3 +1,4 @@
+import { ENV_KEY_RE, IPV4_RE, isObject, RESTART_RE } from "../spec/validate";
 import type { StackContext } from "./config";
 
 /**
@@ -44,11 +45,7 @@ export interface NodeSecurity {
 export const DEFAULT_SECURITY: NodeSecurity = { readOnlyRoot: true, noNewPrivileges: true, capDrop: ["ALL"], capAdd: [], tmpSize: "64m" };
 const CAP_RE = /^(ALL|[A-Z_]+)$/;
 
-const IPV4_RE = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
-const RESTART_RE = /^(no|always|unless-stopped|on-failure(:[1-9][0-9]*)?)$/;
-const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const SECRET_REF_RE = /\$\{secret:([A-Za-z][A-Za-z0-9_]*)\}/g;
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Parses a port mapping as `docker run -p` takes it: [ip:]hostPort:containerPort[/proto] or containerPort. */
 export function parsePortMapping(text: string, defaultBind = "0.0.0.0"): NodePort | string {

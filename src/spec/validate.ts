@@ -40,14 +40,14 @@ export interface ResolvedSpec {
 
 export const IMAGE_NAME_RE = /^[a-z0-9][a-z0-9_.-]*\/[a-z0-9][a-z0-9_.-]*$/;
 export const CONTAINER_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const CACHE_NAME_RE = /^[a-z0-9][a-z0-9_.-]*$/;
-const RESTART_RE = /^(no|always|unless-stopped|on-failure(:[1-9][0-9]*)?)$/;
-const IPV4_RE = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+export const RESTART_RE = /^(no|always|unless-stopped|on-failure(:[1-9][0-9]*)?)$/;
+export const IPV4_RE = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 /** Docker image reference, loosely: repo[:tag][@digest], lower-case repository. */
 const IMAGE_REF_RE = /^[a-z0-9][a-z0-9._\-/:]*[a-z0-9](:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$/;
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
+export const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Parses `8333`, `"8333"` or `"8333/udp"`; returns an error text or the port. */
