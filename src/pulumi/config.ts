@@ -3,7 +3,7 @@ import { InputError } from "../spec/errors";
 import { REGISTRY_RE } from "../plan/registryRef";
 import { parseNode, type NodePlan } from "./nodeConfig";
 export { fillSecrets, parsePortMapping, DEFAULT_SECURITY, type NodePlan, type NodePort, type NodeSecurity } from "./nodeConfig";
-import { CONTAINER_NAME_RE, isObject, isValidUid, type ResolvedSpec } from "../spec/validate";
+import { CONTAINER_NAME_RE, ENV_KEY_RE, isObject, isValidUid, type ResolvedSpec } from "../spec/validate";
 
 /**
  * Stack config (`cybernode:*` in stacks/Pulumi.<stack>.yaml), validated as a whole before any
@@ -23,6 +23,16 @@ export interface StackPlan {
   /** Registry run images are pushed to and pulled from by digest ("" = load directly). */
   registry: string;
   nodes: NodePlan[];
+  /**
+   * Every image the stack builds, sorted: `cybernode:images` (built even when no node runs them, e.g.
+   * on a build host that pushes to a registry) plus the images of enabled nodes.
+   */
+  images: string[];
+  /**
+   * Values for the specs' `build.passEnv` variables on this stack's builds (e.g. a GOPROXY with a token);
+   * they take precedence over the environment of the process running Pulumi.
+   */
+  buildEnv: Record<string, string>;
 }
 
 export interface StackContext {
@@ -37,7 +47,7 @@ export interface StackContext {
   secretKeys: Set<string>;
 }
 
-const KEYS = ["host", "uid", "dataRoot", "selinux", "buildOn", "baseImages", "nodes", "imagesDirs", "promoteFrom", "registry"];
+const KEYS = ["host", "uid", "dataRoot", "selinux", "buildOn", "baseImages", "nodes", "images", "buildEnv", "imagesDirs", "promoteFrom", "registry"];
 
 /** Config values arrive as strings (plain keys) or JSON (objects); both are accepted. */
 function parseValue(v: unknown): unknown {
@@ -70,8 +80,10 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: StackCont
   // uid
   let uid = -1;
   const uidRaw = get("uid");
+  let uidMissing = false;
   if (uidRaw === undefined) {
-    if (ctx.cyberUid === null) bad("uid", "not set and this machine has no user 'cyber': set it with: pulumi config set cybernode:uid 1000");
+    // Only nodes need a uid; an images-only stack (a build host) may have no user cyber.
+    if (ctx.cyberUid === null) uidMissing = true;
     else uid = ctx.cyberUid;
   } else {
     const n = typeof uidRaw === "string" && /^\d+$/.test(uidRaw) ? Number(uidRaw) : uidRaw;
@@ -150,6 +162,40 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: StackCont
     }
   }
 
+  if (uidMissing && nodes.length > 0) bad("uid", "not set and this machine has no user 'cyber': set it with: pulumi config set cybernode:uid 1000");
+
+  // images: built and published even when no node uses them.
+  const images = new Set(nodes.map((n) => n.image));
+  const imagesRaw = get("images");
+  if (imagesRaw !== undefined) {
+    if (!Array.isArray(imagesRaw)) bad("images", `${JSON.stringify(imagesRaw)} must be a list of image names, e.g. [fullnode/btcd, fullnode/fixnode]`);
+    else {
+      imagesRaw.forEach((name, i) => {
+        if (typeof name !== "string" || !ctx.specs.has(name)) {
+          const known = [...ctx.specs.keys()].sort().join(", ") || "(none)";
+          bad(`images[${i}]`, `${JSON.stringify(name)} is not an image spec of this stack's imagesDirs; known: ${known}`);
+        } else if (imagesRaw.indexOf(name) !== i) bad(`images[${i}]`, `${name} is listed twice`);
+        else images.add(name);
+      });
+    }
+  }
+
+  // buildEnv: each name must be passed through by an image this stack builds (catches typos).
+  const buildEnv: Record<string, string> = {};
+  const be = get("buildEnv");
+  if (be !== undefined) {
+    const passed = new Set([...images].flatMap((name) => ctx.specs.get(name)?.build.passEnv ?? []));
+    if (!isObject(be)) bad("buildEnv", 'must be a map of variable → value, e.g. { "GOPROXY": "https://proxy.example.com" }');
+    else
+      for (const [k, v] of Object.entries(be)) {
+        if (!ENV_KEY_RE.test(k)) bad(`buildEnv.${k}`, `'${k}' is not a valid environment variable name`);
+        else if (typeof v !== "string") bad(`buildEnv.${k}`, `${JSON.stringify(v)} must be a string`);
+        else if (v.includes("\0")) bad(`buildEnv.${k}`, "value contains a NUL byte");
+        else if (!passed.has(k)) bad(`buildEnv.${k}`, `no image this stack builds passes ${k} through (build.passEnv)${passed.size ? `; they pass: ${[...passed].sort().join(", ")}` : ""}`);
+        else buildEnv[k] = v;
+      }
+  }
+
   // Any other key must be a secret (or be used as one, which is reported above when it is plain).
   const referenced = new Set(nodes.flatMap((n) => n.secrets));
   for (const k of Object.keys(raw)) {
@@ -159,6 +205,6 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: StackCont
   }
 
   if (problems.length > 0) throw new InputError(`stack file ${ctx.stackFile}`, problems);
-  return { stack: ctx.stack, host, uid, dataRoot, selinux, buildOn: buildOnRaw as "local" | "host", baseImages, promoteFrom, registry, nodes };
+  return { stack: ctx.stack, host, uid, dataRoot, selinux, buildOn: buildOnRaw as "local" | "host", baseImages, promoteFrom, registry, nodes, images: [...images].sort(), buildEnv };
 }
 

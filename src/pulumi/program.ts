@@ -9,9 +9,9 @@ import type { ResolvedSpec } from "../spec/validate";
 import { passwdUid } from "../cli/doctor";
 import { fillSecrets, validateStackConfig, type NodePlan, type StackPlan } from "./config";
 import { Image } from "./imageResource";
+import { DataDir } from "./dataDirResource";
 
 const DEFAULT_HOST = "unix:///var/run/docker.sock";
-import { DataDir } from "./dataDirResource";
 
 /** Reads every `cybernode:*` key of the stack and which of them are secrets. */
 export function readStackConfig(): { raw: Record<string, unknown>; secretKeys: Set<string> } {
@@ -44,43 +44,50 @@ export function deployStack(o: ProgramOptions = {}) {
   const cyberUid = existsSync("/etc/passwd") ? passwdUid(readFileSync("/etc/passwd", "utf8"), "cyber") : null;
   const plan = validateStackConfig(raw, { stack, stackFile, specs, cyberUid, secretKeys });
 
-  const provider = new docker.Provider(`host-${stack}`, { host: plan.host });
   const local = plan.host === DEFAULT_HOST;
   // buildOn local: build with this machine's Docker and load the run image onto the host if it is remote.
   const buildHost = plan.buildOn === "host" && !local ? plan.host : "";
   const promoted = plan.promoteFrom ? promotedImages(plan.promoteFrom, plan.stack) : undefined;
   const images = new Map<string, Image>();
-  for (const node of plan.nodes) {
-    if (images.has(node.image)) continue;
-    const { spec, root } = catalogue.get(node.image) as { spec: ResolvedSpec; root: string };
+  for (const name of plan.images) {
+    const { spec, root } = catalogue.get(name) as { spec: ResolvedSpec; root: string };
+    // Only the variables this spec passes through; a secret stack value stays a secret in state.
+    const env = Object.fromEntries(Object.entries(plan.buildEnv).filter(([k]) => spec.build.passEnv.includes(k)));
+    const buildEnv = secretKeys.has("buildEnv") ? pulumi.secret(env) : env;
     images.set(
-      node.image,
-      new Image(node.image.replace("/", "-"), {
-        image: node.image,
+      name,
+      new Image(name.replace("/", "-"), {
+        image: name,
         projectDir,
         imagesRoot: root,
         baseImages: plan.baseImages,
+        buildEnv,
         buildHost,
         targetHost: local ? "" : plan.host,
-        buildHash: sha256(stableJson({ build: spec.build, inputs: digestInputs(join(root, node.image)) })),
+        buildHash: sha256(stableJson({ build: spec.build, inputs: digestInputs(join(root, name)) })),
         runHash: sha256(stableJson({ name: spec.name, run: spec.run })),
-        promoted: promoted ? { imageId: promoted(node.image), from: plan.promoteFrom } : undefined,
+        promoted: promoted ? { imageId: promoted(name), from: plan.promoteFrom } : undefined,
         registry: plan.registry || undefined,
       }),
     );
   }
+  // A stack without nodes (a build host publishing images) declares no Docker provider and no container.
+  const provider = plan.nodes.length ? new docker.Provider(`host-${stack}`, { host: plan.host }) : undefined;
   // With a registry, the host pulls each image by digest instead of receiving it with docker load.
   const runImageIds = new Map<string, pulumi.Output<string>>();
-  for (const [name, img] of images) {
+  for (const name of new Set(plan.nodes.map((n) => n.image))) {
+    const img = images.get(name) as Image;
     runImageIds.set(
       name,
-      plan.registry
+      plan.registry && provider
         ? new docker.RemoteImage(`${name.replace("/", "-")}-pull`, { name: img.pullRef, keepLocally: true }, { provider, parent: img }).imageId
         : img.imageId,
     );
   }
   const config = new pulumi.Config("cybernode");
-  const containers = plan.nodes.map((node) => nodeContainer(node, plan, images.get(node.image) as Image, runImageIds.get(node.image) as pulumi.Output<string>, provider, config));
+  const containers = plan.nodes.map((node) =>
+    nodeContainer(node, plan, images.get(node.image) as Image, runImageIds.get(node.image) as pulumi.Output<string>, provider as docker.Provider, config),
+  );
   return {
     host: plan.host,
     nodes: Object.fromEntries(plan.nodes.map((n, i) => [n.name, { container: containers[i].name, image: n.image, imageId: images.get(n.image)!.imageId, version: images.get(n.image)!.version }])),

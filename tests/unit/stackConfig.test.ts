@@ -9,7 +9,10 @@ import { join } from "node:path";
 const ctx = (over: Partial<StackContext> = {}): StackContext => ({
   stack: "test",
   stackFile: "stacks/Pulumi.test.yaml",
-  specs: new Map([["fullnode/node", validateSpec("fullnode/node", goodSpec())]]),
+  specs: new Map([
+    ["fullnode/node", validateSpec("fullnode/node", goodSpec())],
+    ["fullnode/passer", validateSpec("fullnode/passer", { ...goodSpec(), build: { ...goodSpec().build, passEnv: ["GOPROXY"] } })],
+  ]),
   cyberUid: 1000,
   secretKeys: new Set(["rpcpass"]),
   ...over,
@@ -68,6 +71,13 @@ const BAD: [string, Record<string, unknown>, Partial<StackContext>, string][] = 
   ["promoteFrom not a stack name", { ...good(), promoteFrom: "../staging" }, {}, "cybernode:promoteFrom"],
   ["registry URL malformed (scheme)", { ...good(), registry: "https://registry.example.com" }, {}, "cybernode:registry"],
   ["registry URL malformed (spaces)", { ...good(), registry: "my registry:5000" }, {}, "cybernode:registry"],
+  ["images not a list", { images: "fullnode/node" }, {}, "cybernode:images"],
+  ["images naming an unknown spec", { images: ["fullnode/nope"] }, {}, "cybernode:images[0]"],
+  ["images listing one twice", { images: ["fullnode/node", "fullnode/node"] }, {}, "cybernode:images[1]"],
+  ["buildEnv not a map", { images: ["fullnode/node"], buildEnv: "GOPROXY=x" }, {}, "cybernode:buildEnv"],
+  ["buildEnv for a variable no image passes through", { images: ["fullnode/node"], buildEnv: { GOPRXY: "https://p" } }, {}, "cybernode:buildEnv.GOPRXY"],
+  ["buildEnv value not a string", { images: ["fullnode/passer"], buildEnv: { GOPROXY: 1 } }, {}, "cybernode:buildEnv.GOPROXY"],
+  ["buildEnv value with a NUL byte", { images: ["fullnode/passer"], buildEnv: { GOPROXY: "a\0b" } }, {}, "cybernode:buildEnv.GOPROXY"],
   ["enabled not a boolean", { nodes: { node: { image: "fullnode/node", enabled: "no" } } }, {}, "cybernode:nodes.node.enabled"],
 ];
 
@@ -78,6 +88,15 @@ for (const [what, raw, over, key] of BAD) {
     t.true(err!.message.includes(`${key}:`), `expected ${key} in ${err!.message}`);
   });
 }
+
+test("images-only stack: no nodes, no uid needed, images built; buildEnv kept for what the images pass through", (t) => {
+  const p = validateStackConfig({ images: '["fullnode/passer"]', buildEnv: '{"GOPROXY":"https://u:t@proxy.example"}' }, ctx({ cyberUid: null }));
+  t.deepEqual(p.nodes, []);
+  t.deepEqual(p.images, ["fullnode/passer"]);
+  t.deepEqual(p.buildEnv, { GOPROXY: "https://u:t@proxy.example" });
+  const both = validateStackConfig({ images: ["fullnode/passer"], nodes: { node: { image: "fullnode/node" } } }, ctx());
+  t.deepEqual(both.images, ["fullnode/node", "fullnode/passer"], "node images and listed images, once each");
+});
 
 test("a disabled node is not deployed and needs no valid image", (t) => {
   const p = validateStackConfig({ uid: "1000", nodes: { a: { image: "fullnode/node" }, b: { image: "nope", enabled: false } } }, ctx());
