@@ -40,7 +40,9 @@ export function loadSpec(root: string, name: string): LoadedSpec {
       `unknown image: no spec file ${file}. Known images: ${known.length ? known.join(", ") : "(none)"}`,
     ]);
   }
-  // Specs are TypeScript modules; require goes through the tsx loader registered at start-up.
+  // Specs are TypeScript modules; require goes through the tsx loader registered at start-up. A
+  // long-lived process (the Automation API, a watch loop) must see an edited spec, not the cached one.
+  delete require.cache[file];
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const mod = require(file) as { default?: unknown };
   const spec = validateSpec(name, mod.default ?? mod);
