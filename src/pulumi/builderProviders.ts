@@ -8,7 +8,7 @@ import { stableJson } from "../plan/hash";
  */
 
 /** Bump when the providers' behaviour changes, so `pulumi preview` shows the change on every image. */
-export const PROVIDER_VERSION = "2";
+export const PROVIDER_VERSION = "3";
 
 /** Inputs every phase shares. */
 export interface PhaseInputs {
@@ -20,6 +20,11 @@ export interface PhaseInputs {
   imagesRoot: string;
   /** Base-image mapping from the stack config. */
   baseImages: Record<string, string>;
+  /**
+   * Stack values for the spec's passEnv variables (cybernode:buildEnv), possibly secret. They reach
+   * the build steps like the host's own variables; state keeps only their hash (buildEnvHash).
+   */
+  buildEnv: Record<string, string>;
   /** Docker host that builds (empty: the default of the machine running Pulumi). */
   buildHost: string;
   providerVersion: string;
@@ -29,7 +34,10 @@ export interface BuildImageInputs extends PhaseInputs {
   /** Hash of the spec's build part and its inputs folder. */
   buildHash: string;
 }
-export interface BuildImageOutputs extends BuildImageInputs {
+/** What a resource stores: its inputs without the buildEnv values, plus their hash. */
+type Stored<T extends PhaseInputs> = Omit<T, "buildEnv"> & { buildEnvHash: string };
+
+export interface BuildImageOutputs extends Stored<BuildImageInputs> {
   buildKey: string;
   buildTag: string;
   baseImageId: string;
@@ -40,7 +48,7 @@ export interface BinariesInputs extends PhaseInputs {
   /** From the BuildImage resource: the build image the binaries come from. */
   buildKey: string;
 }
-export interface BinariesOutputs extends BinariesInputs {
+export interface BinariesOutputs extends Stored<BinariesInputs> {
   version: string;
   files: { path: string; size: number; sha256: string }[];
   /** sha256 over the files and the version: equal binaries, equal digest. */
@@ -60,7 +68,7 @@ export interface RunImageInputs extends PhaseInputs {
   /** Registry to push to (`host[:port][/path]`); "" for the registry-free path (docker load). */
   registry: string;
 }
-export interface RunImageOutputs extends RunImageInputs {
+export interface RunImageOutputs extends Stored<RunImageInputs> {
   imageId: string;
   version: string;
   tags: string[];
@@ -94,7 +102,7 @@ function prepare(i: PhaseInputs) {
   else delete process.env.DOCKER_HOST;
   const loaded = b.load.loadSpec(i.imagesRoot, i.image);
   const lines: string[] = [];
-  const opts = { baseMap: new Map(Object.entries(i.baseImages)), log: (l: string) => lines.push(l) };
+  const opts = { baseMap: new Map(Object.entries(i.baseImages)), env: { ...process.env, ...(i.buildEnv ?? {}) }, log: (l: string) => lines.push(l) };
   return { b, loaded, opts };
 }
 
@@ -103,11 +111,26 @@ export function binariesDigest(files: { path: string; size: number; sha256: stri
   return sha(JSON.stringify({ version, files: files.map((f) => [f.path, f.size, f.sha256]) }));
 }
 
-function changedKeys<T extends object>(olds: T, news: T, keys: (keyof T)[]): (keyof T)[] {
-  return keys.filter((k) => stableJson(olds[k]) !== stableJson(news[k]));
+/** sha256 of the buildEnv values: what state keeps of them. */
+function envHash(env: Record<string, string> | undefined): string {
+  const crypto = require("node:crypto") as typeof import("node:crypto"); // eslint-disable-line @typescript-eslint/no-require-imports
+  return crypto.createHash("sha256").update(stableJson(env ?? {})).digest("hex");
 }
 
-const COMMON: (keyof PhaseInputs)[] = ["image", "imagesRoot", "baseImages", "buildHost", "providerVersion"];
+/** The inputs as a resource stores them: buildEnv values replaced by their hash. */
+function stored<T extends PhaseInputs>(i: T): Stored<T> {
+  const { buildEnv, ...rest } = i;
+  return { ...rest, buildEnvHash: envHash(buildEnv) };
+}
+
+/** Inputs that differ between the stored state and the new inputs (buildEnv by its hash). */
+function changedKeys<T extends PhaseInputs>(olds: Stored<T>, news: T, keys: (keyof T)[]): (keyof T)[] {
+  return keys.filter((k) =>
+    k === "buildEnv" ? olds.buildEnvHash !== envHash(news.buildEnv) : stableJson((olds as Record<keyof T, unknown>)[k]) !== stableJson(news[k]),
+  );
+}
+
+const COMMON: (keyof PhaseInputs)[] = ["image", "imagesRoot", "baseImages", "buildEnv", "buildHost", "providerVersion"];
 
 async function checkPhase(_olds: unknown, news: PhaseInputs) {
   const failures: pulumi.dynamic.CheckFailure[] = [];
@@ -119,7 +142,7 @@ async function checkPhase(_olds: unknown, news: PhaseInputs) {
 async function runBuild(i: BuildImageInputs): Promise<BuildImageOutputs> {
   const { b, loaded, opts } = prepare(i);
   const r = await b.build.buildSteps(loaded, opts);
-  return { ...i, buildKey: r.buildKey, buildTag: r.buildTag, baseImageId: r.baseImageId, stepsRun: r.stepsRun };
+  return { ...stored(i), buildKey: r.buildKey, buildTag: r.buildTag, baseImageId: r.baseImageId, stepsRun: r.stepsRun };
 }
 
 async function runExtract(i: BinariesInputs): Promise<BinariesOutputs> {
@@ -128,7 +151,7 @@ async function runExtract(i: BinariesInputs): Promise<BinariesOutputs> {
   const steps = await b.build.buildSteps(loaded, opts);
   const ex = await b.build.extractBinaries(loaded, steps, opts);
   const files = ex.manifest.files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 }));
-  return { ...i, buildKey: steps.buildKey, version: ex.manifest.version, files, digest: binariesDigest(files, ex.manifest.version, b.hash.sha256) };
+  return { ...stored(i), buildKey: steps.buildKey, version: ex.manifest.version, files, digest: binariesDigest(files, ex.manifest.version, b.hash.sha256) };
 }
 
 async function runAssemble(i: RunImageInputs): Promise<RunImageOutputs> {
@@ -146,7 +169,7 @@ async function runAssemble(i: RunImageInputs): Promise<RunImageOutputs> {
   let pullRef = "";
   if (i.registry) pullRef = (await b.registry.pushRunImage(run.imageId, run.tags[0], i.registry)).ref; // hosts pull it by digest
   else if (i.targetHost && i.targetHost !== i.buildHost) shippedBytes = (await b.ship.shipRunImage(run.plan, i.targetHost)).bytes;
-  return { ...i, imageId: run.imageId, version: manifest.version, tags: run.tags, shippedBytes, pullRef };
+  return { ...stored(i), imageId: run.imageId, version: manifest.version, tags: run.tags, shippedBytes, pullRef };
 }
 
 export const buildImageProvider: pulumi.dynamic.ResourceProvider = {

@@ -16,7 +16,7 @@ export class BuildImage extends pulumi.dynamic.Resource {
   declare readonly buildKey: pulumi.Output<string>;
   declare readonly baseImageId: pulumi.Output<string>;
   constructor(name: string, args: Inputs<BuildImageInputs>, opts?: pulumi.CustomResourceOptions) {
-    super(buildImageProvider, name, { ...args, buildKey: undefined, buildTag: undefined, baseImageId: undefined, stepsRun: undefined }, opts, "cybernode", "BuildImage");
+    super(buildImageProvider, name, { ...args, buildKey: undefined, buildTag: undefined, baseImageId: undefined, stepsRun: undefined, buildEnvHash: undefined }, opts, "cybernode", "BuildImage");
   }
 }
 
@@ -26,7 +26,7 @@ export class Binaries extends pulumi.dynamic.Resource {
   declare readonly version: pulumi.Output<string>;
   declare readonly files: pulumi.Output<{ path: string; size: number; sha256: string }[]>;
   constructor(name: string, args: Inputs<BinariesInputs>, opts?: pulumi.CustomResourceOptions) {
-    super(binariesProvider, name, { ...args, digest: undefined, version: undefined, files: undefined }, opts, "cybernode", "Binaries");
+    super(binariesProvider, name, { ...args, digest: undefined, version: undefined, files: undefined, buildEnvHash: undefined }, opts, "cybernode", "Binaries");
   }
 }
 
@@ -37,7 +37,7 @@ export class RunImage extends pulumi.dynamic.Resource {
   declare readonly tags: pulumi.Output<string[]>;
   declare readonly pullRef: pulumi.Output<string>;
   constructor(name: string, args: Inputs<RunImageInputs>, opts?: pulumi.CustomResourceOptions) {
-    super(runImageProvider, name, { ...args, imageId: undefined, version: undefined, tags: undefined, shippedBytes: undefined, pullRef: undefined }, opts, "cybernode", "RunImage");
+    super(runImageProvider, name, { ...args, imageId: undefined, version: undefined, tags: undefined, shippedBytes: undefined, pullRef: undefined, buildEnvHash: undefined }, opts, "cybernode", "RunImage");
   }
 }
 
@@ -46,6 +46,8 @@ export interface ImageArgs {
   projectDir: string;
   imagesRoot: string;
   baseImages: Record<string, string>;
+  /** Values for the spec's passEnv variables from the stack config (may be a secret). */
+  buildEnv: pulumi.Input<Record<string, string>>;
   buildHost: string;
   targetHost: string;
   buildHash: string;
@@ -70,7 +72,7 @@ export class Image extends pulumi.ComponentResource {
 
   constructor(name: string, args: ImageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("cybernode:index:Image", name, {}, opts);
-    const common = { image: args.image, projectDir: args.projectDir, imagesRoot: args.imagesRoot, baseImages: args.baseImages, buildHost: args.buildHost, providerVersion: PROVIDER_VERSION };
+    const common = { image: args.image, projectDir: args.projectDir, imagesRoot: args.imagesRoot, baseImages: args.baseImages, buildEnv: args.buildEnv, buildHost: args.buildHost, providerVersion: PROVIDER_VERSION };
     const build = new BuildImage(`${name}-build`, { ...common, buildHash: args.buildHash }, { parent: this });
     const bin = new Binaries(`${name}-bin`, { ...common, buildKey: build.buildKey }, { parent: this });
     const run = new RunImage(`${name}-run`, {
