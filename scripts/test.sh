@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command of the README: on a fresh Debian machine (as root) it installs and starts
 # what the tests need, then runs every test and ends with "N passed, N failed[, N skipped]".
-# CYBERNODE_SKIP_DOCKER=1 skips the Docker part (the skipped tests are counted and printed).
+# CYBERNODE_SKIP_DOCKER=1 skips the Docker part, CYBERNODE_SKIP_ENGINE=1 the real Pulumi engine
+# tests (the skipped tests are counted and printed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,5 +11,9 @@ if [[ "${CYBERNODE_SKIP_DOCKER:-}" != "1" ]]; then
   bash scripts/make-test-bases.sh
 fi
 [[ -d node_modules ]] && [[ node_modules/.package-lock.json -nt package-lock.json ]] || npm ci --no-audit --no-fund
+# The real Pulumi engine for tests/engine (built from Go modules when no CLI is found; cached).
+if [[ "${CYBERNODE_SKIP_ENGINE:-}" != "1" ]]; then
+  bash scripts/install-pulumi.sh
+fi
 npx tsc --noEmit -p .
 exec node scripts/run-tests.mjs "$@"

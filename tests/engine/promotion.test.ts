@@ -1,0 +1,46 @@
+import test from "ava";
+import { docker, dockerMaybe } from "../../src/docker/cli";
+import { requireDocker } from "../helpers/docker";
+import { engineStack, engineTest, imagesFolder, imagesOnlyConfig, newBackend, pulumiRoot, SKIP_ENGINE } from "../helpers/engine";
+
+// Staging → production through a real StackReference on the file backend: the promoted stack must
+// run exactly the image the source stack ran, or stop before loading anything.
+
+test.before(async () => {
+  if (SKIP_ENGINE) return;
+  pulumiRoot();
+  await requireDocker();
+});
+
+const backend = newBackend();
+const tested = imagesFolder(["fixnode"]);
+const imageIdOf = (outputs: Record<string, { value: unknown }>, name: string) => (outputs.images.value as Record<string, { imageId: string }>)[name].imageId;
+
+engineTest("a stack promoting from another gets the same run image ID; a differing image is refused and nothing is loaded", async (t) => {
+  const stg = await engineStack("stg", backend, imagesOnlyConfig(tested.root, ["fullnode/fixnode"]));
+  const stgId = imageIdOf((await stg.up()).outputs, "fullnode/fixnode");
+
+  const prd = await engineStack("prd", backend, imagesOnlyConfig(tested.root, ["fullnode/fixnode"], { "cybernode:promoteFrom": { value: "stg" } }));
+  const promoted = await prd.up();
+  t.is(imageIdOf(promoted.outputs, "fullnode/fixnode"), stgId, "the promoted stack runs the image staging ran");
+
+  // The spec changed after staging ran it: the rebuilt image differs and must not reach the host.
+  const changed = imagesFolder(["fixnode"]);
+  changed.write("fixnode", (s) => s.replace('"org.cybernode.chain": "fixture"', '"org.cybernode.chain": "untested"'));
+  const drifted = await engineStack("prd2", backend, imagesOnlyConfig(changed.root, ["fullnode/fixnode"], { "cybernode:promoteFrom": { value: "stg" } }));
+  const err = await t.throwsAsync(drifted.up());
+  t.regex(err!.message, /image fullnode\/fixnode: refusing to deploy/);
+  t.regex(err!.message, /stack stg ran sha256:/);
+  const rebuilt = /rebuilt here is (sha256:[0-9a-f]{64})/.exec(err!.message)?.[1];
+  t.truthy(rebuilt, "the message names the rebuilt ID");
+  t.not(rebuilt, stgId);
+  t.is(await dockerMaybe(["image", "inspect", "--format", "{{.Id}}", rebuilt!]), null, "the refused image was not loaded");
+  t.is(await docker(["image", "inspect", "--format", "{{.Id}}", stgId]), stgId);
+});
+
+engineTest("promoting from a stack that has no state stops with a message naming it", async (t) => {
+  const orphan = await engineStack("orphan", backend, imagesOnlyConfig(tested.root, ["fullnode/fixnode"], { "cybernode:promoteFrom": { value: "never-deployed" } }));
+  const err = await t.throwsAsync(orphan.preview());
+  t.regex(err!.message, /never-deployed/);
+  t.deepEqual(await orphan.exportStack().then((s) => (s.deployment as { resources?: unknown[] }).resources ?? []), [], "nothing was created");
+});
