@@ -3,7 +3,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { docker } from "../../src/docker/cli";
 import { containerEvents, now, requireDocker } from "../helpers/docker";
-import { collectSteps, engineStack, engineTest, imagesFolder, imagesOnlyConfig, newBackend, pulumiRoot, SKIP_ENGINE, stateFile } from "../helpers/engine";
+import { collectSteps, engineStack, imagesFolder, imagesOnlyConfig, newBackend, pulumiRoot, SKIP_ENGINE, stateFile } from "../helpers/engine";
+import { engineTest } from "../helpers/engineTest";
 
 // The real Pulumi engine with the project's program: an images-only stack (a build host) through
 // its life, as `pulumi up` / `preview` / `destroy` would run it.

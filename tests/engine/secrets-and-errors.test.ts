@@ -4,7 +4,8 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { docker } from "../../src/docker/cli";
 import { leftoverTemporaries, requireDocker } from "../helpers/docker";
-import { collectSteps, engineStack, engineTest, imagesFolder, imagesOnlyConfig, newBackend, pulumiRoot, SKIP_ENGINE, stateFile } from "../helpers/engine";
+import { collectSteps, engineStack, imagesFolder, imagesOnlyConfig, newBackend, pulumiRoot, SKIP_ENGINE, stateFile } from "../helpers/engine";
+import { engineTest } from "../helpers/engineTest";
 
 // Secrets through the real passphrase secrets provider, and the ways an engine run goes wrong.
 

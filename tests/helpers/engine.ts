@@ -1,4 +1,3 @@
-import test from "ava";
 import { LocalWorkspace, PulumiCommand, type ConfigMap, type EngineEvent, type Stack } from "@pulumi/pulumi/automation";
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -17,7 +16,6 @@ export const PROJECT = join(__dirname, "../..");
 
 /** Skipped (and counted as skipped) only when an env var says so; a missing CLI otherwise fails. */
 export const SKIP_ENGINE = process.env.CYBERNODE_SKIP_ENGINE === "1" || SKIP_DOCKER;
-export const engineTest = SKIP_ENGINE ? test.serial.skip : test.serial;
 
 /** The folder holding bin/pulumi: where `npx pulumi` looks first, else the `pulumi` on PATH. */
 export function pulumiRoot(): string {
