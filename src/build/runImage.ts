@@ -84,6 +84,27 @@ export interface RunImageResult {
   loaded: boolean;
 }
 
+/**
+ * The run image that bin/ gives, with its ID, without loading it: reads bin/ and, for a non-scratch
+ * base, `docker save`s the base. What previews compare a promoted image ID against.
+ */
+export async function predictRunImage(o: { spec: ResolvedSpec; binDir: string; manifest: BinManifest; baseMap: BaseImageMap }): Promise<RunImagePlan> {
+  const info = await daemonInfo();
+  let base: BaseImage | undefined;
+  if (o.spec.run.base !== "scratch") {
+    const resolved = await resolveBaseImage(o.spec.name, "run.base", o.spec.run.base, o.baseMap);
+    base = await saveBaseImage(resolved.local);
+  }
+  return planRunImage({
+    spec: o.spec,
+    version: o.manifest.version,
+    files: runImageFiles(o.binDir, o.manifest),
+    epochSeconds: sourceDateEpoch(),
+    architecture: info.architecture,
+    base,
+  });
+}
+
 /** Plans the run image from bin/, then loads it with `docker load` unless the daemon already has that ID. */
 export async function assembleRunImage(o: {
   spec: ResolvedSpec;
@@ -95,19 +116,7 @@ export async function assembleRunImage(o: {
   expect?: { imageId: string; from: string };
 }): Promise<RunImageResult> {
   const info = await daemonInfo();
-  let base: BaseImage | undefined;
-  if (o.spec.run.base !== "scratch") {
-    const resolved = await resolveBaseImage(o.spec.name, "run.base", o.spec.run.base, o.baseMap);
-    base = await saveBaseImage(resolved.local);
-  }
-  const plan = planRunImage({
-    spec: o.spec,
-    version: o.manifest.version,
-    files: runImageFiles(o.binDir, o.manifest),
-    epochSeconds: sourceDateEpoch(),
-    architecture: info.architecture,
-    base,
-  });
+  const plan = await predictRunImage(o);
   if (o.expect && o.expect.imageId !== plan.imageId) throw new PromotionMismatchError(o.spec.name, o.expect.from, o.expect.imageId, plan.imageId);
   const exists = await dockerMaybe(["image", "inspect", "--format", "{{.Id}}", plan.imageId]);
   let loaded = false;

@@ -8,7 +8,7 @@ import { stableJson } from "../plan/hash";
  */
 
 /** Bump when the providers' behaviour changes, so `pulumi preview` shows the change on every image. */
-export const PROVIDER_VERSION = "3";
+export const PROVIDER_VERSION = "4";
 
 /** Inputs every phase shares. */
 export interface PhaseInputs {
@@ -62,7 +62,7 @@ export interface RunImageInputs extends PhaseInputs {
   binariesDigest: string;
   /** Docker host the containers run on; the image is loaded there when it is not the build host. */
   targetHost: string;
-  /** Promotion: the run image ID the source stack ran, and that stack's name ("" when not promoting). */
+  /** Promotion: the config digest of the run image the source stack ran, and that stack's name ("" when not promoting). */
   promotedImageId: string;
   promotedFrom: string;
   /** Registry to push to (`host[:port][/path]`); "" for the registry-free path (docker load). */
@@ -76,6 +76,10 @@ export interface RunImageOutputs extends Stored<RunImageInputs> {
   shippedBytes: number;
   /** With a registry: `<registry>/<repo>@sha256:…`, what the host pulls; otherwise "". */
   pullRef: string;
+  /** Whether the image was on the host when last looked at (create/update: true; refresh reads it). */
+  present: boolean;
+  /** sha256 of the image config: the image ID on the classic store; compared by promotions on any store. */
+  configDigest: string;
 }
 
 /** Loads the builder modules in the provider process. */
@@ -90,6 +94,8 @@ function builder(projectDir: string) {
     registry: require(path.join(projectDir, "src/build/registry.ts")) as typeof import("../build/registry"),
     extract: require(path.join(projectDir, "src/build/extract.ts")) as typeof import("../build/extract"),
     hash: require(path.join(projectDir, "src/plan/hash.ts")) as typeof import("../plan/hash"),
+    runImage: require(path.join(projectDir, "src/build/runImage.ts")) as typeof import("../build/runImage"),
+    cli: require(path.join(projectDir, "src/docker/cli.ts")) as typeof import("../docker/cli"),
   };
   /* eslint-enable @typescript-eslint/no-require-imports */
 }
@@ -104,6 +110,24 @@ function prepare(i: PhaseInputs) {
   const lines: string[] = [];
   const opts = { baseMap: new Map(Object.entries(i.baseImages)), env: { ...process.env, ...(i.buildEnv ?? {}) }, log: (l: string) => lines.push(l) };
   return { b, loaded, opts };
+}
+
+/** The engine's placeholder for a value not known until an earlier resource is updated (previews). */
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** Whether an image (ID or tag) is on a Docker host ("" = the default host of this process). */
+async function imagePresent(b: ReturnType<typeof builder>, ref: string, host: string): Promise<boolean> {
+  if (!ref) return false;
+  return (await b.cli.dockerMaybe([...(host ? ["-H", host] : []), "image", "inspect", "--format", "{{.Id}}", ref])) !== null;
+}
+
+/** The host a run image must be on for its containers: the registry path keeps it on the build host. */
+const runImageHost = (i: Pick<RunImageInputs, "registry" | "targetHost" | "buildHost">) => (i.registry ? i.buildHost : i.targetHost || i.buildHost);
+
+/** bin/ holds what the build with this key extracted, unedited. */
+function binCurrent(b: ReturnType<typeof builder>, binDir: string, buildKey: string) {
+  const manifest = b.extract.readManifest(binDir);
+  return manifest && manifest.buildKey === buildKey && b.extract.binMatchesManifest(binDir, manifest) ? manifest : null;
 }
 
 /** Binaries digest: what decides whether the run image can change. Pure. */
@@ -169,14 +193,19 @@ async function runAssemble(i: RunImageInputs): Promise<RunImageOutputs> {
   let pullRef = "";
   if (i.registry) pullRef = (await b.registry.pushRunImage(run.imageId, run.tags[0], i.registry)).ref; // hosts pull it by digest
   else if (i.targetHost && i.targetHost !== i.buildHost) shippedBytes = (await b.ship.shipRunImage(run.plan, i.targetHost)).bytes;
-  return { ...stored(i), imageId: run.imageId, version: manifest.version, tags: run.tags, shippedBytes, pullRef };
+  return { ...stored(i), imageId: run.imageId, version: manifest.version, tags: run.tags, shippedBytes, pullRef, present: true, configDigest: run.plan.imageId };
 }
 
 export const buildImageProvider: pulumi.dynamic.ResourceProvider = {
   check: checkPhase,
   async diff(_id: string, olds: BuildImageOutputs, news: BuildImageInputs) {
-    const changed = changedKeys<BuildImageInputs>(olds, news, [...COMMON, "buildHash"]);
-    return { changes: changed.length > 0, replaces: [], stables: changed.length ? [] : ["buildKey", "buildTag"] };
+    if (changedKeys<BuildImageInputs>(olds, news, [...COMMON, "buildHash"]).length) return { changes: true, replaces: [] };
+    // The plan is the diff: the step keys cover the base image ID and the passed-through values, so a
+    // re-pulled base or a new GOPROXY shows here. A step image removed by `cybernode clean` too.
+    const { b, loaded, opts } = prepare(news);
+    const plan = await b.build.planBuild(loaded, opts);
+    const stale = plan.buildKey !== olds.buildKey || !(await imagePresent(b, plan.buildTag, "")); // prepare() set the build host
+    return { changes: stale, replaces: [], stables: stale ? [] : ["buildKey", "buildTag"] };
   },
   async create(i: BuildImageInputs) {
     const outs = await runBuild(i);
@@ -193,8 +222,12 @@ export const buildImageProvider: pulumi.dynamic.ResourceProvider = {
 export const binariesProvider: pulumi.dynamic.ResourceProvider = {
   check: checkPhase,
   async diff(_id: string, olds: BinariesOutputs, news: BinariesInputs) {
-    const changed = changedKeys<BinariesInputs>(olds, news, [...COMMON, "buildKey"]);
-    return { changes: changed.length > 0, replaces: [], stables: changed.length ? [] : ["digest", "version", "files"] };
+    if (changedKeys<BinariesInputs>(olds, news, [...COMMON, "buildKey"]).length) return { changes: true, replaces: [] };
+    // bin/ deleted or edited since: extract again (from the cached build image).
+    const path = require("node:path") as typeof import("node:path"); // eslint-disable-line @typescript-eslint/no-require-imports
+    const b = builder(news.projectDir);
+    const current = binCurrent(b, path.join(news.imagesRoot, news.image, "bin"), olds.buildKey);
+    return { changes: !current, replaces: [], stables: current ? ["digest", "version", "files"] : [] };
   },
   async create(i: BinariesInputs) {
     const outs = await runExtract(i);
@@ -208,11 +241,41 @@ export const binariesProvider: pulumi.dynamic.ResourceProvider = {
   },
 };
 
+/**
+ * Promotion at preview: when bin/ is current for the planned build, the run image ID is known before
+ * anything runs, so a promotion that `up` would refuse fails the preview with the same message. When a
+ * rebuild is needed first, the ID is not known and `up` decides (nothing is loaded on a mismatch).
+ */
+async function checkPromotion(i: RunImageInputs): Promise<pulumi.dynamic.CheckFailure[]> {
+  if (!i.promotedImageId || i.promotedImageId === UNKNOWN) return [];
+  const { b, loaded, opts } = prepare(i);
+  const plan = await b.build.planBuild(loaded, opts);
+  const path = require("node:path") as typeof import("node:path"); // eslint-disable-line @typescript-eslint/no-require-imports
+  const binDir = path.join(loaded.dir, "bin");
+  const manifest = binCurrent(b, binDir, plan.buildKey);
+  if (!manifest) return [];
+  const predicted = await b.runImage.predictRunImage({ spec: loaded.spec, binDir, manifest, baseMap: opts.baseMap });
+  if (predicted.imageId === i.promotedImageId) return [];
+  return [{ property: "promotedImageId", reason: new b.runImage.PromotionMismatchError(i.image, i.promotedFrom, i.promotedImageId, predicted.imageId).message }];
+}
+
 export const runImageProvider: pulumi.dynamic.ResourceProvider = {
-  check: checkPhase,
+  async check(olds: unknown, news: RunImageInputs) {
+    const r = await checkPhase(olds, news);
+    if (r.failures.length === 0) r.failures.push(...(await checkPromotion(news)));
+    return r;
+  },
   async diff(_id: string, olds: RunImageOutputs, news: RunImageInputs) {
-    const changed = changedKeys<RunImageInputs>(olds, news, [...COMMON, "runHash", "binariesDigest", "targetHost", "promotedImageId", "registry"]);
-    return { changes: changed.length > 0, replaces: [], stables: changed.length ? [] : ["imageId", "version", "tags"] };
+    if (changedKeys<RunImageInputs>(olds, news, [...COMMON, "runHash", "binariesDigest", "targetHost", "promotedImageId", "registry"]).length) {
+      return { changes: true, replaces: [] };
+    }
+    // Read the world back: an image pruned from the host (docker image prune -a) is loaded again.
+    const present = olds.present !== false && (await imagePresent(builder(news.projectDir), olds.imageId, runImageHost(news)));
+    return { changes: !present, replaces: [], stables: present ? ["imageId", "version", "tags"] : [] };
+  },
+  async read(id: string, props: RunImageOutputs) {
+    // `pulumi refresh`: record whether the image is still on its host; the next up reloads it if not.
+    return { id, props: { ...props, present: await imagePresent(builder(props.projectDir), props.imageId, runImageHost(props)) } };
   },
   async create(i: RunImageInputs) {
     const outs = await runAssemble(i);

@@ -1,7 +1,8 @@
 import test from "ava";
 import { docker, dockerMaybe } from "../../src/docker/cli";
 import { requireDocker } from "../helpers/docker";
-import { engineStack, engineTest, imagesFolder, imagesOnlyConfig, newBackend, pulumiRoot, SKIP_ENGINE } from "../helpers/engine";
+import { engineStack, imagesFolder, imagesOnlyConfig, newBackend, pulumiRoot, SKIP_ENGINE } from "../helpers/engine";
+import { engineTest } from "../helpers/engineTest";
 
 // Staging → production through a real StackReference on the file backend: the promoted stack must
 // run exactly the image the source stack ran, or stop before loading anything.
@@ -18,7 +19,10 @@ const imageIdOf = (outputs: Record<string, { value: unknown }>, name: string) =>
 
 engineTest("a stack promoting from another gets the same run image ID; a differing image is refused and nothing is loaded", async (t) => {
   const stg = await engineStack("stg", backend, imagesOnlyConfig(tested.root, ["fullnode/fixnode"]));
-  const stgId = imageIdOf((await stg.up()).outputs, "fullnode/fixnode");
+  const stgUp = await stg.up();
+  const stgId = imageIdOf(stgUp.outputs, "fullnode/fixnode");
+  const exported = (stgUp.outputs.images.value as Record<string, { imageId: string; configDigest: string }>)["fullnode/fixnode"];
+  t.is(exported.configDigest, stgId, "classic image store: the image ID is the config digest");
 
   const prd = await engineStack("prd", backend, imagesOnlyConfig(tested.root, ["fullnode/fixnode"], { "cybernode:promoteFrom": { value: "stg" } }));
   const promoted = await prd.up();

@@ -1,14 +1,13 @@
 import test from "ava";
+import { existsSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { docker, dockerMaybe } from "../../src/docker/cli";
 import { requireDocker, TEST_BASE_IMAGES } from "../helpers/docker";
 import { collectSteps, engineStack, imagesFolder, imagesOnlyConfig, newBackend, pulumiRoot, SKIP_ENGINE } from "../helpers/engine";
+import { engineTest } from "../helpers/engineTest";
 
-// What the real engine shows and mocks could not: previews that say "unchanged" while the build would
-// differ, and state that does not heal. Each is a known gap of issue 10 ("one source of truth"),
-// written as test.failing: it passes while the gap is there and fails (so the mark must go) once
-// fixed. The titles carry "[known gap]" so the test runner counts them apart.
-
-const knownGap = SKIP_ENGINE ? test.serial.skip : test.serial.failing;
+// What the real engine shows and mocks could not: a preview must not say "unchanged" while the build
+// would differ, and state must heal when the world changed under it (pruned images, deleted bin/).
 
 test.before(async () => {
   if (SKIP_ENGINE) return;
@@ -20,13 +19,13 @@ const backend = newBackend();
 const imageIdOf = (outputs: Record<string, { value: unknown }>, name: string) => (outputs.images.value as Record<string, { imageId: string }>)[name].imageId;
 const GOLANG = TEST_BASE_IMAGES.split(",").find((p) => p.startsWith("golang:"))!.split("=")[1];
 
-knownGap("[known gap] a re-pulled base image shows BuildImage changing in the preview", async (t) => {
+engineTest("a re-pulled base image shows BuildImage changing in the preview", async (t) => {
   // The stack's golang base is a tag of its own, moved to a new image as `docker pull` would.
   const tag = "cybernode-test/golang-moving:1";
   await docker(["tag", GOLANG, tag]);
   const images = imagesFolder(["fixnode"]);
   const stack = await engineStack("base", backend, imagesOnlyConfig(images.root, ["fullnode/fixnode"], { "cybernode:baseImages": { value: JSON.stringify({ "golang:1.26-bookworm": tag }) } }));
-  await stack.up();
+  const before = imageIdOf((await stack.up()).outputs, "fullnode/fixnode");
   const c = await docker(["create", tag, "true"]);
   try {
     await docker(["commit", "--change", "LABEL org.cybernode.test.refreshed=1", c, tag]);
@@ -36,9 +35,14 @@ knownGap("[known gap] a re-pulled base image shows BuildImage changing in the pr
   const steps = collectSteps();
   await stack.preview({ onEvent: steps.onEvent });
   t.true(steps.steps().includes("BuildImage:update"), `preview: ${steps.steps().join(", ") || "no changes"}`);
+  // The new base changes no byte of the static binary: the build reruns, the run image stays.
+  const up = collectSteps();
+  const after = await stack.up({ onEvent: up.onEvent });
+  t.deepEqual(up.steps(), ["Binaries:update", "BuildImage:update"]);
+  t.is(imageIdOf(after.outputs, "fullnode/fixnode"), before, "identical binaries keep the run image ID");
 });
 
-knownGap("[known gap] a changed passed-through variable in the environment shows BuildImage changing in the preview", async (t) => {
+engineTest("a changed passed-through variable in the environment shows BuildImage changing in the preview", async (t) => {
   const images = imagesFolder([]);
   images.write("fixnode", (s) => s.replace('steps: [\n', 'passEnv: ["FIX_MIRROR"],\n    steps: [\n'));
   const stack = await engineStack("passenv", backend, imagesOnlyConfig(images.root, ["fullnode/fixnode"]));
@@ -50,16 +54,19 @@ knownGap("[known gap] a changed passed-through variable in the environment shows
   t.true(steps.steps().includes("BuildImage:update"), `preview: ${steps.steps().join(", ") || "no changes"}`);
 });
 
-knownGap("[known gap] a promotion that would be refused fails already at preview", async (t) => {
+engineTest("a promotion that would be refused fails already at preview", async (t) => {
   const tested = imagesFolder(["fixnode"]);
   await (await engineStack("gap-stg", backend, imagesOnlyConfig(tested.root, ["fullnode/fixnode"]))).up();
   const changed = imagesFolder(["fixnode"]);
   changed.write("fixnode", (s) => s.replace('"org.cybernode.chain": "fixture"', '"org.cybernode.chain": "untested-at-preview"'));
+  // This checkout has built the changed spec (bin/ is current), so the rebuilt ID is known at preview.
+  await (await engineStack("gap-built", backend, imagesOnlyConfig(changed.root, ["fullnode/fixnode"]))).up();
   const prd = await engineStack("gap-prd", backend, imagesOnlyConfig(changed.root, ["fullnode/fixnode"], { "cybernode:promoteFrom": { value: "gap-stg" } }));
-  await t.throwsAsync(prd.preview(), { message: /refusing to deploy/ });
+  const err = await t.throwsAsync(prd.preview(), { message: /refusing to deploy/ });
+  t.log(err!.message.split("\n").find((l) => l.includes("refusing to deploy"))?.trim());
 });
 
-knownGap("[known gap] a run image pruned from the host is restored by the next plain up", async (t) => {
+engineTest("a run image pruned from the host is restored by the next plain up", async (t) => {
   const images = imagesFolder(["fixnode"]);
   images.write("fixnode", (s) => s.replace('"org.cybernode.chain": "fixture"', '"org.cybernode.chain": "pruned"'));
   const stack = await engineStack("pruned", backend, imagesOnlyConfig(images.root, ["fullnode/fixnode"]));
@@ -67,6 +74,30 @@ knownGap("[known gap] a run image pruned from the host is restored by the next p
   const tags = (await docker(["image", "inspect", "--format", "{{join .RepoTags \" \"}}", id])).split(" ").filter(Boolean);
   await docker(["rmi", ...tags]); // what `docker image prune -a` does to an image no container uses
   t.is(await dockerMaybe(["image", "inspect", "--format", "{{.Id}}", id]), null);
-  await stack.up();
-  t.is(await dockerMaybe(["image", "inspect", "--format", "{{.Id}}", id]), id, "the run image is back");
+  const refreshed = await stack.refresh();
+  t.is(refreshed.summary.resourceChanges?.update, 1, `refresh shows that the run image is gone: ${JSON.stringify(refreshed.summary.resourceChanges)}`);
+  const steps = collectSteps();
+  await stack.up({ onEvent: steps.onEvent });
+  t.deepEqual(steps.steps(), ["RunImage:update"], "only the run image is redone: no build, no extraction");
+  t.is(await dockerMaybe(["image", "inspect", "--format", "{{.Id}}", id]), id, "the run image is back, with the same ID");
+});
+
+engineTest("a deleted bin/ and step images removed by cybernode clean are rebuilt by the next plain up", async (t) => {
+  const images = imagesFolder(["fixnode"]);
+  const stack = await engineStack("healing", backend, imagesOnlyConfig(images.root, ["fullnode/fixnode"]));
+  const id = imageIdOf((await stack.up()).outputs, "fullnode/fixnode");
+  rmSync(join(images.root, "fullnode/fixnode/bin"), { recursive: true });
+  const afterRm = collectSteps();
+  const r1 = await stack.up({ onEvent: afterRm.onEvent });
+  t.deepEqual(afterRm.steps(), ["Binaries:update"]);
+  t.true(existsSync(join(images.root, "fullnode/fixnode/bin/fixnode")), "bin/ is back");
+  t.is(imageIdOf(r1.outputs, "fullnode/fixnode"), id);
+
+  const stepTags = (await docker(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "cybernode-step/fullnode-fixnode"])).split("\n").filter(Boolean);
+  await docker(["rmi", ...stepTags]);
+  const afterClean = collectSteps();
+  const r2 = await stack.up({ onEvent: afterClean.onEvent });
+  t.true(afterClean.steps().includes("BuildImage:update"), afterClean.steps().join(", "));
+  t.is(imageIdOf(r2.outputs, "fullnode/fixnode"), id, "identical binaries, identical run image");
+  t.deepEqual(await stack.preview().then((p) => Object.keys(p.changeSummary)), ["same"]);
 });
