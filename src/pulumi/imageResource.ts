@@ -36,8 +36,9 @@ export class RunImage extends pulumi.dynamic.Resource {
   declare readonly version: pulumi.Output<string>;
   declare readonly tags: pulumi.Output<string[]>;
   declare readonly pullRef: pulumi.Output<string>;
+  declare readonly configDigest: pulumi.Output<string>;
   constructor(name: string, args: Inputs<RunImageInputs>, opts?: pulumi.CustomResourceOptions) {
-    super(runImageProvider, name, { ...args, imageId: undefined, version: undefined, tags: undefined, shippedBytes: undefined, pullRef: undefined, buildEnvHash: undefined }, opts, "cybernode", "RunImage");
+    super(runImageProvider, name, { ...args, imageId: undefined, version: undefined, tags: undefined, shippedBytes: undefined, pullRef: undefined, configDigest: undefined, present: undefined, buildEnvHash: undefined }, opts, "cybernode", "RunImage");
   }
 }
 
@@ -52,7 +53,7 @@ export interface ImageArgs {
   targetHost: string;
   buildHash: string;
   runHash: string;
-  /** Promotion: the image ID the source stack ran (an Output from its StackReference). */
+  /** Promotion: the config digest of the image the source stack ran (an Output from its StackReference). */
   promoted?: { imageId: pulumi.Input<string>; from: string };
   /** Push to this registry; hosts then pull by digest. */
   registry?: string;
@@ -69,6 +70,8 @@ export class Image extends pulumi.ComponentResource {
   declare readonly artifacts: pulumi.Output<{ path: string; size: number; sha256: string }[]>;
   /** `<registry>/<repo>@sha256:…` when a registry is used, else "". */
   declare readonly pullRef: pulumi.Output<string>;
+  /** sha256 of the run image's config: equal to imageId on the classic store; what promotions compare. */
+  declare readonly configDigest: pulumi.Output<string>;
 
   constructor(name: string, args: ImageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("cybernode:index:Image", name, {}, opts);
@@ -88,6 +91,7 @@ export class Image extends pulumi.ComponentResource {
     this.version = bin.version;
     this.artifacts = bin.files;
     this.pullRef = run.pullRef;
-    this.registerOutputs({ imageId: this.imageId, version: this.version, artifacts: this.artifacts, pullRef: this.pullRef });
+    this.configDigest = run.configDigest;
+    this.registerOutputs({ imageId: this.imageId, configDigest: this.configDigest, version: this.version, artifacts: this.artifacts, pullRef: this.pullRef });
   }
 }

@@ -91,7 +91,9 @@ export function deployStack(o: ProgramOptions = {}) {
   return {
     host: plan.host,
     nodes: Object.fromEntries(plan.nodes.map((n, i) => [n.name, { container: containers[i].name, image: n.image, imageId: images.get(n.image)!.imageId, version: images.get(n.image)!.version }])),
-    images: Object.fromEntries([...images].map(([name, img]) => [name, { imageId: img.imageId, version: img.version, artifacts: img.artifacts, pullRef: img.pullRef }])),
+    images: Object.fromEntries(
+      [...images].map(([name, img]) => [name, { imageId: img.imageId, configDigest: img.configDigest, version: img.version, artifacts: img.artifacts, pullRef: img.pullRef }]),
+    ),
   };
 }
 
@@ -106,13 +108,19 @@ export function stackRefName(stack: string): string {
  */
 function promotedImages(from: string, stack: string): (image: string) => pulumi.Output<string> {
   const ref = new pulumi.StackReference(`promote-from-${from}`, { name: stackRefName(from) });
-  const exported = ref.getOutput("images") as pulumi.Output<Record<string, { imageId?: string }> | undefined>;
-  return (image) => exported.apply((imgs) => promotedImageId(imgs, image, from, stack));
+  const exported = ref.getOutput("images") as pulumi.Output<Record<string, { imageId?: string; configDigest?: string }> | undefined>;
+  return (image) => exported.apply((imgs) => promotedConfigDigest(imgs, image, from, stack));
 }
 
-/** The image ID a source stack exported for an image, or an error saying what is missing. Pure. */
-export function promotedImageId(imgs: Record<string, { imageId?: string }> | undefined, image: string, from: string, stack: string): string {
-  const id = imgs?.[image]?.imageId;
+/**
+ * What a promotion compares: the config digest of the run image the source stack ran, or an error saying
+ * what is missing. Pure. On the classic image store the image ID is the config digest; with the
+ * containerd store Docker's ID is the manifest digest (moby#48401), so stacks export both and the
+ * config digest, which both sides compute the same way, is compared. Stacks deployed before the
+ * configDigest output existed export only imageId (the classic store's config digest).
+ */
+export function promotedConfigDigest(imgs: Record<string, { imageId?: string; configDigest?: string }> | undefined, image: string, from: string, stack: string): string {
+  const id = imgs?.[image]?.configDigest || imgs?.[image]?.imageId;
   if (typeof id !== "string" || !/^sha256:[0-9a-f]{64}$/.test(id)) {
     throw new Error(
       `stack ${stack} promotes from ${from}, but ${from} ${imgs ? `exports no image ${image}` : "has no images output"}: ` +

@@ -35,7 +35,7 @@ export async function runStackWithMocks(
         if (args.type.includes("Binaries")) Object.assign(state, { digest: "d".repeat(64), version: "1.0.0", files: [] });
         if (args.type.includes("RunImage")) {
           const pullRef = args.inputs.registry ? `${args.inputs.registry}/cybernode/x@sha256:${"f".repeat(64)}` : "";
-          Object.assign(state, { imageId: args.inputs.promotedImageId || MOCK_IMAGE_ID, version: "1.0.0", tags: [], shippedBytes: 0, pullRef });
+          Object.assign(state, { imageId: args.inputs.promotedImageId || MOCK_IMAGE_ID, configDigest: args.inputs.promotedImageId || MOCK_IMAGE_ID, version: "1.0.0", tags: [], shippedBytes: 0, pullRef, present: true });
         }
         if (args.type === "docker:index/remoteImage:RemoteImage") Object.assign(state, { imageId: PULLED_IMAGE_ID, repoDigest: args.inputs.name });
         if (args.type === "pulumi:pulumi:StackReference") {

@@ -1,7 +1,7 @@
 import test from "ava";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { promotedImageId } from "../../src/pulumi/program";
+import { promotedConfigDigest } from "../../src/pulumi/program";
 import { MOCK_IMAGE_ID, PULLED_IMAGE_ID, runStackWithMocks, type Declared } from "../helpers/pulumiMocks";
 
 const PROJECT = join(__dirname, "../..");
@@ -124,10 +124,12 @@ test.serial("prod promotes from staging: the run image must reproduce staging's 
 });
 
 test("promotion refuses a source stack without the image, without an images output, or with a malformed ID", (t) => {
-  t.is(promotedImageId({ "fullnode/btcd": { imageId: STAGING_ID } }, "fullnode/btcd", "staging", "prod"), STAGING_ID);
-  t.throws(() => promotedImageId({ "fullnode/other": { imageId: STAGING_ID } }, "fullnode/btcd", "staging", "prod"), { message: /stack prod promotes from staging, but staging exports no image fullnode\/btcd.*Nothing was changed on prod/ });
-  t.throws(() => promotedImageId(undefined, "fullnode/btcd", "staging", "prod"), { message: /staging has no images output/ });
-  t.throws(() => promotedImageId({ "fullnode/btcd": { imageId: "latest" } }, "fullnode/btcd", "staging", "prod"), { message: /exports no image/ });
+  t.is(promotedConfigDigest({ "fullnode/btcd": { imageId: STAGING_ID } }, "fullnode/btcd", "staging", "prod"), STAGING_ID);
+  t.throws(() => promotedConfigDigest({ "fullnode/other": { imageId: STAGING_ID } }, "fullnode/btcd", "staging", "prod"), { message: /stack prod promotes from staging, but staging exports no image fullnode\/btcd.*Nothing was changed on prod/ });
+  const MANIFEST_DIGEST = `sha256:${"e".repeat(64)}`;
+  t.is(promotedConfigDigest({ "fullnode/btcd": { imageId: MANIFEST_DIGEST, configDigest: STAGING_ID } }, "fullnode/btcd", "staging", "prod"), STAGING_ID, "containerd store: the config digest is compared, not Docker's manifest-digest ID");
+  t.throws(() => promotedConfigDigest(undefined, "fullnode/btcd", "staging", "prod"), { message: /staging has no images output/ });
+  t.throws(() => promotedConfigDigest({ "fullnode/btcd": { imageId: "latest" } }, "fullnode/btcd", "staging", "prod"), { message: /exports no image/ });
 });
 
 test.serial("with cybernode:registry the host pulls the run image by digest instead of receiving it", async (t) => {
