@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { InputError } from "../spec/errors";
-import { dockerMaybe } from "../docker/cli";
+import { imageIdOf } from "../docker/imageId";
 
 /**
  * Base-image mapping for air-gapped hosts and tests: the image a spec names (`golang:1.26-bookworm`)
@@ -61,7 +61,7 @@ export interface ResolvedBase {
 /** Finds the base on the Docker host. Missing → an error naming the spec, field, base and the mapping option. */
 export async function resolveBaseImage(imageName: string, field: string, requested: string, map: BaseImageMap): Promise<ResolvedBase> {
   const local = map.get(requested) ?? requested;
-  const id = await dockerMaybe(["image", "inspect", "--format", "{{.Id}}", local]);
+  const id = await imageIdOf(local);
   if (id) return { requested, local, id };
   const how = local === requested
     ? `Pull it (docker pull ${requested}), or map it to an image this host has: ${BASE_MAP_ENV}='${requested}=<local image>' or an entry in ${DEFAULT_BASE_MAP_FILE}`

@@ -1,8 +1,10 @@
 import { join } from "node:path";
 import { daemonInfo, docker, removeOrphanedTemporaries, removeUnremovedTemporaries } from "../docker/cli";
-import { firstMissingStep, planSteps, stepRepository, versionFile, type PlannedStep } from "../plan/steps";
+import { firstMissingStep, stepRepository, versionFile } from "../plan/steps";
 import type { LoadedSpec } from "../spec/load";
-import { baseImageMapFromEnv, resolveBaseImage, type BaseImageMap, type ResolvedBase } from "./baseImages";
+import { baseImageMapFromEnv, type BaseImageMap } from "./baseImages";
+import { planBuild, type PlanOptions } from "./plan";
+export { planBuild, type BuildPlan } from "./plan";
 import { extractArtifacts, type BinManifest } from "./extract";
 import { digestInputs, listInputs, stageInputs } from "./inputs";
 import { assembleRunImage } from "./runImage";
@@ -21,6 +23,7 @@ export interface BuildOptions {
   env?: NodeJS.ProcessEnv;
   /** How build files reach step containers; default from DOCKER_HOST (see steps.ts). */
   transfer?: FileTransfer;
+  resolvedBases?: PlanOptions["resolvedBases"];
 }
 
 export interface StepsResult {
@@ -47,36 +50,6 @@ export interface BuildResult extends StepsResult {
 }
 
 const defaultLog = (l: string) => process.stderr.write(`${l}\n`);
-
-/** What a build would do, known before running anything: the chained step keys and what they cover. */
-export interface BuildPlan {
-  base: ResolvedBase;
-  steps: PlannedStep[];
-  /** Values of the spec's passEnv variables that are set (from o.env), covered by the keys. */
-  passEnv: [string, string][];
-  mountInputs: boolean;
-  /** Cache key of the final step: identifies the build image. */
-  buildKey: string;
-  buildTag: string;
-}
-
-/**
- * The build's step keys from the base image ID (one `docker image inspect`), the spec, its inputs
- * and the passed-through values. Cheap and side-effect free: previews use it to tell whether a build
- * would run.
- */
-export async function planBuild(loaded: LoadedSpec, o: BuildOptions = {}): Promise<BuildPlan> {
-  const { spec, dir } = loaded;
-  const env = o.env ?? process.env;
-  const baseMap = o.baseMap ?? baseImageMapFromEnv(env);
-  const base = await resolveBaseImage(spec.name, "build.from", spec.build.from, baseMap);
-  const mountInputs = spec.build.inputs === true || (spec.build.inputs === "auto" && listInputs(dir).length > 0);
-  const inputsDigest = mountInputs ? digestInputs(dir) || "empty" : "";
-  const passEnv = spec.build.passEnv.filter((k) => env[k] !== undefined).map((k): [string, string] => [k, env[k] as string]);
-  const steps = planSteps({ spec, baseImageId: base.id, inputsDigest, passEnv });
-  const last = steps[steps.length - 1];
-  return { base, steps, passEnv, mountInputs, buildKey: last.key, buildTag: last.tag };
-}
 
 /** Phase 1: runs the build steps that are not cached. An unchanged build starts no container. */
 export async function buildSteps(loaded: LoadedSpec, o: BuildOptions = {}): Promise<StepsResult> {

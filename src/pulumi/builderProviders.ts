@@ -82,20 +82,26 @@ export interface RunImageOutputs extends Stored<RunImageInputs> {
   configDigest: string;
 }
 
-/** Loads the builder modules in the provider process. */
+/**
+ * The builder modules in the provider process, each loaded on first use: a preview's diffs need only
+ * the planner and the manifest reader, not tar or the executor.
+ */
 function builder(projectDir: string) {
   /* eslint-disable @typescript-eslint/no-require-imports */
   const path = require("node:path") as typeof import("node:path");
   require(require.resolve("tsx/cjs", { paths: [projectDir] }));
+  const load = (file: string) => require(path.join(projectDir, file));
   return {
-    build: require(path.join(projectDir, "src/build/builder.ts")) as typeof import("../build/builder"),
-    load: require(path.join(projectDir, "src/spec/load.ts")) as typeof import("../spec/load"),
-    ship: require(path.join(projectDir, "src/build/ship.ts")) as typeof import("../build/ship"),
-    registry: require(path.join(projectDir, "src/build/registry.ts")) as typeof import("../build/registry"),
-    extract: require(path.join(projectDir, "src/build/extract.ts")) as typeof import("../build/extract"),
-    hash: require(path.join(projectDir, "src/plan/hash.ts")) as typeof import("../plan/hash"),
-    runImage: require(path.join(projectDir, "src/build/runImage.ts")) as typeof import("../build/runImage"),
-    cli: require(path.join(projectDir, "src/docker/cli.ts")) as typeof import("../docker/cli"),
+    get build(): typeof import("../build/builder") { return load("src/build/builder.ts"); },
+    get plan(): typeof import("../build/plan") { return load("src/build/plan.ts"); },
+    get load(): typeof import("../spec/load") { return load("src/spec/load.ts"); },
+    get ship(): typeof import("../build/ship") { return load("src/build/ship.ts"); },
+    get registry(): typeof import("../build/registry") { return load("src/build/registry.ts"); },
+    get extract(): typeof import("../build/extract") { return load("src/build/extract.ts"); },
+    get manifest(): typeof import("../build/manifest") { return load("src/build/manifest.ts"); },
+    get hash(): typeof import("../plan/hash") { return load("src/plan/hash.ts"); },
+    get runImage(): typeof import("../build/runImage") { return load("src/build/runImage.ts"); },
+    get imageId(): typeof import("../docker/imageId") { return load("src/docker/imageId.ts"); },
   };
   /* eslint-enable @typescript-eslint/no-require-imports */
 }
@@ -118,7 +124,7 @@ const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 /** Whether an image (ID or tag) is on a Docker host ("" = the default host of this process). */
 async function imagePresent(b: ReturnType<typeof builder>, ref: string, host: string): Promise<boolean> {
   if (!ref) return false;
-  return (await b.cli.dockerMaybe([...(host ? ["-H", host] : []), "image", "inspect", "--format", "{{.Id}}", ref])) !== null;
+  return (await b.imageId.imageIdOf(ref, host)) !== null;
 }
 
 /** The host a run image must be on for its containers: the registry path keeps it on the build host. */
@@ -126,8 +132,8 @@ const runImageHost = (i: Pick<RunImageInputs, "registry" | "targetHost" | "build
 
 /** bin/ holds what the build with this key extracted, unedited. */
 function binCurrent(b: ReturnType<typeof builder>, binDir: string, buildKey: string) {
-  const manifest = b.extract.readManifest(binDir);
-  return manifest && manifest.buildKey === buildKey && b.extract.binMatchesManifest(binDir, manifest) ? manifest : null;
+  const manifest = b.manifest.readManifest(binDir);
+  return manifest && manifest.buildKey === buildKey && b.manifest.binMatchesManifest(binDir, manifest) ? manifest : null;
 }
 
 /** Binaries digest: what decides whether the run image can change. Pure. */
@@ -182,8 +188,8 @@ async function runAssemble(i: RunImageInputs): Promise<RunImageOutputs> {
   const { b, loaded, opts } = prepare(i);
   const path = (require("node:path") as typeof import("node:path")); // eslint-disable-line @typescript-eslint/no-require-imports
   const binDir = path.join(loaded.dir, "bin");
-  let manifest = b.extract.readManifest(binDir);
-  if (!manifest || !b.extract.binMatchesManifest(binDir, manifest)) {
+  let manifest = b.manifest.readManifest(binDir);
+  if (!manifest || !b.manifest.binMatchesManifest(binDir, manifest)) {
     // bin/ is missing or edited (another machine, a clean checkout): make it again from the cache.
     manifest = (await b.build.extractBinaries(loaded, await b.build.buildSteps(loaded, opts), opts)).manifest;
   }
@@ -203,7 +209,9 @@ export const buildImageProvider: pulumi.dynamic.ResourceProvider = {
     // The plan is the diff: the step keys cover the base image ID and the passed-through values, so a
     // re-pulled base or a new GOPROXY shows here. A step image removed by `cybernode clean` too.
     const { b, loaded, opts } = prepare(news);
-    const plan = await b.build.planBuild(loaded, opts);
+    // One base-image lookup per provider process (one engine run) for all images sharing a base.
+    const g = globalThis as { cybernodeResolvedBases?: Map<string, Promise<import("../build/baseImages").ResolvedBase>> };
+    const plan = await b.plan.planBuild(loaded, { ...opts, resolvedBases: (g.cybernodeResolvedBases ??= new Map()) });
     const stale = plan.buildKey !== olds.buildKey || !(await imagePresent(b, plan.buildTag, "")); // prepare() set the build host
     return { changes: stale, replaces: [], stables: stale ? [] : ["buildKey", "buildTag"] };
   },
@@ -249,7 +257,7 @@ export const binariesProvider: pulumi.dynamic.ResourceProvider = {
 async function checkPromotion(i: RunImageInputs): Promise<pulumi.dynamic.CheckFailure[]> {
   if (!i.promotedImageId || i.promotedImageId === UNKNOWN) return [];
   const { b, loaded, opts } = prepare(i);
-  const plan = await b.build.planBuild(loaded, opts);
+  const plan = await b.plan.planBuild(loaded, opts);
   const path = require("node:path") as typeof import("node:path"); // eslint-disable-line @typescript-eslint/no-require-imports
   const binDir = path.join(loaded.dir, "bin");
   const manifest = binCurrent(b, binDir, plan.buildKey);

@@ -1,4 +1,5 @@
 import test from "ava";
+import { localSocket } from "../../src/docker/imageId";
 import { join } from "node:path";
 import { parseArgs, UsageError } from "../../src/cli/args";
 import { formatListing } from "../../src/cli/inspect";
@@ -72,4 +73,13 @@ test("temporary container names carry purpose, pid and machine, and parse back",
   t.deepEqual(parseTemporaryName(name), { pid: process.pid, host: HOST_TAG });
   t.is(parseTemporaryName("btcd"), null);
   t.is(parseTemporaryName("cybernode-tmp-step-12-x"), null, "old names without a machine are not touched");
+});
+
+test("image lookups use the Engine API only where the docker CLI would use that unix socket", (t) => {
+  const none = { DOCKER_CONFIG: "/nonexistent" };
+  t.is(localSocket("unix:///run/podman/podman.sock", none), "/run/podman/podman.sock");
+  t.is(localSocket("ssh://cyber@node1", none), null);
+  t.is(localSocket("tcp://10.0.0.5:2376", none), null);
+  t.is(localSocket("", { ...none, DOCKER_HOST: "ssh://cyber@node1" }), null, "DOCKER_HOST decides when the stack names no host");
+  t.is(localSocket("", { ...none, DOCKER_CONTEXT: "remote" }), null, "a docker context: leave it to the CLI");
 });
