@@ -34,7 +34,13 @@ async function main(): Promise<void> {
   const coldUp = await timed(() => three.up()); // builds (from whatever cache there is) and loads
   await empty.up();
 
-  const samples = { emptyPreview: [] as number[], threePreview: [] as number[], emptyUp: [] as number[], threeUp: [] as number[], firstUpWarm: [] as number[] };
+  const samples = {
+    emptyPreview: [] as number[],
+    threePreview: [] as number[],
+    emptyUp: [] as number[],
+    threeUp: [] as number[],
+    firstUpWarm: [] as number[],
+  };
   const noop = (s: Stack) => s.up({ expectNoChanges: true });
   for (let i = 0; i < RUNS; i++) {
     // Interleaved, so drift on a noisy machine hits both sides alike.
@@ -50,9 +56,13 @@ async function main(): Promise<void> {
   const m = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)])) as Record<keyof typeof samples, number>;
   const f = (x: number) => `${x.toFixed(2)} s`;
   console.log(`real Pulumi engine (Automation API, file backend), medians of ${RUNS}, side by side:`);
-  console.log(`  no-op preview: 3-image stack ${f(m.threePreview)} vs empty stack ${f(m.emptyPreview)} (×${(m.threePreview / m.emptyPreview).toFixed(2)})`);
+  console.log(
+    `  no-op preview: 3-image stack ${f(m.threePreview)} vs empty stack ${f(m.emptyPreview)} (×${(m.threePreview / m.emptyPreview).toFixed(2)})`,
+  );
   console.log(`  no-op up:      3-image stack ${f(m.threeUp)} vs empty stack ${f(m.emptyUp)} (×${(m.threeUp / m.emptyUp).toFixed(2)})`);
-  console.log(`  first up of a new 3-image stack, warm step caches: ${f(m.firstUpWarm)} (×${(m.firstUpWarm / m.emptyUp).toFixed(2)} the empty no-op up)`);
+  console.log(
+    `  first up of a new 3-image stack, warm step caches: ${f(m.firstUpWarm)} (×${(m.firstUpWarm / m.emptyUp).toFixed(2)} the empty no-op up)`,
+  );
   console.log(`  first up of the bench stack (caches as found): ${f(coldUp)}`);
   console.log(JSON.stringify({ runs: RUNS, medians: m, samples, coldUp }));
 }

@@ -79,7 +79,14 @@ async function main(): Promise<void> {
   for (let i = 0; i < RUNS; i++) {
     rmSync(join(loaded.dir, "bin"), { recursive: true, force: true });
     let t0 = now();
-    await extractArtifacts({ spec: loaded.spec, dir: loaded.dir, buildImage: lastTag, buildKey: cold.buildKey, versionFile: "/out/VERSION", log: () => {} });
+    await extractArtifacts({
+      spec: loaded.spec,
+      dir: loaded.dir,
+      buildImage: lastTag,
+      buildKey: cold.buildKey,
+      versionFile: "/out/VERSION",
+      log: () => {},
+    });
     ours.push(now() - t0);
     t0 = now();
     const c = execFileSync("docker", ["create", lastTag, "/bin/true"]).toString().trim();
@@ -116,11 +123,17 @@ async function main(): Promise<void> {
   };
   const row = (k: string, v: string) => console.log(`${k.padEnd(44)} ${v}`);
   row("no-op rebuild (median)", `${figures.noopRebuildSeconds.toFixed(3)} s, ${noopStarts} containers started in ${RUNS} runs`);
-  row(`seed-style rebuild (median of ${SEED_RUNS})`, `${figures.seedStyleRebuildSeconds.toFixed(2)} s (x${figures.seedOverNoopRatio.toFixed(0)} the no-op)`);
+  row(
+    `seed-style rebuild (median of ${SEED_RUNS})`,
+    `${figures.seedStyleRebuildSeconds.toFixed(2)} s (x${figures.seedOverNoopRatio.toFixed(0)} the no-op)`,
+  );
   row("steps rerun after changing the last step", String(figures.lastStepChangeStepsRerun));
   row("run image size - artifact bytes", `${figures.runImageOverheadBytes} B (image ${size} B, artifacts ${artifactBytes} B)`);
   row("layer tar - artifact bytes", `${figures.layerTarOverheadBytes} B`);
-  row("extraction vs raw docker cp (median)", `${figures.extractionSeconds.toFixed(3)} s vs ${figures.rawDockerCpSeconds.toFixed(3)} s, throughput ratio ${figures.extractionThroughputRatio.toFixed(2)}`);
+  row(
+    "extraction vs raw docker cp (median)",
+    `${figures.extractionSeconds.toFixed(3)} s vs ${figures.rawDockerCpSeconds.toFixed(3)} s, throughput ratio ${figures.extractionThroughputRatio.toFixed(2)}`,
+  );
   row("two clean assemblies", figures.deterministic ? `same ID ${ids[0].slice(0, 19)}…` : `DIFFERENT: ${ids.join(" ")}`);
   console.log(JSON.stringify(figures));
   await removeTestImages(name);
@@ -130,7 +143,10 @@ async function main(): Promise<void> {
 
 async function layerBytes(imageId: string): Promise<number> {
   const out = execFileSync("sh", ["-c", `docker save ${imageId} | tar -tv --wildcards '*/layer.tar'`]).toString();
-  return out.split("\n").filter(Boolean).reduce((n, l) => n + Number(l.split(/\s+/)[2]), 0);
+  return out
+    .split("\n")
+    .filter(Boolean)
+    .reduce((n, l) => n + Number(l.split(/\s+/)[2]), 0);
 }
 
 main().catch((e) => {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Entry point of `npx cybernode`: registers the TypeScript loader (tsx), then runs the CLI.
-"use strict";
+
 require("tsx/cjs");
 require("../src/cli/main.ts")
   .main(process.argv.slice(2))

@@ -6,7 +6,12 @@ import { spawn } from "node:child_process";
 
 const args = ["ava", "--tap", ...process.argv.slice(2)];
 const child = spawn("npx", args, { stdio: ["ignore", "pipe", "inherit"] });
-let passed = 0, failed = 0, skipped = 0, todo = 0, knownGaps = 0, pending = "";
+let passed = 0,
+  failed = 0,
+  skipped = 0,
+  todo = 0,
+  knownGaps = 0,
+  pending = "";
 const count = (line) => {
   process.stdout.write(`${line}\n`);
   if (/^ok \d+ .*# SKIP/i.test(line)) skipped++;
@@ -15,8 +20,7 @@ const count = (line) => {
     passed++;
     // test.failing: passes while the known gap is there (counted as passed, listed apart).
     if (line.includes("[known gap]")) knownGaps++;
-  }
-  else if (/^not ok \d+/.test(line)) failed++;
+  } else if (/^not ok \d+/.test(line)) failed++;
 };
 child.stdout.on("data", (c) => {
   pending += c.toString();
@@ -28,8 +32,13 @@ child.on("close", (code) => {
   if (pending) count(pending);
   // A crash or hook failure without a "not ok" line still has to fail the run.
   if (code !== 0 && failed === 0) failed = 1;
-  if (skipped > 0) process.stdout.write(`note: ${skipped} test(s) skipped (CYBERNODE_SKIP_DOCKER=1 skips the Docker tests, CYBERNODE_SKIP_ENGINE=1 the real-engine tests)\n`);
-  if (knownGaps > 0) process.stdout.write(`note: ${knownGaps} of the passed tests confirm known gaps (test.failing, "[known gap]" in the title)\n`);
+  if (skipped > 0)
+    process.stdout.write(
+      `note: ${skipped} test(s) skipped (CYBERNODE_SKIP_DOCKER=1 skips the Docker tests, CYBERNODE_SKIP_ENGINE=1 the real-engine tests)\n`,
+    );
+  if (todo > 0) process.stdout.write(`note: ${todo} test(s) marked todo (neither passed nor failed)\n`);
+  if (knownGaps > 0)
+    process.stdout.write(`note: ${knownGaps} of the passed tests confirm known gaps (test.failing, "[known gap]" in the title)\n`);
   process.stdout.write(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}\n`);
   process.exit(code === 0 && failed === 0 ? 0 : 1);
 });

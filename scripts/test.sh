@@ -16,4 +16,6 @@ if [[ "${CYBERNODE_SKIP_ENGINE:-}" != "1" ]]; then
   bash scripts/install-pulumi.sh
 fi
 npx tsc --noEmit -p .
+# Formatting and lint rules (biome.json); `npm run format` fixes what it can.
+npx biome check .
 exec node scripts/run-tests.mjs "$@"

@@ -72,7 +72,10 @@ export function runRepository(imageName: string): string {
 
 /** Docker tags allow [A-Za-z0-9_.-], at most 128 characters, not starting with . or -. */
 export function versionTag(version: string): string {
-  const t = version.replace(/[^A-Za-z0-9_.-]+/g, "_").replace(/^[.-]+/, "").slice(0, 128);
+  const t = version
+    .replace(/[^A-Za-z0-9_.-]+/g, "_")
+    .replace(/^[.-]+/, "")
+    .slice(0, 128);
   return t === "" ? "unversioned" : t;
 }
 
@@ -111,7 +114,7 @@ export function runImageConfig(input: RunImageInput, diffId: string): ImageConfi
   for (const p of spec.run.ports) ports[`${p.port}/${p.protocol}`] = {};
   const labels: Record<string, string> = { ...(b.Labels ?? {}) };
   for (const [k, v] of spec.run.labels) labels[k] = v;
-  labels["version"] = version;
+  labels.version = version;
   labels["org.opencontainers.image.version"] = version;
   labels["org.opencontainers.image.created"] = created;
   labels["org.opencontainers.image.title"] = spec.name;
@@ -149,7 +152,9 @@ export function runImageConfig(input: RunImageInput, diffId: string): ImageConfi
  */
 export function planRunImage(input: RunImageInput): RunImagePlan {
   if (input.base && input.base.layers.length !== input.base.config.rootfs.diff_ids.length) {
-    throw new Error(`run.base of ${input.spec.name}: the saved base has ${input.base.layers.length} layers but its config lists ${input.base.config.rootfs.diff_ids.length}`);
+    throw new Error(
+      `run.base of ${input.spec.name}: the saved base has ${input.base.layers.length} layers but its config lists ${input.base.config.rootfs.diff_ids.length}`,
+    );
   }
   const mtime = new Date(input.epochSeconds * 1000);
   const layer = writeTar(runImageLayerEntries(input.spec.run.uid, input.files), mtime);

@@ -20,7 +20,8 @@ export function parseBaseImageMap(text: string, where = BASE_MAP_ENV): BaseImage
   const map: BaseImageMap = new Map();
   for (const pair of text.split(/[,\s]+/).filter(Boolean)) {
     const i = pair.indexOf("=");
-    if (i <= 0 || i === pair.length - 1) throw new InputError(where, [`'${pair}' is not from=to (e.g. golang:1.26-bookworm=my/golang:local)`]);
+    if (i <= 0 || i === pair.length - 1)
+      throw new InputError(where, [`'${pair}' is not from=to (e.g. golang:1.26-bookworm=my/golang:local)`]);
     map.set(pair.slice(0, i), pair.slice(i + 1));
   }
   return map;
@@ -37,7 +38,8 @@ export function baseImageMapFromEnv(env: NodeJS.ProcessEnv = process.env): BaseI
     } catch (e) {
       throw new InputError(file, [`not valid JSON: ${(e as Error).message}`]);
     }
-    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new InputError(file, ['must be a JSON object { "golang:1.26-bookworm": "local/golang:1.26" }']);
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+      throw new InputError(file, ['must be a JSON object { "golang:1.26-bookworm": "local/golang:1.26" }']);
     for (const [k, v] of Object.entries(parsed)) {
       if (typeof v !== "string" || v === "") throw new InputError(file, [`"${k}" must map to an image name`]);
       map.set(k, v);
@@ -63,8 +65,11 @@ export async function resolveBaseImage(imageName: string, field: string, request
   const local = map.get(requested) ?? requested;
   const id = await imageIdOf(local);
   if (id) return { requested, local, id };
-  const how = local === requested
-    ? `Pull it (docker pull ${requested}), or map it to an image this host has: ${BASE_MAP_ENV}='${requested}=<local image>' or an entry in ${DEFAULT_BASE_MAP_FILE}`
-    : `It is mapped to '${local}', which this host does not have either: build or load '${local}', or fix the mapping (${BASE_MAP_ENV} / ${DEFAULT_BASE_MAP_FILE})`;
-  throw new InputError(`image ${imageName}`, [`${field}: base image '${requested}' is not on the Docker host. ${how}. Nothing is pulled automatically.`]);
+  const how =
+    local === requested
+      ? `Pull it (docker pull ${requested}), or map it to an image this host has: ${BASE_MAP_ENV}='${requested}=<local image>' or an entry in ${DEFAULT_BASE_MAP_FILE}`
+      : `It is mapped to '${local}', which this host does not have either: build or load '${local}', or fix the mapping (${BASE_MAP_ENV} / ${DEFAULT_BASE_MAP_FILE})`;
+  throw new InputError(`image ${imageName}`, [
+    `${field}: base image '${requested}' is not on the Docker host. ${how}. Nothing is pulled automatically.`,
+  ]);
 }

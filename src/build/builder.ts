@@ -6,7 +6,7 @@ import { baseImageMapFromEnv, type BaseImageMap } from "./baseImages";
 import { planBuild, type PlanOptions } from "./plan";
 export { planBuild, type BuildPlan } from "./plan";
 import { extractArtifacts, type BinManifest } from "./extract";
-import { digestInputs, listInputs, stageInputs } from "./inputs";
+import { stageInputs } from "./inputs";
 import { assembleRunImage } from "./runImage";
 import { runSteps, type FileTransfer } from "./steps";
 
@@ -58,7 +58,8 @@ export async function buildSteps(loaded: LoadedSpec, o: BuildOptions = {}): Prom
   await daemonInfo();
   await removeUnremovedTemporaries();
   const orphans = await removeOrphanedTemporaries();
-  if (orphans.length) log(`[${spec.name}] removed ${orphans.length} temporary container(s) left by builds that ended: ${orphans.join(", ")}`);
+  if (orphans.length)
+    log(`[${spec.name}] removed ${orphans.length} temporary container(s) left by builds that ended: ${orphans.join(", ")}`);
   const { base, steps, passEnv, mountInputs } = await planBuild(loaded, o);
 
   const listed = await docker(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", stepRepository(spec.name)]);
@@ -66,7 +67,9 @@ export async function buildSteps(loaded: LoadedSpec, o: BuildOptions = {}): Prom
   let stepsRun = 0;
   let stepSeconds: number[] = [];
   if (startAt < steps.length) {
-    log(`[${spec.name}] ${startAt} of ${steps.length} steps cached; running ${steps.length - startAt} from ${base.local}${base.local !== base.requested ? ` (mapped from ${base.requested})` : ""}`);
+    log(
+      `[${spec.name}] ${startAt} of ${steps.length} steps cached; running ${steps.length - startAt} from ${base.local}${base.local !== base.requested ? ` (mapped from ${base.requested})` : ""}`,
+    );
     const staged = mountInputs ? stageInputs(dir) : undefined;
     try {
       const r = await runSteps({
@@ -96,15 +99,33 @@ export async function buildSteps(loaded: LoadedSpec, o: BuildOptions = {}): Prom
 
 /** Phase 2: extracts the artifacts of the build image into bin/ (skipped when bin/ already matches). */
 export async function extractBinaries(loaded: LoadedSpec, steps: StepsResult, o: BuildOptions = {}) {
-  return extractArtifacts({ spec: loaded.spec, dir: loaded.dir, buildImage: steps.buildTag, buildKey: steps.buildKey, versionFile: versionFile(loaded.spec), log: o.log ?? defaultLog });
+  return extractArtifacts({
+    spec: loaded.spec,
+    dir: loaded.dir,
+    buildImage: steps.buildTag,
+    buildKey: steps.buildKey,
+    versionFile: versionFile(loaded.spec),
+    log: o.log ?? defaultLog,
+  });
 }
 
 /**
  * Phase 3: assembles the run image from bin/ and loads it unless the daemon has that ID already.
  * With `expect`, a promoted image ID must be reproduced exactly, or nothing is loaded.
  */
-export async function runImage(loaded: LoadedSpec, manifest: BinManifest, o: BuildOptions & { expect?: { imageId: string; from: string } } = {}) {
-  return assembleRunImage({ spec: loaded.spec, binDir: join(loaded.dir, "bin"), manifest, baseMap: o.baseMap ?? baseImageMapFromEnv(o.env ?? process.env), log: o.log ?? defaultLog, expect: o.expect });
+export async function runImage(
+  loaded: LoadedSpec,
+  manifest: BinManifest,
+  o: BuildOptions & { expect?: { imageId: string; from: string } } = {},
+) {
+  return assembleRunImage({
+    spec: loaded.spec,
+    binDir: join(loaded.dir, "bin"),
+    manifest,
+    baseMap: o.baseMap ?? baseImageMapFromEnv(o.env ?? process.env),
+    log: o.log ?? defaultLog,
+    expect: o.expect,
+  });
 }
 
 /** All three phases: build steps (from cache where possible) → bin/ → deterministic run image. */

@@ -1,10 +1,8 @@
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { docker, dockerStream, removeTemporary, TEMP_LABEL, temporaryName, trackScratch, trackTemporary } from "../docker/cli";
 import { extractTarSafely, UnsafeArchiveError } from "../archive/safeExtract";
-import { sha256 } from "../plan/hash";
-import { listFiles } from "./files";
 import { parseLdd } from "../plan/ldd";
 import { InputError } from "../spec/errors";
 import type { ResolvedSpec } from "../spec/validate";
@@ -68,17 +66,25 @@ export async function extractArtifacts(o: ExtractOptions): Promise<ExtractResult
         if (e instanceof UnsafeArchiveError) throw e;
         // A local file-system error (ENOSPC, EACCES, ...) is not the spec's fault: say where it happened.
         const code = (e as NodeJS.ErrnoException).code;
-        if (code) throw new Error(`image ${spec.name}: extracting '${a.path}' into ${o.dir} failed: ${(e as Error).message}${code === "ENOSPC" ? ". The disk is full: free space and build again (bin/ was left as it was)" : ""}`);
-        throw new InputError(`image ${spec.name}`, [`build.artifacts: '${a.path}' could not be copied out of the build image (${(e as Error).message}). Does a build step create it?`]);
+        if (code)
+          throw new Error(
+            `image ${spec.name}: extracting '${a.path}' into ${o.dir} failed: ${(e as Error).message}${code === "ENOSPC" ? ". The disk is full: free space and build again (bin/ was left as it was)" : ""}`,
+          );
+        throw new InputError(`image ${spec.name}`, [
+          `build.artifacts: '${a.path}' could not be copied out of the build image (${(e as Error).message}). Does a build step create it?`,
+        ]);
       }
-      if (!existsSync(join(partial, a.name))) throw new InputError(`image ${spec.name}`, [`build.artifacts: '${a.path}' is missing after the build`]);
+      if (!existsSync(join(partial, a.name)))
+        throw new InputError(`image ${spec.name}`, [`build.artifacts: '${a.path}' is missing after the build`]);
     }
 
     const versionScratch = mkdtempSync(join(partial, ".version-"));
     try {
       await copyOut(name, o.versionFile, versionScratch);
     } catch {
-      throw new InputError(`image ${spec.name}`, [`build.version: the version file ${o.versionFile} is absent after the build; make a build step write it`]);
+      throw new InputError(`image ${spec.name}`, [
+        `build.version: the version file ${o.versionFile} is absent after the build; make a build step write it`,
+      ]);
     }
     const vfile = join(versionScratch, o.versionFile.split("/").pop() as string);
     const version = existsSync(vfile) ? readFileSync(vfile, "utf8").trim().split("\n")[0].trim() : "";
@@ -88,7 +94,14 @@ export async function extractArtifacts(o: ExtractOptions): Promise<ExtractResult
     const libs = spec.run.bundleLibs ? await bundleLibs(o, partial) : [];
 
     const files = describeFiles(partial);
-    const manifest: BinManifest = { image: spec.name, version, buildKey: o.buildKey, files, artifacts: spec.build.artifacts.map((a) => a.name), libs };
+    const manifest: BinManifest = {
+      image: spec.name,
+      version,
+      buildKey: o.buildKey,
+      files,
+      artifacts: spec.build.artifacts.map((a) => a.name),
+      libs,
+    };
     writeFileSync(join(partial, VERSION_FILE), `${version}\n`);
     writeFileSync(join(partial, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
 
@@ -111,12 +124,14 @@ async function bundleLibs(o: ExtractOptions, partial: string): Promise<string[]>
   const files = o.spec.build.artifacts.map((a) => a.path);
   const out = await runInBuildImage(o.buildImage, 'for f in "$@"; do [ -f "$f" ] && ldd "$f" 2>&1; done; true', files);
   const parsed = parseLdd(out.stdout);
-  if (parsed.missing.length) throw new InputError(`image ${o.spec.name}`, [`run.bundleLibs: libraries not found in the build image: ${parsed.missing.join(", ")}`]);
+  if (parsed.missing.length)
+    throw new InputError(`image ${o.spec.name}`, [`run.bundleLibs: libraries not found in the build image: ${parsed.missing.join(", ")}`]);
   const dest = join(partial, LIBS_DIR);
   mkdirSync(dest, { recursive: true });
   if (!(await archiveLibs(o.buildImage, parsed.paths, dest))) await copyLibsOneByOne(o.buildImage, parsed.paths, dest);
   for (const lib of parsed.paths) {
-    if (!existsSync(join(dest, lib)) || !lstatSync(join(dest, lib)).isFile()) throw new Error(`bundling ${lib} for ${o.spec.name}: it did not arrive as a regular file`);
+    if (!existsSync(join(dest, lib)) || !lstatSync(join(dest, lib)).isFile())
+      throw new Error(`bundling ${lib} for ${o.spec.name}: it did not arrive as a regular file`);
   }
   o.log(`[${o.spec.name} extract] bundled ${parsed.paths.length} shared libraries`);
   return parsed.paths;
@@ -128,9 +143,12 @@ async function runInBuildImage(image: string, script: string, args: string[], on
   trackTemporary(name);
   try {
     let stdout = "";
-    const run = await dockerStream(["run", "--rm", "--name", name, "--label", `${TEMP_LABEL}=1`, "--entrypoint", "/bin/sh", image, "-c", script, "sh", ...args], {
-      onStdout: onStdout ?? (async (s) => void s.on("data", (c: Buffer) => (stdout += c.toString()))),
-    });
+    const run = await dockerStream(
+      ["run", "--rm", "--name", name, "--label", `${TEMP_LABEL}=1`, "--entrypoint", "/bin/sh", image, "-c", script, "sh", ...args],
+      {
+        onStdout: onStdout ?? (async (s) => void s.on("data", (c: Buffer) => (stdout += c.toString()))),
+      },
+    );
     return { ...run, stdout };
   } finally {
     await removeTemporary(name);
@@ -143,7 +161,12 @@ async function runInBuildImage(image: string, script: string, args: string[], on
  */
 async function archiveLibs(image: string, libs: string[], dest: string): Promise<boolean> {
   const script = 'command -v tar >/dev/null 2>&1 || exit 127; exec tar -chf - -C / "$@"';
-  const run = await runInBuildImage(image, script, libs.map((l) => l.replace(/^\/+/, "")), (s) => extractTarSafely(s, dest, `libraries of ${image}`).then(() => undefined));
+  const run = await runInBuildImage(
+    image,
+    script,
+    libs.map((l) => l.replace(/^\/+/, "")),
+    (s) => extractTarSafely(s, dest, `libraries of ${image}`).then(() => undefined),
+  );
   if (run.exitCode === 127) return false;
   if (run.exitCode !== 0) throw new Error(`archiving the shared libraries in ${image} failed: ${run.stderr.trim()}`);
   return true;
@@ -163,7 +186,8 @@ async function copyLibsOneByOne(image: string, libs: string[], dest: string): Pr
       const scratch = mkdtempSync(join(dest, ".lib-"));
       await copyOut(name, lib, scratch, true);
       const got = readdirSync(scratch);
-      if (got.length !== 1 || !lstatSync(join(scratch, got[0])).isFile()) throw new Error(`bundling ${lib}: expected one file from docker cp -L, got ${got.join(", ")}`);
+      if (got.length !== 1 || !lstatSync(join(scratch, got[0])).isFile())
+        throw new Error(`bundling ${lib}: expected one file from docker cp -L, got ${got.join(", ")}`);
       renameSync(join(scratch, got[0]), join(dir, basename(lib)));
       rmSync(scratch, { recursive: true, force: true });
     }

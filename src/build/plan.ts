@@ -43,7 +43,12 @@ export async function planBuild(loaded: LoadedSpec, o: PlanOptions = {}): Promis
   const resolve = () => resolveBaseImage(spec.name, "build.from", spec.build.from, baseMap);
   const memo = o.resolvedBases;
   const cacheKey = `${baseMap.get(spec.build.from) ?? spec.build.from}`;
-  if (memo && !memo.has(cacheKey)) memo.set(cacheKey, resolve().catch((e: unknown) => (memo.delete(cacheKey), Promise.reject(e))));
+  if (memo && !memo.has(cacheKey)) {
+    // A failed lookup is not remembered: the next plan asks again.
+    const lookup = resolve();
+    lookup.catch(() => memo.delete(cacheKey));
+    memo.set(cacheKey, lookup);
+  }
   const base = await (memo?.get(cacheKey) ?? resolve());
   const mountInputs = spec.build.inputs === true || (spec.build.inputs === "auto" && listInputs(dir).length > 0);
   const inputsDigest = mountInputs ? digestInputs(dir) || "empty" : "";

@@ -19,7 +19,9 @@ export async function pushRunImage(imageId: string, localTag: string, registry: 
   try {
     await docker(["push", remote]);
   } catch (e) {
-    throw new Error(`pushing ${remote} failed: ${(e as Error).message}. Check that the registry answers (curl http://${registry.split("/")[0]}/v2/) and that you are logged in (docker login ${registry.split("/")[0]}).`);
+    throw new Error(
+      `pushing ${remote} failed: ${(e as Error).message}. Check that the registry answers (curl http://${registry.split("/")[0]}/v2/) and that you are logged in (docker login ${registry.split("/")[0]}).`,
+    );
   }
   const digests = JSON.parse(await docker(["image", "inspect", "--format", "{{json .RepoDigests}}", imageId])) as string[] | null;
   const ref = (digests ?? []).find((d) => d.startsWith(`${repo}@`));

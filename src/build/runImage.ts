@@ -88,7 +88,12 @@ export interface RunImageResult {
  * The run image that bin/ gives, with its ID, without loading it: reads bin/ and, for a non-scratch
  * base, `docker save`s the base. What previews compare a promoted image ID against.
  */
-export async function predictRunImage(o: { spec: ResolvedSpec; binDir: string; manifest: BinManifest; baseMap: BaseImageMap }): Promise<RunImagePlan> {
+export async function predictRunImage(o: {
+  spec: ResolvedSpec;
+  binDir: string;
+  manifest: BinManifest;
+  baseMap: BaseImageMap;
+}): Promise<RunImagePlan> {
   const info = await daemonInfo();
   let base: BaseImage | undefined;
   if (o.spec.run.base !== "scratch") {
@@ -117,7 +122,8 @@ export async function assembleRunImage(o: {
 }): Promise<RunImageResult> {
   const info = await daemonInfo();
   const plan = await predictRunImage(o);
-  if (o.expect && o.expect.imageId !== plan.imageId) throw new PromotionMismatchError(o.spec.name, o.expect.from, o.expect.imageId, plan.imageId);
+  if (o.expect && o.expect.imageId !== plan.imageId)
+    throw new PromotionMismatchError(o.spec.name, o.expect.from, o.expect.imageId, plan.imageId);
   const exists = await dockerMaybe(["image", "inspect", "--format", "{{.Id}}", plan.imageId]);
   let loaded = false;
   if (!exists) {
@@ -133,7 +139,9 @@ export async function assembleRunImage(o: {
   }
   const verified = await docker(["image", "inspect", "--format", "{{.Id}}", tag]);
   if (verified !== plan.imageId && !info.containerdStore) {
-    throw new Error(`image ${o.spec.name}: Docker reports ${verified} after loading but the planned ID is ${plan.imageId}; the archive was not loaded as written`);
+    throw new Error(
+      `image ${o.spec.name}: Docker reports ${verified} after loading but the planned ID is ${plan.imageId}; the archive was not loaded as written`,
+    );
   }
   o.log(`[${o.spec.name} run image] ${loaded ? "loaded" : "already present"} ${plan.imageId} as ${plan.repoTags.join(", ")}`);
   return { plan, imageId: verified, tags: plan.repoTags, loaded };

@@ -9,15 +9,26 @@ export interface ShipResult {
   bytes: number;
 }
 
-async function dockerAt(host: string, args: string[], stdin?: Buffer, timeoutMs = 10 * 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function dockerAt(
+  host: string,
+  args: string[],
+  stdin?: Buffer,
+  timeoutMs = 10 * 60_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   let stdout = "";
-  const run = await dockerStream(args, { host, stdin, timeoutMs, onStdout: async (s) => void s.on("data", (c: Buffer) => (stdout += c.toString())) });
+  const run = await dockerStream(args, {
+    host,
+    stdin,
+    timeoutMs,
+    onStdout: async (s) => void s.on("data", (c: Buffer) => (stdout += c.toString())),
+  });
   return { code: run.exitCode, stdout: stdout.trim(), stderr: run.stderr.trim() };
 }
 
 /** Advice for a Docker host that does not answer, by URL scheme. */
 export function hostAdvice(host: string): string {
-  if (host.startsWith("ssh://")) return "check that `ssh` to it works without a password (ssh key, known_hosts) and that the user is in the docker group there";
+  if (host.startsWith("ssh://"))
+    return "check that `ssh` to it works without a password (ssh key, known_hosts) and that the user is in the docker group there";
   if (host.startsWith("tcp://")) return "check the address, the port and the TLS settings (DOCKER_TLS_VERIFY, DOCKER_CERT_PATH)";
   return "check that dockerd runs there and that you may use its socket";
 }
@@ -38,6 +49,7 @@ export async function shipRunImage(plan: RunImagePlan, host: string): Promise<Sh
   const load = await dockerAt(host, ["load", "--quiet"], plan.archive);
   if (load.code !== 0) throw new Error(`loading ${plan.repoTags[0]} onto ${host} failed: ${load.stderr}; ${hostAdvice(host)}`);
   const check = await dockerAt(host, ["image", "inspect", "--format", "{{.Id}}", plan.repoTags[0]]);
-  if (check.stdout !== plan.imageId) throw new Error(`${host} reports ${check.stdout} for ${plan.repoTags[0]} after loading, expected ${plan.imageId}`);
+  if (check.stdout !== plan.imageId)
+    throw new Error(`${host} reports ${check.stdout} for ${plan.repoTags[0]} after loading, expected ${plan.imageId}`);
   return { host, transferred: true, bytes: plan.archive.length };
 }

@@ -1,7 +1,17 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { docker, dockerMaybe, DockerUnreachableError, dockerStream, removeTemporary, TEMP_LABEL, temporaryName, trackScratch, trackTemporary } from "../docker/cli";
+import {
+  docker,
+  dockerMaybe,
+  DockerUnreachableError,
+  dockerStream,
+  removeTemporary,
+  TEMP_LABEL,
+  temporaryName,
+  trackScratch,
+  trackTemporary,
+} from "../docker/cli";
 import type { PlannedStep } from "../plan/steps";
 import { shellQuote } from "../plan/shell";
 
@@ -49,7 +59,6 @@ export interface StepRunResult {
   /** Seconds per step that ran, in order. */
   seconds: number[];
 }
-
 
 /**
  * The script a step container runs: environment, working directory, then the step under `sh -e`.
@@ -115,7 +124,10 @@ export async function runSteps(o: StepRunOptions): Promise<StepRunResult> {
       });
       if (run.exitCode !== 0) {
         // A daemon that stops (restart, upgrade) ends the step too: say so rather than blame the step.
-        if ((await dockerMaybe(["version", "--format", "{{.Server.Version}}"])) === null) throw new DockerUnreachableError(`it stopped answering during build step ${step.index}/${total} of ${o.image} (exit code ${run.exitCode}); build again once it runs: steps before ${step.index} are cached.`);
+        if ((await dockerMaybe(["version", "--format", "{{.Server.Version}}"])) === null)
+          throw new DockerUnreachableError(
+            `it stopped answering during build step ${step.index}/${total} of ${o.image} (exit code ${run.exitCode}); build again once it runs: steps before ${step.index} are cached.`,
+          );
         throw new StepFailedError(o.image, step.index, total, step.command, run.exitCode, tail);
       }
       await docker(["commit", name, step.tag]);

@@ -5,16 +5,38 @@ import { allowOnly, type ParsedArgs } from "./args";
 /** Removes what builds leave behind; run images (cybernode/*) and running containers are never touched. */
 export async function cmdClean(args: ParsedArgs): Promise<number> {
   allowOnly(args, ["caches"]);
-  const stopped = (await docker(["ps", "-a", "-q", "--filter", "label=cybernode.temp=1", "--filter", "status=exited", "--filter", "status=created", "--filter", "status=dead"])).split("\n").filter(Boolean);
+  const stopped = (
+    await docker([
+      "ps",
+      "-a",
+      "-q",
+      "--filter",
+      "label=cybernode.temp=1",
+      "--filter",
+      "status=exited",
+      "--filter",
+      "status=created",
+      "--filter",
+      "status=dead",
+    ])
+  )
+    .split("\n")
+    .filter(Boolean);
   if (stopped.length) await docker(["rm", "-f", ...stopped]);
-  const steps = (await docker(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "--filter", "reference=cybernode-step/*"])).split("\n").filter(Boolean);
+  const steps = (await docker(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "--filter", "reference=cybernode-step/*"]))
+    .split("\n")
+    .filter(Boolean);
   // Untag in batches; `docker rmi` of a tag only deletes layers no other image uses.
   for (let i = 0; i < steps.length; i += 50) await docker(["rmi", ...steps.slice(i, i + 50)]);
   let volumes: string[] = [];
   if (args.flags.has("caches")) {
-    volumes = (await docker(["volume", "ls", "-q", "--filter", `name=${CACHE_VOLUME_PREFIX}`])).split("\n").filter((v) => v.startsWith(CACHE_VOLUME_PREFIX));
+    volumes = (await docker(["volume", "ls", "-q", "--filter", `name=${CACHE_VOLUME_PREFIX}`]))
+      .split("\n")
+      .filter((v) => v.startsWith(CACHE_VOLUME_PREFIX));
     if (volumes.length) await docker(["volume", "rm", ...volumes]);
   }
-  process.stdout.write(`removed ${stopped.length} temporary container(s), ${steps.length} build-step image tag(s)${args.flags.has("caches") ? `, ${volumes.length} cache volume(s)` : ""}\n`);
+  process.stdout.write(
+    `removed ${stopped.length} temporary container(s), ${steps.length} build-step image tag(s)${args.flags.has("caches") ? `, ${volumes.length} cache volume(s)` : ""}\n`,
+  );
   return 0;
 }

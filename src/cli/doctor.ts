@@ -29,33 +29,85 @@ export async function runDoctor(user: string, dataRoot: string): Promise<Check[]
   const checks: Check[] = [];
   try {
     const info = await daemonInfo();
-    checks.push({ ok: true, what: "docker", detail: `engine ${info.serverVersion} (${info.architecture}) via ${process.env.DOCKER_HOST ?? "default context"}` });
+    checks.push({
+      ok: true,
+      what: "docker",
+      detail: `engine ${info.serverVersion} (${info.architecture}) via ${process.env.DOCKER_HOST ?? "default context"}`,
+    });
   } catch (e) {
     checks.push({ ok: false, what: "docker", detail: (e as Error).message });
   }
   const uid = process.getuid?.() ?? -1;
   const groups = (() => {
     try {
-      return readFileSync("/etc/group", "utf8").split("\n").find((l) => l.startsWith("docker:")) ?? "";
+      return (
+        readFileSync("/etc/group", "utf8")
+          .split("\n")
+          .find((l) => l.startsWith("docker:")) ?? ""
+      );
     } catch {
       return "";
     }
   })();
   const me = process.env.USER ?? process.env.LOGNAME ?? "";
   const inDocker = groups.split(":")[3]?.split(",").includes(me) ?? false;
-  checks.push({ ok: uid === 0 || inDocker, what: "permissions", detail: uid === 0 ? "running as root" : inDocker ? `${me} is in the docker group` : `${me || `uid ${uid}`} is not root and not in the docker group: sudo usermod -aG docker ${me || "$USER"} (then log in again)` });
+  checks.push({
+    ok: uid === 0 || inDocker,
+    what: "permissions",
+    detail:
+      uid === 0
+        ? "running as root"
+        : inDocker
+          ? `${me} is in the docker group`
+          : `${me || `uid ${uid}`} is not root and not in the docker group: sudo usermod -aG docker ${me || "$USER"} (then log in again)`,
+  });
   const passwd = existsSync("/etc/passwd") ? readFileSync("/etc/passwd", "utf8") : "";
   const cyberUid = passwdUid(passwd, user);
-  checks.push({ ok: cyberUid !== null, what: `user ${user}`, detail: cyberUid !== null ? `uid ${cyberUid} (use it as cybernode:uid / docker run -u ${cyberUid})` : `no such user: sudo useradd --create-home ${user}, or set cybernode:uid in the stack` });
+  checks.push({
+    ok: cyberUid !== null,
+    what: `user ${user}`,
+    detail:
+      cyberUid !== null
+        ? `uid ${cyberUid} (use it as cybernode:uid / docker run -u ${cyberUid})`
+        : `no such user: sudo useradd --create-home ${user}, or set cybernode:uid in the stack`,
+  });
   if (!existsSync(dataRoot)) {
-    checks.push({ ok: false, what: "data root", detail: `${dataRoot} does not exist: sudo mkdir -p ${dataRoot} && sudo chown ${user}: ${dataRoot}` });
+    checks.push({
+      ok: false,
+      what: "data root",
+      detail: `${dataRoot} does not exist: sudo mkdir -p ${dataRoot} && sudo chown ${user}: ${dataRoot}`,
+    });
   } else {
     const st = statSync(dataRoot);
-    const ok = st.isDirectory() && (cyberUid === null ? (() => { try { accessSync(dataRoot, constants.W_OK); return true; } catch { return false; } })() : writableBy(st, cyberUid));
-    checks.push({ ok, what: "data root", detail: ok ? `${dataRoot} is writable by ${cyberUid ?? "this user"}` : `${dataRoot} is not writable by uid ${cyberUid}: sudo chown ${user}: ${dataRoot}` });
+    const ok =
+      st.isDirectory() &&
+      (cyberUid === null
+        ? (() => {
+            try {
+              accessSync(dataRoot, constants.W_OK);
+              return true;
+            } catch {
+              return false;
+            }
+          })()
+        : writableBy(st, cyberUid));
+    checks.push({
+      ok,
+      what: "data root",
+      detail: ok
+        ? `${dataRoot} is writable by ${cyberUid ?? "this user"}`
+        : `${dataRoot} is not writable by uid ${cyberUid}: sudo chown ${user}: ${dataRoot}`,
+    });
   }
   const enforce = existsSync("/sys/fs/selinux/enforce") ? readFileSync("/sys/fs/selinux/enforce", "utf8").trim() : "";
-  checks.push({ ok: true, what: "selinux", detail: enforce === "1" ? "enforcing: bind mounts need the :z option (set cybernode:selinux true)" : "not enforcing: bind mounts need no relabel" });
+  checks.push({
+    ok: true,
+    what: "selinux",
+    detail:
+      enforce === "1"
+        ? "enforcing: bind mounts need the :z option (set cybernode:selinux true)"
+        : "not enforcing: bind mounts need no relabel",
+  });
   return checks;
 }
 

@@ -15,8 +15,26 @@ export interface ListedFile {
 }
 
 /** Formats one entry as `tar -tv --numeric-owner` does. Pure. */
-export function formatListing(e: { path: string; mode: number; uid: number; gid: number; size: number; mtime: Date; type: string; linkpath?: string }): string {
-  const kind = e.type === "Directory" ? "d" : e.type === "SymbolicLink" ? "l" : e.type === "CharacterDevice" ? "c" : e.type === "BlockDevice" ? "b" : "-";
+export function formatListing(e: {
+  path: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtime: Date;
+  type: string;
+  linkpath?: string;
+}): string {
+  const kind =
+    e.type === "Directory"
+      ? "d"
+      : e.type === "SymbolicLink"
+        ? "l"
+        : e.type === "CharacterDevice"
+          ? "c"
+          : e.type === "BlockDevice"
+            ? "b"
+            : "-";
   const bits = "rwxrwxrwx".split("").map((ch, i) => (e.mode & (0o400 >> i) ? ch : "-"));
   if (e.mode & 0o4000) bits[2] = bits[2] === "x" ? "s" : "S";
   if (e.mode & 0o2000) bits[5] = bits[5] === "x" ? "s" : "S";
@@ -37,7 +55,21 @@ export async function listImageFiles(image: string): Promise<ListedFile[]> {
         new Promise<void>((resolve, reject) => {
           const p = new tar.Parser({
             onReadEntry: (e) => {
-              files.push({ path: e.path, mode: e.mode ?? 0, type: e.type, line: formatListing({ path: e.path, mode: e.mode ?? 0, uid: e.uid ?? 0, gid: e.gid ?? 0, size: e.size ?? 0, mtime: e.mtime ?? new Date(0), type: e.type, linkpath: e.linkpath }) });
+              files.push({
+                path: e.path,
+                mode: e.mode ?? 0,
+                type: e.type,
+                line: formatListing({
+                  path: e.path,
+                  mode: e.mode ?? 0,
+                  uid: e.uid ?? 0,
+                  gid: e.gid ?? 0,
+                  size: e.size ?? 0,
+                  mtime: e.mtime ?? new Date(0),
+                  type: e.type,
+                  linkpath: e.linkpath,
+                }),
+              });
               e.resume();
             },
           });
@@ -62,7 +94,16 @@ export function inspectTarget(arg: string, root: string): string {
 interface InspectedConfig {
   Id: string;
   Size: number;
-  Config: { User?: string; Entrypoint?: string[] | null; Cmd?: string[] | null; Env?: string[]; ExposedPorts?: Record<string, object>; Volumes?: Record<string, object>; Labels?: Record<string, string> | null; WorkingDir?: string };
+  Config: {
+    User?: string;
+    Entrypoint?: string[] | null;
+    Cmd?: string[] | null;
+    Env?: string[];
+    ExposedPorts?: Record<string, object>;
+    Volumes?: Record<string, object>;
+    Labels?: Record<string, string> | null;
+    WorkingDir?: string;
+  };
 }
 
 export async function cmdInspect(args: ParsedArgs): Promise<number> {
@@ -71,7 +112,9 @@ export async function cmdInspect(args: ParsedArgs): Promise<number> {
   const image = inspectTarget(args.positional[0], imagesRoot(args.options.get("images")));
   const raw = await dockerMaybe(["image", "inspect", image]);
   if (!raw) {
-    process.stderr.write(`cybernode inspect: image '${image}' is not on the Docker host; build it first: npx cybernode build ${args.positional[0]}\n`);
+    process.stderr.write(
+      `cybernode inspect: image '${image}' is not on the Docker host; build it first: npx cybernode build ${args.positional[0]}\n`,
+    );
     return 1;
   }
   const info = (JSON.parse(raw) as InspectedConfig[])[0];
@@ -90,7 +133,9 @@ export async function cmdInspect(args: ParsedArgs): Promise<number> {
     `ports       ${Object.keys(c.ExposedPorts ?? {}).join(" ") || "(none)"}`,
     `volumes     ${Object.keys(c.Volumes ?? {}).join(" ") || "(none)"}`,
     `env         ${(c.Env ?? []).join(" ")}`,
-    `labels      ${Object.entries(c.Labels ?? {}).map(([k, v]) => `${k}=${v}`).join("\n            ")}`,
+    `labels      ${Object.entries(c.Labels ?? {})
+      .map(([k, v]) => `${k}=${v}`)
+      .join("\n            ")}`,
     `size        ${info.Size} bytes`,
     `setuid/gid  ${special.length ? special.join(" ") : "none"}`,
     `shell       ${shells.length ? shells.join(" ") : "none"}`,

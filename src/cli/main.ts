@@ -93,8 +93,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${e.message}\n\n${cmd.help}\n`);
       return 2;
     }
-    const known = e instanceof InputError || e instanceof DockerUnreachableError || e instanceof StepFailedError || e instanceof UnsafeArchiveError;
-    process.stderr.write(`cybernode ${name}: ${known ? (e as Error).message : (e as Error).stack ?? String(e)}\n`);
+    const known =
+      e instanceof InputError || e instanceof DockerUnreachableError || e instanceof StepFailedError || e instanceof UnsafeArchiveError;
+    process.stderr.write(`cybernode ${name}: ${known ? (e as Error).message : ((e as Error).stack ?? String(e))}\n`);
     return 1;
   }
 }

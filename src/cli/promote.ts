@@ -12,10 +12,13 @@ export async function cmdPromote(args: ParsedArgs): Promise<number> {
   const [from, to] = args.positional;
   if (from === to) throw new UsageError(`promote needs two different stacks (got ${from} twice)`);
   const projectDir = resolve(".");
-  const backend = args.options.get("state") ? resolve(args.options.get("state")!) : fileBackendDir(projectDir);
+  const state = args.options.get("state");
+  const backend = state ? resolve(state) : fileBackendDir(projectDir);
   const source = readStackOutputs(backend, "cybernode", from);
   if (source === null) {
-    process.stderr.write(`cybernode promote: stack ${from} has no state in ${backend}; deploy and test it first: npx pulumi up --stack ${from}\n`);
+    process.stderr.write(
+      `cybernode promote: stack ${from} has no state in ${backend}; deploy and test it first: npx pulumi up --stack ${from}\n`,
+    );
     return 1;
   }
   const images = source.images as ExportedImages | undefined;
@@ -31,16 +34,21 @@ export async function cmdPromote(args: ParsedArgs): Promise<number> {
   process.stdout.write(`promote ${from} -> ${to} (state: ${backend})\n`);
   for (const r of rows) {
     const what =
-      r.action === "unchanged" ? `unchanged      ${short(r.toId)} ${r.toVersion ?? ""}`
-      : r.action === "update" ? `update         ${short(r.fromId)} ${r.fromVersion ?? ""} -> ${short(r.toId)} ${r.toVersion ?? ""}`
-      : r.action === "add" ? `add            ${short(r.toId)} ${r.toVersion ?? ""}`
-      : `not on ${from}  ${short(r.fromId)} (stays as it is; a node using it would be refused)`;
+      r.action === "unchanged"
+        ? `unchanged      ${short(r.toId)} ${r.toVersion ?? ""}`
+        : r.action === "update"
+          ? `update         ${short(r.fromId)} ${r.fromVersion ?? ""} -> ${short(r.toId)} ${r.toVersion ?? ""}`
+          : r.action === "add"
+            ? `add            ${short(r.toId)} ${r.toVersion ?? ""}`
+            : `not on ${from}  ${short(r.fromId)} (stays as it is; a node using it would be refused)`;
     process.stdout.write(`  ${r.image.padEnd(24)} ${what}\n`);
   }
   const changes = rows.filter((r) => r.action === "update" || r.action === "add").length;
   process.stdout.write(`${changes} image(s) would change on ${to}.\n`);
   if (promoteFrom !== from) {
-    process.stdout.write(`note: stacks/Pulumi.${to}.yaml does not set cybernode:promoteFrom: ${from}; set it so \`pulumi up --stack ${to}\` deploys exactly these images: npx pulumi config set --stack ${to} cybernode:promoteFrom ${from}\n`);
+    process.stdout.write(
+      `note: stacks/Pulumi.${to}.yaml does not set cybernode:promoteFrom: ${from}; set it so \`pulumi up --stack ${to}\` deploys exactly these images: npx pulumi config set --stack ${to} cybernode:promoteFrom ${from}\n`,
+    );
   } else {
     process.stdout.write(`next: npx pulumi preview --stack ${to}   then   npx pulumi up --stack ${to}\n`);
   }

@@ -14,7 +14,9 @@ export class DockerError extends Error {
     readonly exitCode: number | null,
     readonly stderr: string,
   ) {
-    super(`docker ${args.slice(0, 3).join(" ")}${args.length > 3 ? " ..." : ""} failed (exit ${exitCode}): ${stderr.trim().split("\n").slice(-5).join(" | ")}`);
+    super(
+      `docker ${args.slice(0, 3).join(" ")}${args.length > 3 ? " ..." : ""} failed (exit ${exitCode}): ${stderr.trim().split("\n").slice(-5).join(" | ")}`,
+    );
     this.name = "DockerError";
   }
 }
@@ -35,7 +37,10 @@ export class DockerUnreachableError extends Error {
  * loading zx took 240 ms of the 343 ms that importing the builder cost (measured), paid by every CLI
  * run and every Pulumi provider process, for calls that need no shell features.
  */
-function runDocker(args: string[], o: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
+function runDocker(
+  args: string[],
+  o: { input?: string | Buffer; timeoutMs?: number } = {},
+): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn("docker", args, { stdio: ["pipe", "pipe", "pipe"], timeout: o.timeoutMs });
     const out: Buffer[] = [];
@@ -43,7 +48,9 @@ function runDocker(args: string[], o: { input?: string | Buffer; timeoutMs?: num
     child.stdout.on("data", (c: Buffer) => out.push(c));
     child.stderr.on("data", (c: Buffer) => err.push(c));
     child.on("error", (e) => resolve({ exitCode: null, stdout: "", stderr: String(e.message) }));
-    child.on("close", (exitCode) => resolve({ exitCode, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }));
+    child.on("close", (exitCode) =>
+      resolve({ exitCode, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }),
+    );
     child.stdin.on("error", () => {}); // docker may exit before reading all of stdin; its exit code tells
     child.stdin.end(o.input);
   });
@@ -82,7 +89,12 @@ export function daemonInfo(): Promise<DaemonInfo> {
       checked = undefined;
       throw new DockerUnreachableError(out.stderr || `docker info exited with ${out.exitCode}`);
     }
-    const info = JSON.parse(out.stdout) as { ServerVersion?: string; Architecture?: string; DriverStatus?: [string, string][]; ServerErrors?: string[] };
+    const info = JSON.parse(out.stdout) as {
+      ServerVersion?: string;
+      Architecture?: string;
+      DriverStatus?: [string, string][];
+      ServerErrors?: string[];
+    };
     if (!info.ServerVersion) {
       checked = undefined;
       throw new DockerUnreachableError((info.ServerErrors ?? []).join("; ") || "no server answered");
@@ -143,7 +155,10 @@ export function dockerStream(
     child.on("error", reject);
     child.on("close", (exitCode, signal) => {
       if (pending && opts.onLine) opts.onLine(pending);
-      consumer.then(() => resolve({ exitCode, signal, stderr }), (e: unknown) => reject(e));
+      consumer.then(
+        () => resolve({ exitCode, signal, stderr }),
+        (e: unknown) => reject(e),
+      );
     });
   });
 }
@@ -212,7 +227,11 @@ export async function removeUnremovedTemporaries(): Promise<void> {
 }
 
 /** This machine's name as it goes into temporary container names ([a-z0-9], at most 24 characters). */
-export const HOST_TAG = (hostname().toLowerCase().replace(/[^a-z0-9]/g, "") || "host").slice(0, 24);
+export const HOST_TAG = (
+  hostname()
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, "") || "host"
+).slice(0, 24);
 
 /** A unique name for a temporary container of this process: purpose, pid, machine, random. */
 export function temporaryName(purpose: string): string {
@@ -239,7 +258,9 @@ function processAlive(pid: number): boolean {
  * while the daemon was down). Containers of other machines and of live processes are left alone.
  */
 export async function removeOrphanedTemporaries(): Promise<string[]> {
-  const names = ((await dockerMaybe(["ps", "-a", "--filter", `label=${TEMP_LABEL}=1`, "--format", "{{.Names}}"])) ?? "").split("\n").filter(Boolean);
+  const names = ((await dockerMaybe(["ps", "-a", "--filter", `label=${TEMP_LABEL}=1`, "--format", "{{.Names}}"])) ?? "")
+    .split("\n")
+    .filter(Boolean);
   const orphans = names.filter((n) => {
     const t = parseTemporaryName(n);
     return t !== null && t.host === HOST_TAG && t.pid !== process.pid && !processAlive(t.pid);

@@ -1,5 +1,6 @@
 /** `host[:port][/path]`, as docker image references start (no scheme). Pure. */
-export const REGISTRY_RE = /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*(?::\d{1,5})?(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/;
+export const REGISTRY_RE =
+  /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*(?::\d{1,5})?(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/;
 
 /** The registry name of a local tag: `<registry>/<repo>:<tag>`. Pure. */
 export function registryTag(registry: string, localTag: string): string {

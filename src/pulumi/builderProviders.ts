@@ -87,23 +87,41 @@ export interface RunImageOutputs extends Stored<RunImageInputs> {
  * the planner and the manifest reader, not tar or the executor.
  */
 function builder(projectDir: string) {
-  /* eslint-disable @typescript-eslint/no-require-imports */
   const path = require("node:path") as typeof import("node:path");
   require(require.resolve("tsx/cjs", { paths: [projectDir] }));
   const load = (file: string) => require(path.join(projectDir, file));
   return {
-    get build(): typeof import("../build/builder") { return load("src/build/builder.ts"); },
-    get plan(): typeof import("../build/plan") { return load("src/build/plan.ts"); },
-    get load(): typeof import("../spec/load") { return load("src/spec/load.ts"); },
-    get ship(): typeof import("../build/ship") { return load("src/build/ship.ts"); },
-    get registry(): typeof import("../build/registry") { return load("src/build/registry.ts"); },
-    get extract(): typeof import("../build/extract") { return load("src/build/extract.ts"); },
-    get manifest(): typeof import("../build/manifest") { return load("src/build/manifest.ts"); },
-    get hash(): typeof import("../plan/hash") { return load("src/plan/hash.ts"); },
-    get runImage(): typeof import("../build/runImage") { return load("src/build/runImage.ts"); },
-    get imageId(): typeof import("../docker/imageId") { return load("src/docker/imageId.ts"); },
+    get build(): typeof import("../build/builder") {
+      return load("src/build/builder.ts");
+    },
+    get plan(): typeof import("../build/plan") {
+      return load("src/build/plan.ts");
+    },
+    get load(): typeof import("../spec/load") {
+      return load("src/spec/load.ts");
+    },
+    get ship(): typeof import("../build/ship") {
+      return load("src/build/ship.ts");
+    },
+    get registry(): typeof import("../build/registry") {
+      return load("src/build/registry.ts");
+    },
+    get extract(): typeof import("../build/extract") {
+      return load("src/build/extract.ts");
+    },
+    get manifest(): typeof import("../build/manifest") {
+      return load("src/build/manifest.ts");
+    },
+    get hash(): typeof import("../plan/hash") {
+      return load("src/plan/hash.ts");
+    },
+    get runImage(): typeof import("../build/runImage") {
+      return load("src/build/runImage.ts");
+    },
+    get imageId(): typeof import("../docker/imageId") {
+      return load("src/docker/imageId.ts");
+    },
   };
-  /* eslint-enable @typescript-eslint/no-require-imports */
 }
 
 /** Prepares a phase: points the docker CLI at the build host and loads the spec. */
@@ -114,7 +132,11 @@ function prepare(i: PhaseInputs) {
   else delete process.env.DOCKER_HOST;
   const loaded = b.load.loadSpec(i.imagesRoot, i.image);
   const lines: string[] = [];
-  const opts = { baseMap: new Map(Object.entries(i.baseImages)), env: { ...process.env, ...(i.buildEnv ?? {}) }, log: (l: string) => lines.push(l) };
+  const opts = {
+    baseMap: new Map(Object.entries(i.baseImages)),
+    env: { ...process.env, ...(i.buildEnv ?? {}) },
+    log: (l: string) => lines.push(l),
+  };
   return { b, loaded, opts };
 }
 
@@ -128,7 +150,8 @@ async function imagePresent(b: ReturnType<typeof builder>, ref: string, host: st
 }
 
 /** The host a run image must be on for its containers: the registry path keeps it on the build host. */
-const runImageHost = (i: Pick<RunImageInputs, "registry" | "targetHost" | "buildHost">) => (i.registry ? i.buildHost : i.targetHost || i.buildHost);
+const runImageHost = (i: Pick<RunImageInputs, "registry" | "targetHost" | "buildHost">) =>
+  i.registry ? i.buildHost : i.targetHost || i.buildHost;
 
 /** bin/ holds what the build with this key extracted, unedited. */
 function binCurrent(b: ReturnType<typeof builder>, binDir: string, buildKey: string) {
@@ -137,14 +160,21 @@ function binCurrent(b: ReturnType<typeof builder>, binDir: string, buildKey: str
 }
 
 /** Binaries digest: what decides whether the run image can change. Pure. */
-export function binariesDigest(files: { path: string; size: number; sha256: string }[], version: string, sha: (s: string) => string): string {
+export function binariesDigest(
+  files: { path: string; size: number; sha256: string }[],
+  version: string,
+  sha: (s: string) => string,
+): string {
   return sha(JSON.stringify({ version, files: files.map((f) => [f.path, f.size, f.sha256]) }));
 }
 
 /** sha256 of the buildEnv values: what state keeps of them. */
 function envHash(env: Record<string, string> | undefined): string {
-  const crypto = require("node:crypto") as typeof import("node:crypto"); // eslint-disable-line @typescript-eslint/no-require-imports
-  return crypto.createHash("sha256").update(stableJson(env ?? {})).digest("hex");
+  const crypto = require("node:crypto") as typeof import("node:crypto");
+  return crypto
+    .createHash("sha256")
+    .update(stableJson(env ?? {}))
+    .digest("hex");
 }
 
 /** The inputs as a resource stores them: buildEnv values replaced by their hash. */
@@ -156,7 +186,9 @@ function stored<T extends PhaseInputs>(i: T): Stored<T> {
 /** Inputs that differ between the stored state and the new inputs (buildEnv by its hash). */
 function changedKeys<T extends PhaseInputs>(olds: Stored<T>, news: T, keys: (keyof T)[]): (keyof T)[] {
   return keys.filter((k) =>
-    k === "buildEnv" ? olds.buildEnvHash !== envHash(news.buildEnv) : stableJson((olds as Record<keyof T, unknown>)[k]) !== stableJson(news[k]),
+    k === "buildEnv"
+      ? olds.buildEnvHash !== envHash(news.buildEnv)
+      : stableJson((olds as Record<keyof T, unknown>)[k]) !== stableJson(news[k]),
   );
 }
 
@@ -164,7 +196,8 @@ const COMMON: (keyof PhaseInputs)[] = ["image", "imagesRoot", "baseImages", "bui
 
 async function checkPhase(_olds: unknown, news: PhaseInputs) {
   const failures: pulumi.dynamic.CheckFailure[] = [];
-  if (!/^[a-z0-9][a-z0-9_.-]*\/[a-z0-9][a-z0-9_.-]*$/.test(String(news.image))) failures.push({ property: "image", reason: `'${news.image}' is not group/name` });
+  if (!/^[a-z0-9][a-z0-9_.-]*\/[a-z0-9][a-z0-9_.-]*$/.test(String(news.image)))
+    failures.push({ property: "image", reason: `'${news.image}' is not group/name` });
   if (!String(news.projectDir).startsWith("/")) failures.push({ property: "projectDir", reason: "must be an absolute folder" });
   return { inputs: news, failures };
 }
@@ -181,12 +214,18 @@ async function runExtract(i: BinariesInputs): Promise<BinariesOutputs> {
   const steps = await b.build.buildSteps(loaded, opts);
   const ex = await b.build.extractBinaries(loaded, steps, opts);
   const files = ex.manifest.files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 }));
-  return { ...stored(i), buildKey: steps.buildKey, version: ex.manifest.version, files, digest: binariesDigest(files, ex.manifest.version, b.hash.sha256) };
+  return {
+    ...stored(i),
+    buildKey: steps.buildKey,
+    version: ex.manifest.version,
+    files,
+    digest: binariesDigest(files, ex.manifest.version, b.hash.sha256),
+  };
 }
 
 async function runAssemble(i: RunImageInputs): Promise<RunImageOutputs> {
   const { b, loaded, opts } = prepare(i);
-  const path = (require("node:path") as typeof import("node:path")); // eslint-disable-line @typescript-eslint/no-require-imports
+  const path = require("node:path") as typeof import("node:path");
   const binDir = path.join(loaded.dir, "bin");
   let manifest = b.manifest.readManifest(binDir);
   if (!manifest || !b.manifest.binMatchesManifest(binDir, manifest)) {
@@ -197,9 +236,19 @@ async function runAssemble(i: RunImageInputs): Promise<RunImageOutputs> {
   const run = await b.build.runImage(loaded, manifest, { ...opts, expect });
   let shippedBytes = 0;
   let pullRef = "";
-  if (i.registry) pullRef = (await b.registry.pushRunImage(run.imageId, run.tags[0], i.registry)).ref; // hosts pull it by digest
+  if (i.registry)
+    pullRef = (await b.registry.pushRunImage(run.imageId, run.tags[0], i.registry)).ref; // hosts pull it by digest
   else if (i.targetHost && i.targetHost !== i.buildHost) shippedBytes = (await b.ship.shipRunImage(run.plan, i.targetHost)).bytes;
-  return { ...stored(i), imageId: run.imageId, version: manifest.version, tags: run.tags, shippedBytes, pullRef, present: true, configDigest: run.plan.imageId };
+  return {
+    ...stored(i),
+    imageId: run.imageId,
+    version: manifest.version,
+    tags: run.tags,
+    shippedBytes,
+    pullRef,
+    present: true,
+    configDigest: run.plan.imageId,
+  };
 }
 
 export const buildImageProvider: pulumi.dynamic.ResourceProvider = {
@@ -211,7 +260,8 @@ export const buildImageProvider: pulumi.dynamic.ResourceProvider = {
     const { b, loaded, opts } = prepare(news);
     // One base-image lookup per provider process (one engine run) for all images sharing a base.
     const g = globalThis as { cybernodeResolvedBases?: Map<string, Promise<import("../build/baseImages").ResolvedBase>> };
-    const plan = await b.plan.planBuild(loaded, { ...opts, resolvedBases: (g.cybernodeResolvedBases ??= new Map()) });
+    g.cybernodeResolvedBases ??= new Map();
+    const plan = await b.plan.planBuild(loaded, { ...opts, resolvedBases: g.cybernodeResolvedBases });
     const stale = plan.buildKey !== olds.buildKey || !(await imagePresent(b, plan.buildTag, "")); // prepare() set the build host
     return { changes: stale, replaces: [], stables: stale ? [] : ["buildKey", "buildTag"] };
   },
@@ -232,7 +282,7 @@ export const binariesProvider: pulumi.dynamic.ResourceProvider = {
   async diff(_id: string, olds: BinariesOutputs, news: BinariesInputs) {
     if (changedKeys<BinariesInputs>(olds, news, [...COMMON, "buildKey"]).length) return { changes: true, replaces: [] };
     // bin/ deleted or edited since: extract again (from the cached build image).
-    const path = require("node:path") as typeof import("node:path"); // eslint-disable-line @typescript-eslint/no-require-imports
+    const path = require("node:path") as typeof import("node:path");
     const b = builder(news.projectDir);
     const current = binCurrent(b, path.join(news.imagesRoot, news.image, "bin"), olds.buildKey);
     return { changes: !current, replaces: [], stables: current ? ["digest", "version", "files"] : [] };
@@ -258,13 +308,18 @@ async function checkPromotion(i: RunImageInputs): Promise<pulumi.dynamic.CheckFa
   if (!i.promotedImageId || i.promotedImageId === UNKNOWN) return [];
   const { b, loaded, opts } = prepare(i);
   const plan = await b.plan.planBuild(loaded, opts);
-  const path = require("node:path") as typeof import("node:path"); // eslint-disable-line @typescript-eslint/no-require-imports
+  const path = require("node:path") as typeof import("node:path");
   const binDir = path.join(loaded.dir, "bin");
   const manifest = binCurrent(b, binDir, plan.buildKey);
   if (!manifest) return [];
   const predicted = await b.runImage.predictRunImage({ spec: loaded.spec, binDir, manifest, baseMap: opts.baseMap });
   if (predicted.imageId === i.promotedImageId) return [];
-  return [{ property: "promotedImageId", reason: new b.runImage.PromotionMismatchError(i.image, i.promotedFrom, i.promotedImageId, predicted.imageId).message }];
+  return [
+    {
+      property: "promotedImageId",
+      reason: new b.runImage.PromotionMismatchError(i.image, i.promotedFrom, i.promotedImageId, predicted.imageId).message,
+    },
+  ];
 }
 
 export const runImageProvider: pulumi.dynamic.ResourceProvider = {
@@ -274,7 +329,9 @@ export const runImageProvider: pulumi.dynamic.ResourceProvider = {
     return r;
   },
   async diff(_id: string, olds: RunImageOutputs, news: RunImageInputs) {
-    if (changedKeys<RunImageInputs>(olds, news, [...COMMON, "runHash", "binariesDigest", "targetHost", "promotedImageId", "registry"]).length) {
+    if (
+      changedKeys<RunImageInputs>(olds, news, [...COMMON, "runHash", "binariesDigest", "targetHost", "promotedImageId", "registry"]).length
+    ) {
       return { changes: true, replaces: [] };
     }
     // Read the world back: an image pruned from the host (docker image prune -a) is loaded again.

@@ -22,7 +22,9 @@ export function imagesDirsFromConfig(raw: unknown, stackFile: string): string[] 
     }
   }
   if (!Array.isArray(v) || v.length === 0 || v.some((d) => typeof d !== "string" || d === "" || d.split("/").includes(".."))) {
-    throw new InputError(`stack file ${stackFile}`, ['cybernode:imagesDirs: must be a list of spec folders inside the project, e.g. ["images", "tests/fixtures/images"]']);
+    throw new InputError(`stack file ${stackFile}`, [
+      'cybernode:imagesDirs: must be a list of spec folders inside the project, e.g. ["images", "tests/fixtures/images"]',
+    ]);
   }
   return v as string[];
 }
@@ -32,10 +34,14 @@ export function loadCatalogue(projectDir: string, dirs: string[], stackFile: str
   const cat: Catalogue = new Map();
   for (const d of dirs) {
     const root = resolve(projectDir, d);
-    if (!existsSync(root)) throw new InputError(`stack file ${stackFile}`, [`cybernode:imagesDirs: folder ${d} does not exist in ${projectDir}`]);
+    if (!existsSync(root))
+      throw new InputError(`stack file ${stackFile}`, [`cybernode:imagesDirs: folder ${d} does not exist in ${projectDir}`]);
     for (const name of listSpecNames(root)) {
       const other = cat.get(name);
-      if (other) throw new InputError(`stack file ${stackFile}`, [`cybernode:imagesDirs: image ${name} is defined in both ${other.root} and ${root}`]);
+      if (other)
+        throw new InputError(`stack file ${stackFile}`, [
+          `cybernode:imagesDirs: image ${name} is defined in both ${other.root} and ${root}`,
+        ]);
       cat.set(name, { spec: loadSpec(root, name).spec, root });
     }
   }

@@ -47,7 +47,20 @@ export interface StackContext {
   secretKeys: Set<string>;
 }
 
-const KEYS = ["host", "uid", "dataRoot", "selinux", "buildOn", "baseImages", "nodes", "images", "buildEnv", "imagesDirs", "promoteFrom", "registry"];
+const KEYS = [
+  "host",
+  "uid",
+  "dataRoot",
+  "selinux",
+  "buildOn",
+  "baseImages",
+  "nodes",
+  "images",
+  "buildEnv",
+  "imagesDirs",
+  "promoteFrom",
+  "registry",
+];
 
 /** Config values arrive as strings (plain keys) or JSON (objects); both are accepted. */
 function parseValue(v: unknown): unknown {
@@ -63,18 +76,18 @@ function parseValue(v: unknown): unknown {
   return v;
 }
 
-
 export function validateStackConfig(raw: Record<string, unknown>, ctx: StackContext): StackPlan {
   const problems: string[] = [];
   const bad = (key: string, what: string) => problems.push(`cybernode:${key}: ${what}`);
   const get = (k: string) => parseValue(raw[k]);
 
-
   // host
   const hostRaw = get("host") ?? "unix:///var/run/docker.sock";
   let host = "";
-  if (typeof hostRaw !== "string" || hostRaw === "") bad("host", "must be a Docker host URL such as unix:///var/run/docker.sock or ssh://cyber@node1");
-  else if (!/^(unix:\/\/\/.+|tcp:\/\/[^/\s]+|ssh:\/\/[^/\s@]+@[^/\s]+|ssh:\/\/[^/\s]+|npipe:\/\/.+)$/.test(hostRaw)) bad("host", `'${hostRaw}' has an unsupported scheme or form; use unix:///path, tcp://host:port or ssh://user@host[:port]`);
+  if (typeof hostRaw !== "string" || hostRaw === "")
+    bad("host", "must be a Docker host URL such as unix:///var/run/docker.sock or ssh://cyber@node1");
+  else if (!/^(unix:\/\/\/.+|tcp:\/\/[^/\s]+|ssh:\/\/[^/\s@]+@[^/\s]+|ssh:\/\/[^/\s]+|npipe:\/\/.+)$/.test(hostRaw))
+    bad("host", `'${hostRaw}' has an unsupported scheme or form; use unix:///path, tcp://host:port or ssh://user@host[:port]`);
   else host = hostRaw;
 
   // uid
@@ -95,8 +108,10 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: StackCont
   // dataRoot
   const dataRootRaw = get("dataRoot") ?? "/home/cyber/cyberdata";
   let dataRoot = "";
-  if (typeof dataRootRaw !== "string" || dataRootRaw.trim() === "") bad("dataRoot", "must be an absolute folder such as /home/cyber/cyberdata");
-  else if (!dataRootRaw.startsWith("/")) bad("dataRoot", `'${dataRootRaw}' is relative; give an absolute folder such as /home/cyber/cyberdata`);
+  if (typeof dataRootRaw !== "string" || dataRootRaw.trim() === "")
+    bad("dataRoot", "must be an absolute folder such as /home/cyber/cyberdata");
+  else if (!dataRootRaw.startsWith("/"))
+    bad("dataRoot", `'${dataRootRaw}' is relative; give an absolute folder such as /home/cyber/cyberdata`);
   else if (dataRootRaw.split("/").includes("..")) bad("dataRoot", `'${dataRootRaw}' must not contain '..'`);
   else dataRoot = posix.normalize(dataRootRaw).replace(/\/$/, "") || "/";
 
@@ -111,27 +126,38 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: StackCont
   const selinux = bool("selinux", false);
 
   const buildOnRaw = get("buildOn") ?? "local";
-  if (buildOnRaw !== "local" && buildOnRaw !== "host") bad("buildOn", `${JSON.stringify(buildOnRaw)} must be 'local' (build here, load onto the host) or 'host' (build on the target)`);
+  if (buildOnRaw !== "local" && buildOnRaw !== "host")
+    bad("buildOn", `${JSON.stringify(buildOnRaw)} must be 'local' (build here, load onto the host) or 'host' (build on the target)`);
 
   const baseImages: Record<string, string> = {};
   const bi = get("baseImages");
   if (bi !== undefined) {
     if (!isObject(bi)) bad("baseImages", 'must be a map of image → local image, e.g. { "golang:1.26-bookworm": "local/golang:1.26" }');
-    else for (const [k, v] of Object.entries(bi)) typeof v === "string" && v !== "" ? (baseImages[k] = v) : bad(`baseImages.${k}`, "must name a local image");
+    else
+      for (const [k, v] of Object.entries(bi)) {
+        if (typeof v === "string" && v !== "") baseImages[k] = v;
+        else bad(`baseImages.${k}`, "must name a local image");
+      }
   }
 
   let promoteFrom = "";
   const pf = get("promoteFrom");
   if (pf !== undefined) {
-    if (typeof pf !== "string" || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(pf)) bad("promoteFrom", `${JSON.stringify(pf)} must be the name of another stack, e.g. staging`);
-    else if (pf === ctx.stack) bad("promoteFrom", `stack ${ctx.stack} cannot promote from itself; name the stack whose tested images it should run, e.g. staging`);
+    if (typeof pf !== "string" || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(pf))
+      bad("promoteFrom", `${JSON.stringify(pf)} must be the name of another stack, e.g. staging`);
+    else if (pf === ctx.stack)
+      bad("promoteFrom", `stack ${ctx.stack} cannot promote from itself; name the stack whose tested images it should run, e.g. staging`);
     else promoteFrom = pf;
   }
 
   let registry = "";
   const reg = get("registry");
   if (reg !== undefined) {
-    if (typeof reg !== "string" || !REGISTRY_RE.test(reg)) bad("registry", `${JSON.stringify(reg)} is not a registry address; write host[:port][/path], e.g. registry.example.com:5000/cybernode (no scheme)`);
+    if (typeof reg !== "string" || !REGISTRY_RE.test(reg))
+      bad(
+        "registry",
+        `${JSON.stringify(reg)} is not a registry address; write host[:port][/path], e.g. registry.example.com:5000/cybernode (no scheme)`,
+      );
     else registry = reg;
   }
 
@@ -162,13 +188,15 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: StackCont
     }
   }
 
-  if (uidMissing && nodes.length > 0) bad("uid", "not set and this machine has no user 'cyber': set it with: pulumi config set cybernode:uid 1000");
+  if (uidMissing && nodes.length > 0)
+    bad("uid", "not set and this machine has no user 'cyber': set it with: pulumi config set cybernode:uid 1000");
 
   // images: built and published even when no node uses them.
   const images = new Set(nodes.map((n) => n.image));
   const imagesRaw = get("images");
   if (imagesRaw !== undefined) {
-    if (!Array.isArray(imagesRaw)) bad("images", `${JSON.stringify(imagesRaw)} must be a list of image names, e.g. [fullnode/btcd, fullnode/fixnode]`);
+    if (!Array.isArray(imagesRaw))
+      bad("images", `${JSON.stringify(imagesRaw)} must be a list of image names, e.g. [fullnode/btcd, fullnode/fixnode]`);
     else {
       imagesRaw.forEach((name, i) => {
         if (typeof name !== "string" || !ctx.specs.has(name)) {
@@ -191,7 +219,11 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: StackCont
         if (!ENV_KEY_RE.test(k)) bad(`buildEnv.${k}`, `'${k}' is not a valid environment variable name`);
         else if (typeof v !== "string") bad(`buildEnv.${k}`, `${JSON.stringify(v)} must be a string`);
         else if (v.includes("\0")) bad(`buildEnv.${k}`, "value contains a NUL byte");
-        else if (!passed.has(k)) bad(`buildEnv.${k}`, `no image this stack builds passes ${k} through (build.passEnv)${passed.size ? `; they pass: ${[...passed].sort().join(", ")}` : ""}`);
+        else if (!passed.has(k))
+          bad(
+            `buildEnv.${k}`,
+            `no image this stack builds passes ${k} through (build.passEnv)${passed.size ? `; they pass: ${[...passed].sort().join(", ")}` : ""}`,
+          );
         else buildEnv[k] = v;
       }
   }
@@ -201,10 +233,25 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: StackCont
   for (const k of Object.keys(raw)) {
     if (KEYS.includes(k) || ctx.secretKeys.has(k) || referenced.has(k)) continue;
     const near = KEYS.find((known) => known.toLowerCase().slice(0, 4) === k.toLowerCase().slice(0, 4));
-    bad(k, `unknown key${near ? ` (did you mean cybernode:${near}?)` : ""}; known keys: ${KEYS.join(", ")}, plus secrets set with --secret`);
+    bad(
+      k,
+      `unknown key${near ? ` (did you mean cybernode:${near}?)` : ""}; known keys: ${KEYS.join(", ")}, plus secrets set with --secret`,
+    );
   }
 
   if (problems.length > 0) throw new InputError(`stack file ${ctx.stackFile}`, problems);
-  return { stack: ctx.stack, host, uid, dataRoot, selinux, buildOn: buildOnRaw as "local" | "host", baseImages, promoteFrom, registry, nodes, images: [...images].sort(), buildEnv };
+  return {
+    stack: ctx.stack,
+    host,
+    uid,
+    dataRoot,
+    selinux,
+    buildOn: buildOnRaw as "local" | "host",
+    baseImages,
+    promoteFrom,
+    registry,
+    nodes,
+    images: [...images].sort(),
+    buildEnv,
+  };
 }
-

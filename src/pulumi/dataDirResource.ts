@@ -39,13 +39,14 @@ export function dataDirCommand(host: string, script: string): { cmd: string; arg
 }
 
 async function ensureDir(i: DataDirInputs): Promise<void> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const cp = require("node:child_process") as typeof import("node:child_process");
   const how = dataDirCommand(i.host, dataDirScript(i.path, i.uid, i.selinux));
   if (typeof how === "string") throw new Error(`data folder ${i.path}: ${how}`);
   const r = cp.spawnSync(how.cmd, how.args, { encoding: "utf8", timeout: 60_000 });
   if (r.status !== 0) {
-    throw new Error(`data folder ${i.path} on ${i.host || "this machine"}: ${(r.stderr || String(r.error ?? "")).trim()}. Check that the user may create it (or create it owned by uid ${i.uid}).`);
+    throw new Error(
+      `data folder ${i.path} on ${i.host || "this machine"}: ${(r.stderr || String(r.error ?? "")).trim()}. Check that the user may create it (or create it owned by uid ${i.uid}).`,
+    );
   }
 }
 

@@ -16,7 +16,14 @@ export class BuildImage extends pulumi.dynamic.Resource {
   declare readonly buildKey: pulumi.Output<string>;
   declare readonly baseImageId: pulumi.Output<string>;
   constructor(name: string, args: Inputs<BuildImageInputs>, opts?: pulumi.CustomResourceOptions) {
-    super(buildImageProvider, name, { ...args, buildKey: undefined, buildTag: undefined, baseImageId: undefined, stepsRun: undefined, buildEnvHash: undefined }, opts, "cybernode", "BuildImage");
+    super(
+      buildImageProvider,
+      name,
+      { ...args, buildKey: undefined, buildTag: undefined, baseImageId: undefined, stepsRun: undefined, buildEnvHash: undefined },
+      opts,
+      "cybernode",
+      "BuildImage",
+    );
   }
 }
 
@@ -26,7 +33,14 @@ export class Binaries extends pulumi.dynamic.Resource {
   declare readonly version: pulumi.Output<string>;
   declare readonly files: pulumi.Output<{ path: string; size: number; sha256: string }[]>;
   constructor(name: string, args: Inputs<BinariesInputs>, opts?: pulumi.CustomResourceOptions) {
-    super(binariesProvider, name, { ...args, digest: undefined, version: undefined, files: undefined, buildEnvHash: undefined }, opts, "cybernode", "Binaries");
+    super(
+      binariesProvider,
+      name,
+      { ...args, digest: undefined, version: undefined, files: undefined, buildEnvHash: undefined },
+      opts,
+      "cybernode",
+      "Binaries",
+    );
   }
 }
 
@@ -38,7 +52,24 @@ export class RunImage extends pulumi.dynamic.Resource {
   declare readonly pullRef: pulumi.Output<string>;
   declare readonly configDigest: pulumi.Output<string>;
   constructor(name: string, args: Inputs<RunImageInputs>, opts?: pulumi.CustomResourceOptions) {
-    super(runImageProvider, name, { ...args, imageId: undefined, version: undefined, tags: undefined, shippedBytes: undefined, pullRef: undefined, configDigest: undefined, present: undefined, buildEnvHash: undefined }, opts, "cybernode", "RunImage");
+    super(
+      runImageProvider,
+      name,
+      {
+        ...args,
+        imageId: undefined,
+        version: undefined,
+        tags: undefined,
+        shippedBytes: undefined,
+        pullRef: undefined,
+        configDigest: undefined,
+        present: undefined,
+        buildEnvHash: undefined,
+      },
+      opts,
+      "cybernode",
+      "RunImage",
+    );
   }
 }
 
@@ -75,10 +106,20 @@ export class Image extends pulumi.ComponentResource {
 
   constructor(name: string, args: ImageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("cybernode:index:Image", name, {}, opts);
-    const common = { image: args.image, projectDir: args.projectDir, imagesRoot: args.imagesRoot, baseImages: args.baseImages, buildEnv: args.buildEnv, buildHost: args.buildHost, providerVersion: PROVIDER_VERSION };
+    const common = {
+      image: args.image,
+      projectDir: args.projectDir,
+      imagesRoot: args.imagesRoot,
+      baseImages: args.baseImages,
+      buildEnv: args.buildEnv,
+      buildHost: args.buildHost,
+      providerVersion: PROVIDER_VERSION,
+    };
     const build = new BuildImage(`${name}-build`, { ...common, buildHash: args.buildHash }, { parent: this });
     const bin = new Binaries(`${name}-bin`, { ...common, buildKey: build.buildKey }, { parent: this });
-    const run = new RunImage(`${name}-run`, {
+    const run = new RunImage(
+      `${name}-run`,
+      {
         ...common,
         runHash: args.runHash,
         binariesDigest: bin.digest,
@@ -86,12 +127,20 @@ export class Image extends pulumi.ComponentResource {
         promotedImageId: args.promoted?.imageId ?? "",
         promotedFrom: args.promoted?.from ?? "",
         registry: args.registry ?? "",
-      }, { parent: this });
+      },
+      { parent: this },
+    );
     this.imageId = run.imageId;
     this.version = bin.version;
     this.artifacts = bin.files;
     this.pullRef = run.pullRef;
     this.configDigest = run.configDigest;
-    this.registerOutputs({ imageId: this.imageId, configDigest: this.configDigest, version: this.version, artifacts: this.artifacts, pullRef: this.pullRef });
+    this.registerOutputs({
+      imageId: this.imageId,
+      configDigest: this.configDigest,
+      version: this.version,
+      artifacts: this.artifacts,
+      pullRef: this.pullRef,
+    });
   }
 }

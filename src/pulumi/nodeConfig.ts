@@ -74,14 +74,16 @@ export function parseNode(
     return null;
   }
   const restart = n.restart ?? spec.container.restart;
-  if (typeof restart !== "string" || !RESTART_RE.test(restart)) bad(`${k}.restart`, `${JSON.stringify(n.restart)} must be one of no, always, unless-stopped, on-failure[:N]`);
+  if (typeof restart !== "string" || !RESTART_RE.test(restart))
+    bad(`${k}.restart`, `${JSON.stringify(n.restart)} must be one of no, always, unless-stopped, on-failure[:N]`);
   let ports: NodePort[] = spec.container.ports.map((p) => ({ ...p }));
   if (n.ports !== undefined) {
     if (!Array.isArray(n.ports)) bad(`${k}.ports`, 'must be a list such as ["8333:8333", "127.0.0.1:8334:8334"]');
     else {
       ports = [];
       n.ports.forEach((p, i) => {
-        const parsed = typeof p === "string" || typeof p === "number" ? parsePortMapping(String(p)) : `${JSON.stringify(p)} is not a port mapping`;
+        const parsed =
+          typeof p === "string" || typeof p === "number" ? parsePortMapping(String(p)) : `${JSON.stringify(p)} is not a port mapping`;
         if (typeof parsed === "string") bad(`${k}.ports[${i}]`, parsed);
         else ports.push(parsed);
       });
@@ -95,10 +97,14 @@ export function parseNode(
   }
   const secrets = [...new Set(args.flatMap((a) => [...a.matchAll(SECRET_REF_RE)].map((m) => m[1])))];
   // A placeholder the pattern does not take (e.g. ${secret:my-pass}) would reach the node verbatim, as its password.
-  for (const m of args.flatMap((a) => [...a.matchAll(/\$\{secret:([^}]*)\}/g)])) if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(m[1])) bad(`${k}.args`, `'${m[0]}' is not a secret reference: keys are a letter then letters, digits or _ (e.g. \${secret:btcdRpcPass})`);
+  for (const m of args.flatMap((a) => [...a.matchAll(/\$\{secret:([^}]*)\}/g)]))
+    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(m[1]))
+      bad(`${k}.args`, `'${m[0]}' is not a secret reference: keys are a letter then letters, digits or _ (e.g. \${secret:btcdRpcPass})`);
   for (const s of secrets) {
-    if (raw[s] === undefined) bad(`${k}.args`, `uses \${secret:${s}} but cybernode:${s} is not set: pulumi config set --secret cybernode:${s} <value>`);
-    else if (!ctx.secretKeys.has(s)) bad(s, `is given in plain text but node '${name}' uses it as a secret: pulumi config set --secret cybernode:${s} <value>`);
+    if (raw[s] === undefined)
+      bad(`${k}.args`, `uses \${secret:${s}} but cybernode:${s} is not set: pulumi config set --secret cybernode:${s} <value>`);
+    else if (!ctx.secretKeys.has(s))
+      bad(s, `is given in plain text but node '${name}' uses it as a secret: pulumi config set --secret cybernode:${s} <value>`);
   }
   const env: [string, string][] = [];
   if (n.env !== undefined) {
@@ -116,7 +122,8 @@ export function parseNode(
     if (!isObject(n.labels)) bad(`${k}.labels`, "must be a map of label: value");
     else
       for (const [lk, lv] of Object.entries(n.labels)) {
-        if (lk === "" || /\s/.test(lk) || lk.startsWith("cybernode.")) bad(`${k}.labels.${lk}`, "label keys must be non-empty, without spaces, and not start with cybernode.");
+        if (lk === "" || /\s/.test(lk) || lk.startsWith("cybernode."))
+          bad(`${k}.labels.${lk}`, "label keys must be non-empty, without spaces, and not start with cybernode.");
         else if (typeof lv !== "string") bad(`${k}.labels.${lk}`, "value must be a string");
         else labels.push([lk, lv]);
       }
@@ -129,16 +136,40 @@ export function parseNode(
   }
   for (const list of ["capDrop", "capAdd"] as const) {
     if (n[list] === undefined) continue;
-    if (!Array.isArray(n[list]) || (n[list] as unknown[]).some((c) => typeof c !== "string" || !CAP_RE.test(c.replace(/^CAP_/, "")))) bad(`${k}.${list}`, 'must be a list of capability names such as ["NET_BIND_SERVICE"]');
+    if (!Array.isArray(n[list]) || (n[list] as unknown[]).some((c) => typeof c !== "string" || !CAP_RE.test(c.replace(/^CAP_/, ""))))
+      bad(`${k}.${list}`, 'must be a list of capability names such as ["NET_BIND_SERVICE"]');
     else security[list] = (n[list] as string[]).map((c) => c.replace(/^CAP_/, ""));
   }
   if (n.tmpSize !== undefined) {
     if (typeof n.tmpSize !== "string" || !/^\d+[kmg]?$/.test(n.tmpSize)) bad(`${k}.tmpSize`, 'must be a size such as "64m"');
     else security.tmpSize = n.tmpSize;
   }
-  const FIELDS = ["image", "ports", "args", "env", "labels", "restart", "enabled", "readOnlyRoot", "noNewPrivileges", "capDrop", "capAdd", "tmpSize"];
+  const FIELDS = [
+    "image",
+    "ports",
+    "args",
+    "env",
+    "labels",
+    "restart",
+    "enabled",
+    "readOnlyRoot",
+    "noNewPrivileges",
+    "capDrop",
+    "capAdd",
+    "tmpSize",
+  ];
   for (const extra of Object.keys(n)) if (!FIELDS.includes(extra)) bad(`${k}.${extra}`, `unknown field (${FIELDS.join(", ")})`);
-  return { name, image, ports, args, env: env.sort(([a], [b]) => (a < b ? -1 : 1)), labels: labels.sort(([a], [b]) => (a < b ? -1 : 1)), restart: String(restart), secrets, security };
+  return {
+    name,
+    image,
+    ports,
+    args,
+    env: env.sort(([a], [b]) => (a < b ? -1 : 1)),
+    labels: labels.sort(([a], [b]) => (a < b ? -1 : 1)),
+    restart: String(restart),
+    secrets,
+    security,
+  };
 }
 
 /** Fills `${secret:key}` placeholders. Pure; the caller wraps the result as a Pulumi secret. */

@@ -80,19 +80,40 @@ export function deployStack(o: ProgramOptions = {}) {
     runImageIds.set(
       name,
       plan.registry && provider
-        ? new docker.RemoteImage(`${name.replace("/", "-")}-pull`, { name: img.pullRef, keepLocally: true }, { provider, parent: img }).imageId
+        ? new docker.RemoteImage(`${name.replace("/", "-")}-pull`, { name: img.pullRef, keepLocally: true }, { provider, parent: img })
+            .imageId
         : img.imageId,
     );
   }
   const config = new pulumi.Config("cybernode");
   const containers = plan.nodes.map((node) =>
-    nodeContainer(node, plan, images.get(node.image) as Image, runImageIds.get(node.image) as pulumi.Output<string>, provider as docker.Provider, config),
+    nodeContainer(
+      node,
+      plan,
+      images.get(node.image) as Image,
+      runImageIds.get(node.image) as pulumi.Output<string>,
+      provider as docker.Provider,
+      config,
+    ),
   );
   return {
     host: plan.host,
-    nodes: Object.fromEntries(plan.nodes.map((n, i) => [n.name, { container: containers[i].name, image: n.image, imageId: images.get(n.image)!.imageId, version: images.get(n.image)!.version }])),
+    nodes: Object.fromEntries(
+      plan.nodes.map((n, i) => [
+        n.name,
+        {
+          container: containers[i].name,
+          image: n.image,
+          imageId: (images.get(n.image) as Image).imageId,
+          version: (images.get(n.image) as Image).version,
+        },
+      ]),
+    ),
     images: Object.fromEntries(
-      [...images].map(([name, img]) => [name, { imageId: img.imageId, configDigest: img.configDigest, version: img.version, artifacts: img.artifacts, pullRef: img.pullRef }]),
+      [...images].map(([name, img]) => [
+        name,
+        { imageId: img.imageId, configDigest: img.configDigest, version: img.version, artifacts: img.artifacts, pullRef: img.pullRef },
+      ]),
     ),
   };
 }
@@ -119,7 +140,12 @@ function promotedImages(from: string, stack: string): (image: string) => pulumi.
  * config digest, which both sides compute the same way, is compared. Stacks deployed before the
  * configDigest output existed export only imageId (the classic store's config digest).
  */
-export function promotedConfigDigest(imgs: Record<string, { imageId?: string; configDigest?: string }> | undefined, image: string, from: string, stack: string): string {
+export function promotedConfigDigest(
+  imgs: Record<string, { imageId?: string; configDigest?: string }> | undefined,
+  image: string,
+  from: string,
+  stack: string,
+): string {
   const id = imgs?.[image]?.configDigest || imgs?.[image]?.imageId;
   if (typeof id !== "string" || !/^sha256:[0-9a-f]{64}$/.test(id)) {
     throw new Error(
@@ -130,12 +156,26 @@ export function promotedConfigDigest(imgs: Record<string, { imageId?: string; co
   return id;
 }
 
-function nodeContainer(node: NodePlan, plan: StackPlan, image: Image, imageId: pulumi.Output<string>, provider: docker.Provider, config: pulumi.Config): docker.Container {
+function nodeContainer(
+  node: NodePlan,
+  plan: StackPlan,
+  image: Image,
+  imageId: pulumi.Output<string>,
+  provider: docker.Provider,
+  config: pulumi.Config,
+): docker.Container {
   const secretValues = node.secrets.map((k) => config.requireSecret(k));
-  const dataDir = new DataDir(`${node.name}-data`, { path: `${plan.dataRoot}/${node.name}`, uid: plan.uid, selinux: plan.selinux, host: plan.host });
+  const dataDir = new DataDir(`${node.name}-data`, {
+    path: `${plan.dataRoot}/${node.name}`,
+    uid: plan.uid,
+    selinux: plan.selinux,
+    host: plan.host,
+  });
   // Args with ${secret:key} become a secret output, so they never show in plain state or previews.
   const command: pulumi.Input<string[]> = node.secrets.length
-    ? pulumi.all(secretValues).apply((vals) => node.args.map((a) => fillSecrets(a, Object.fromEntries(node.secrets.map((k, i) => [k, vals[i]])))))
+    ? pulumi
+        .all(secretValues)
+        .apply((vals) => node.args.map((a) => fillSecrets(a, Object.fromEntries(node.secrets.map((k, i) => [k, vals[i]])))))
     : node.args;
   return new docker.Container(
     node.name,

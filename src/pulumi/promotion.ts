@@ -19,18 +19,29 @@ export function promotionPlan(source: ExportedImages, target: ExportedImages): P
   return names.map((image) => {
     const s = source[image];
     const t = target[image];
-    if (s && !t) return { image, action: "add", toId: s.imageId, toVersion: s.version };
-    if (!s && t) return { image, action: "remove", fromId: t.imageId, fromVersion: t.version };
-    return { image, action: s!.imageId === t!.imageId ? "unchanged" : "update", fromId: t!.imageId, toId: s!.imageId, fromVersion: t!.version, toVersion: s!.version };
+    if (!t) return { image, action: "add", toId: s.imageId, toVersion: s.version };
+    if (!s) return { image, action: "remove", fromId: t.imageId, fromVersion: t.version };
+    return {
+      image,
+      action: s.imageId === t.imageId ? "unchanged" : "update",
+      fromId: t.imageId,
+      toId: s.imageId,
+      fromVersion: t.version,
+      toVersion: s.version,
+    };
   });
 }
 
 /** The file backend folder: PULUMI_BACKEND_URL when it is file://, else Pulumi.yaml's backend.url, else .pulumi-state. */
 export function fileBackendDir(projectDir: string, env: NodeJS.ProcessEnv = process.env): string {
-  const fromUrl = (url: string) => (url.startsWith("file://") ? resolve(projectDir, url.slice("file://".length).replace(/^~(?=\/)/, env.HOME ?? "~")) : null);
+  const fromUrl = (url: string) =>
+    url.startsWith("file://") ? resolve(projectDir, url.slice("file://".length).replace(/^~(?=\/)/, env.HOME ?? "~")) : null;
   if (env.PULUMI_BACKEND_URL) {
     const d = fromUrl(env.PULUMI_BACKEND_URL);
-    if (!d) throw new Error(`PULUMI_BACKEND_URL=${env.PULUMI_BACKEND_URL} is not a file:// backend; use: pulumi stack output --json --stack <name>`);
+    if (!d)
+      throw new Error(
+        `PULUMI_BACKEND_URL=${env.PULUMI_BACKEND_URL} is not a file:// backend; use: pulumi stack output --json --stack <name>`,
+      );
     return d;
   }
   const yaml = existsSync(join(projectDir, "Pulumi.yaml")) ? readFileSync(join(projectDir, "Pulumi.yaml"), "utf8") : "";
@@ -40,10 +51,15 @@ export function fileBackendDir(projectDir: string, env: NodeJS.ProcessEnv = proc
 
 /** Reads a stack's outputs from a file backend (`.pulumi/stacks/<project>/<stack>.json`); null when the stack has no state. */
 export function readStackOutputs(backendDir: string, project: string, stack: string): Record<string, unknown> | null {
-  const candidates = [join(backendDir, ".pulumi", "stacks", project, `${stack}.json`), join(backendDir, ".pulumi", "stacks", `${stack}.json`)];
+  const candidates = [
+    join(backendDir, ".pulumi", "stacks", project, `${stack}.json`),
+    join(backendDir, ".pulumi", "stacks", `${stack}.json`),
+  ];
   const file = candidates.find((f) => existsSync(f));
   if (!file) return null;
-  const doc = JSON.parse(readFileSync(file, "utf8")) as { checkpoint?: { latest?: { resources?: { type: string; outputs?: Record<string, unknown> }[] } } };
+  const doc = JSON.parse(readFileSync(file, "utf8")) as {
+    checkpoint?: { latest?: { resources?: { type: string; outputs?: Record<string, unknown> }[] } };
+  };
   const root = doc.checkpoint?.latest?.resources?.find((r) => r.type === "pulumi:pulumi:Stack");
   return root?.outputs ?? {};
 }

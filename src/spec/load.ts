@@ -43,7 +43,6 @@ export function loadSpec(root: string, name: string): LoadedSpec {
   // Specs are TypeScript modules; require goes through the tsx loader registered at start-up. A
   // long-lived process (the Automation API, a watch loop) must see an edited spec, not the cached one.
   delete require.cache[file];
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const mod = require(file) as { default?: unknown };
   const spec = validateSpec(name, mod.default ?? mod);
   return { spec, file, dir: join(root, name) };

@@ -47,8 +47,7 @@ export const IPV4_RE = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)
 /** Docker image reference, loosely: repo[:tag][@digest], lower-case repository. */
 const IMAGE_REF_RE = /^[a-z0-9][a-z0-9._\-/:]*[a-z0-9](:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$/;
 
-export const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
+export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Parses `8333`, `"8333"` or `"8333/udp"`; returns an error text or the port. */
 export function parsePort(v: unknown): { port: number; protocol: PortProtocol } | string {
@@ -80,7 +79,8 @@ export function validateSpec(name: string, raw: unknown): ResolvedSpec {
   }
   const spec = raw as Partial<ImageSpec> & Record<string, unknown>;
   for (const key of Object.keys(spec)) {
-    if (!["description", "build", "run", "container"].includes(key)) bad(key, "unknown field (expected build, run, container, description)");
+    if (!["description", "build", "run", "container"].includes(key))
+      bad(key, "unknown field (expected build, run, container, description)");
   }
 
   const strings = (field: string, v: unknown, opts: { nonEmpty?: boolean } = {}): string[] => {
@@ -101,7 +101,8 @@ export function validateSpec(name: string, raw: unknown): ResolvedSpec {
     }
     const out: [string, string][] = [];
     for (const [k, val] of Object.entries(v)) {
-      if (!ENV_KEY_RE.test(k)) bad(`${field}.${k}`, `'${k}' is not a valid environment variable name (letters, digits, _; not starting with a digit)`);
+      if (!ENV_KEY_RE.test(k))
+        bad(`${field}.${k}`, `'${k}' is not a valid environment variable name (letters, digits, _; not starting with a digit)`);
       else if (typeof val !== "string") bad(`${field}.${k}`, "value must be a string");
       else if (val.includes("\0")) bad(`${field}.${k}`, "value contains a NUL byte");
       else out.push([k, val]);
@@ -127,11 +128,17 @@ export function validateSpec(name: string, raw: unknown): ResolvedSpec {
   };
 
   // --- build
-  const b = isObject(spec.build) ? spec.build : (bad("build", "missing: the build image (from, steps, artifacts, version)"), {} as Record<string, unknown>);
+  /** A missing section is reported once; its fields are then checked as absent. */
+  const missing = (key: string, what: string): Record<string, unknown> => {
+    bad(key, `missing: ${what}`);
+    return {};
+  };
+  const b = isObject(spec.build) ? spec.build : missing("build", "the build image (from, steps, artifacts, version)");
   const from = spec.build === undefined ? "" : imageRef("build.from", b.from);
   if (from === "scratch") bad("build.from", "scratch has no shell to run build steps; use a toolchain image");
   const steps = strings("build.steps", b.steps, { nonEmpty: true });
-  if (spec.build !== undefined && (!Array.isArray(b.steps) || b.steps.length === 0)) bad("build.steps", "missing: give at least one shell command");
+  if (spec.build !== undefined && (!Array.isArray(b.steps) || b.steps.length === 0))
+    bad("build.steps", "missing: give at least one shell command");
   const buildEnv = envMap("build.env", b.env);
   const passEnv = strings("build.passEnv", b.passEnv);
   for (const k of passEnv) if (!ENV_KEY_RE.test(k)) bad("build.passEnv", `'${k}' is not a valid environment variable name`);
@@ -142,7 +149,8 @@ export function validateSpec(name: string, raw: unknown): ResolvedSpec {
     else
       for (const [p, n] of Object.entries(b.caches)) {
         const path = absPath(`build.caches['${p}']`, p);
-        if (typeof n !== "string" || !CACHE_NAME_RE.test(n)) bad(`build.caches['${p}']`, `cache name ${JSON.stringify(n)} must be lower-case letters, digits, '.', '_' or '-'`);
+        if (typeof n !== "string" || !CACHE_NAME_RE.test(n))
+          bad(`build.caches['${p}']`, `cache name ${JSON.stringify(n)} must be lower-case letters, digits, '.', '_' or '-'`);
         else caches.push({ path, name: n });
       }
     caches.sort((x, y) => (x.path < y.path ? -1 : 1));
@@ -150,15 +158,18 @@ export function validateSpec(name: string, raw: unknown): ResolvedSpec {
   if (b.inputs !== undefined && typeof b.inputs !== "boolean") bad("build.inputs", "must be true or false");
   const artifacts: { path: string; name: string }[] = [];
   if (spec.build !== undefined) {
-    if (!Array.isArray(b.artifacts) || b.artifacts.length === 0) bad("build.artifacts", "missing: list the absolute paths of the binaries to extract");
+    if (!Array.isArray(b.artifacts) || b.artifacts.length === 0)
+      bad("build.artifacts", "missing: list the absolute paths of the binaries to extract");
     else
       b.artifacts.forEach((a, i) => {
         const path = absPath(`build.artifacts[${i}]`, a);
         if (!path.startsWith("/")) return;
         const name = posix.basename(path);
         if (path === "/") bad(`build.artifacts[${i}]`, "'/' cannot be an artifact");
-        else if (artifacts.some((x) => x.name === name)) bad(`build.artifacts[${i}]`, `duplicate artifact name '${name}' (artifacts land in /cyberapp by their base name)`);
-        else if (name === "MANIFEST.json" || name === "VERSION" || name === "libs") bad(`build.artifacts[${i}]`, `'${name}' is reserved in bin/`);
+        else if (artifacts.some((x) => x.name === name))
+          bad(`build.artifacts[${i}]`, `duplicate artifact name '${name}' (artifacts land in /cyberapp by their base name)`);
+        else if (name === "MANIFEST.json" || name === "VERSION" || name === "libs")
+          bad(`build.artifacts[${i}]`, `'${name}' is reserved in bin/`);
         else artifacts.push({ path, name });
       });
   }
@@ -166,16 +177,22 @@ export function validateSpec(name: string, raw: unknown): ResolvedSpec {
   if (spec.build !== undefined) {
     const v = b.version;
     if (isObject(v) && typeof v.file === "string" && v.command === undefined) version = { file: absPath("build.version.file", v.file) };
-    else if (isObject(v) && typeof v.command === "string" && v.file === undefined && v.command.trim() !== "") version = { command: v.command };
+    else if (isObject(v) && typeof v.command === "string" && v.file === undefined && v.command.trim() !== "")
+      version = { command: v.command };
     else bad("build.version", "missing: give { file: '/abs/path' } written by a step, or { command: 'app --version' }");
   }
 
   // --- run
-  const r = isObject(spec.run) ? spec.run : (bad("run", "missing: the run image (entrypoint, ports, ...)"), {} as Record<string, unknown>);
+  const r = isObject(spec.run) ? spec.run : missing("run", "the run image (entrypoint, ports, ...)");
   const base = r.base === undefined ? "scratch" : imageRef("run.base", r.base);
   const entrypoint = strings("run.entrypoint", r.entrypoint);
-  if (spec.run !== undefined && (entrypoint.length === 0 || entrypoint[0].trim() === "")) bad("run.entrypoint", "empty: give the program, e.g. ['/cyberapp/btcd', '--datadir=/cyberdata']");
-  else if (entrypoint.length > 0 && !entrypoint[0].startsWith("/")) bad("run.entrypoint", `'${entrypoint[0]}' must be an absolute path such as /cyberapp/${entrypoint[0]} (run images have no PATH lookup or shell)`);
+  if (spec.run !== undefined && (entrypoint.length === 0 || entrypoint[0].trim() === ""))
+    bad("run.entrypoint", "empty: give the program, e.g. ['/cyberapp/btcd', '--datadir=/cyberdata']");
+  else if (entrypoint.length > 0 && !entrypoint[0].startsWith("/"))
+    bad(
+      "run.entrypoint",
+      `'${entrypoint[0]}' must be an absolute path such as /cyberapp/${entrypoint[0]} (run images have no PATH lookup or shell)`,
+    );
   const cmd = strings("run.cmd", r.cmd);
   const runEnv = envMap("run.env", r.env);
   if (!runEnv.some(([k]) => k === "HOME")) runEnv.push(["HOME", "/cyberdata"]);
@@ -186,7 +203,8 @@ export function validateSpec(name: string, raw: unknown): ResolvedSpec {
     ((r.ports as unknown[] | undefined) ?? []).forEach((p, i) => {
       const parsed = parsePort(p);
       if (typeof parsed === "string") bad(`run.ports[${i}]`, parsed);
-      else if (ports.some((x) => x.port === parsed.port && x.protocol === parsed.protocol)) bad(`run.ports[${i}]`, `port ${parsed.port}/${parsed.protocol} is listed twice`);
+      else if (ports.some((x) => x.port === parsed.port && x.protocol === parsed.protocol))
+        bad(`run.ports[${i}]`, `port ${parsed.port}/${parsed.protocol} is listed twice`);
       else ports.push(parsed);
     });
   const uid = r.uid === undefined ? 1000 : r.uid;
@@ -198,26 +216,46 @@ export function validateSpec(name: string, raw: unknown): ResolvedSpec {
   if (r.revision !== undefined && typeof r.revision !== "string") bad("run.revision", "must be a string (tag or commit)");
 
   // --- container
-  const c = isObject(spec.container) ? spec.container : (bad("container", "missing: the container defaults (name, ports, ...)"), {} as Record<string, unknown>);
+  const c = isObject(spec.container) ? spec.container : missing("container", "the container defaults (name, ports, ...)");
   const cname = typeof c.name === "string" ? c.name : "";
-  if (spec.container !== undefined && !CONTAINER_NAME_RE.test(cname)) bad("container.name", `${JSON.stringify(c.name)} must be a short name such as btcd (letters, digits, '.', '_', '-')`);
+  if (spec.container !== undefined && !CONTAINER_NAME_RE.test(cname))
+    bad("container.name", `${JSON.stringify(c.name)} must be a short name such as btcd (letters, digits, '.', '_', '-')`);
   const restart = c.restart === undefined ? "always" : c.restart;
-  if (typeof restart !== "string" || !RESTART_RE.test(restart)) bad("container.restart", `${JSON.stringify(c.restart)} must be one of no, always, unless-stopped, on-failure[:N]`);
+  if (typeof restart !== "string" || !RESTART_RE.test(restart))
+    bad("container.restart", `${JSON.stringify(c.restart)} must be one of no, always, unless-stopped, on-failure[:N]`);
   const cports: ResolvedSpec["container"]["ports"] = [];
   if (c.ports !== undefined && !Array.isArray(c.ports)) bad("container.ports", "must be a list of { port, hostPort?, bind? }");
   else
     ((c.ports as unknown[] | undefined) ?? []).forEach((p, i) => {
       const f = `container.ports[${i}]`;
-      if (!isObject(p)) return void bad(f, "must be { port, hostPort?, bind?, protocol? }");
+      if (!isObject(p)) {
+        bad(f, "must be { port, hostPort?, bind?, protocol? }");
+        return;
+      }
       const inner = parsePort(p.port);
       const host = parsePort(p.hostPort ?? p.port);
       const bind = p.bind ?? "0.0.0.0";
       const protocol = p.protocol ?? "tcp";
-      if (typeof inner === "string") return void bad(`${f}.port`, inner);
-      if (typeof host === "string") return void bad(`${f}.hostPort`, host);
-      if (typeof bind !== "string" || !IPV4_RE.test(bind)) return void bad(`${f}.bind`, `${JSON.stringify(bind)} must be an IPv4 address such as 127.0.0.1 or 0.0.0.0`);
-      if (protocol !== "tcp" && protocol !== "udp") return void bad(`${f}.protocol`, "must be tcp or udp");
-      if (cports.some((x) => x.hostPort === host.port && x.protocol === protocol)) return void bad(f, `host port ${host.port}/${protocol} is used twice`);
+      if (typeof inner === "string") {
+        bad(`${f}.port`, inner);
+        return;
+      }
+      if (typeof host === "string") {
+        bad(`${f}.hostPort`, host);
+        return;
+      }
+      if (typeof bind !== "string" || !IPV4_RE.test(bind)) {
+        bad(`${f}.bind`, `${JSON.stringify(bind)} must be an IPv4 address such as 127.0.0.1 or 0.0.0.0`);
+        return;
+      }
+      if (protocol !== "tcp" && protocol !== "udp") {
+        bad(`${f}.protocol`, "must be tcp or udp");
+        return;
+      }
+      if (cports.some((x) => x.hostPort === host.port && x.protocol === protocol)) {
+        bad(f, `host port ${host.port}/${protocol} is used twice`);
+        return;
+      }
       cports.push({ port: inner.port, hostPort: host.port, bind, protocol });
     });
   const args = strings("container.args", c.args);
@@ -262,7 +300,8 @@ function envMapLabels(v: unknown, bad: (field: string, what: string) => void): [
   const out: [string, string][] = [];
   for (const [k, val] of Object.entries(v)) {
     if (k === "" || /\s/.test(k)) bad(`run.labels['${k}']`, "label keys must be non-empty without spaces");
-    else if (k === "version" || k.startsWith("org.opencontainers.image.")) bad(`run.labels['${k}']`, "is set by the builder from the version string; remove it");
+    else if (k === "version" || k.startsWith("org.opencontainers.image."))
+      bad(`run.labels['${k}']`, "is set by the builder from the version string; remove it");
     else if (typeof val !== "string") bad(`run.labels['${k}']`, "value must be a string");
     else out.push([k, val]);
   }

@@ -38,7 +38,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * may run on the same engine at the same time, so all of cybernode.temp=1 is not ours to judge.
  */
 async function ownLeftoverTemporaries(): Promise<string[]> {
-  const out = await docker(["ps", "-a", "--filter", "label=cybernode.temp=1", "--filter", `name=-${process.pid}-`, "--format", "{{.Names}}"]);
+  const out = await docker([
+    "ps",
+    "-a",
+    "--filter",
+    "label=cybernode.temp=1",
+    "--filter",
+    `name=-${process.pid}-`,
+    "--format",
+    "{{.Names}}",
+  ]);
   return out.split("\n").filter(Boolean);
 }
 
@@ -61,8 +70,6 @@ async function waitForBtcctl(...args: string[]): Promise<string> {
   throw new Error(`btcctl ${args.join(" ")} did not answer: ${String(last)}\n${await dockerMaybe(["logs", "--tail", "20", NODE])}`);
 }
 
-
-
 dockerTest("btcd builds from images/fullnode/btcd.ts through the pipeline", async (t) => {
   const loaded = loadSpec(IMAGES, "fullnode/btcd");
   built = await buildImage(loaded, { baseMap: testBaseMap(), log: () => {} });
@@ -80,7 +87,21 @@ dockerTest("btcd --version runs in the scratch run image as uid 1000", async (t)
 });
 
 dockerTest("btcd runs on simnet with a bind-mounted /cyberdata; btcctl gets the block count over RPC", async (t) => {
-  await docker(["run", "-d", "--name", NODE, "-v", `${data}:/cyberdata`, built.imageId, "--simnet", "--nodnsseed", "--rpcuser=u", "--rpcpass=p", "--rpclisten=127.0.0.1:18556", "--notls"]);
+  await docker([
+    "run",
+    "-d",
+    "--name",
+    NODE,
+    "-v",
+    `${data}:/cyberdata`,
+    built.imageId,
+    "--simnet",
+    "--nodnsseed",
+    "--rpcuser=u",
+    "--rpcpass=p",
+    "--rpclisten=127.0.0.1:18556",
+    "--notls",
+  ]);
   t.is(await waitForBtcctl("getblockcount"), "0");
   t.is(await processUid(NODE), 1000);
   t.true(existsSync(join(data, "simnet", "blocks_ffldb")), readdirSync(data).join(" "));
@@ -108,7 +129,12 @@ dockerTest("the version label and entrypoint, in docker inspect and in cybernode
   t.deepEqual(JSON.parse(await docker(["image", "inspect", "--format", "{{json .Config.Entrypoint}}", built.imageId])), entrypoint);
   const cli = await runCli(["inspect", "fullnode/btcd", "--images", IMAGES]);
   t.is(cli.code, 0, cli.stderr);
-  const line = (key: string) => cli.stdout.split("\n").find((l) => l.startsWith(`${key} `))?.slice(key.length).trim();
+  const line = (key: string) =>
+    cli.stdout
+      .split("\n")
+      .find((l) => l.startsWith(`${key} `))
+      ?.slice(key.length)
+      .trim();
   t.true(line("version")?.startsWith("btcd v0.26.2"), cli.stdout);
   t.deepEqual(JSON.parse(line("entrypoint") ?? "null"), entrypoint);
   t.is(line("user"), "1000:1000");

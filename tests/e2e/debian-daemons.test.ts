@@ -51,7 +51,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * may run on the same engine at the same time, so all of cybernode.temp=1 is not ours to judge.
  */
 async function ownLeftoverTemporaries(): Promise<string[]> {
-  const out = await docker(["ps", "-a", "--filter", "label=cybernode.temp=1", "--filter", `name=-${process.pid}-`, "--format", "{{.Names}}"]);
+  const out = await docker([
+    "ps",
+    "-a",
+    "--filter",
+    "label=cybernode.temp=1",
+    "--filter",
+    `name=-${process.pid}-`,
+    "--format",
+    "{{.Names}}",
+  ]);
   return out.split("\n").filter(Boolean);
 }
 
@@ -121,8 +130,6 @@ test.after.always(async () => {
   for (const d of dataDirs) rmSync(d, { recursive: true, force: true });
 });
 
-
-
 function get(spec: string) {
   const b = built.get(spec);
   if (!b) throw new Error(`${spec} was not built (see the build test above)`);
@@ -139,7 +146,9 @@ for (const d of DAEMONS) {
     const appBytes = m.files.filter((f) => !f.path.startsWith("libs/")).reduce((n, f) => n + f.size, 0);
     const size = Number(await docker(["image", "inspect", "--format", "{{.Size}}", result.imageId]));
     t.log(`${result.version}: ${result.stepsRun} of ${result.stepsTotal} steps run, ${result.seconds.toFixed(1)} s`);
-    t.log(`artifacts ${m.artifacts.join(", ")}: ${appBytes} bytes; ${m.libs.length} bundled libraries: ${libBytes} bytes; run image ${size} bytes`);
+    t.log(
+      `artifacts ${m.artifacts.join(", ")}: ${appBytes} bytes; ${m.libs.length} bundled libraries: ${libBytes} bytes; run image ${size} bytes`,
+    );
     t.regex(result.version, d.versionLabel);
     t.true(m.libs.includes("/lib64/ld-linux-x86-64.so.2"), m.libs.join(" "));
     t.true(m.libs.some((p) => p.endsWith("/libc.so.6")));
@@ -168,7 +177,19 @@ for (const d of DAEMONS) {
     chownSync(data, 1000, 1000);
     const name = `cybernode-e2e-${loaded.spec.container.name}-${RUN_ID}`;
     containers.push(name);
-    await docker(["run", "-d", "--name", name, "-v", `${data}:/cyberdata`, "-p", `127.0.0.1::${d.rpcPort}`, result.imageId, ...loaded.spec.container.args, ...d.args]);
+    await docker([
+      "run",
+      "-d",
+      "--name",
+      name,
+      "-v",
+      `${data}:/cyberdata`,
+      "-p",
+      `127.0.0.1::${d.rpcPort}`,
+      result.imageId,
+      ...loaded.spec.container.args,
+      ...d.args,
+    ]);
     const port = Number((await docker(["port", name, `${d.rpcPort}/tcp`])).split("\n")[0].split(":").pop());
     let count: number | undefined;
     for (let i = 0; i < 240 && count === undefined; i++) {

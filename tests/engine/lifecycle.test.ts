@@ -3,7 +3,16 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { docker } from "../../src/docker/cli";
 import { containerEvents, now, requireDocker } from "../helpers/docker";
-import { collectSteps, engineStack, imagesFolder, imagesOnlyConfig, newBackend, pulumiRoot, SKIP_ENGINE, stateFile } from "../helpers/engine";
+import {
+  collectSteps,
+  engineStack,
+  imagesFolder,
+  imagesOnlyConfig,
+  newBackend,
+  pulumiRoot,
+  SKIP_ENGINE,
+  stateFile,
+} from "../helpers/engine";
 import { engineTest } from "../helpers/engineTest";
 
 // The real Pulumi engine with the project's program: an images-only stack (a build host) through
@@ -18,28 +27,35 @@ test.before(async () => {
 const images = imagesFolder(["fixnode"]);
 const backend = newBackend();
 const config = imagesOnlyConfig(images.root, ["fullnode/fixnode"]);
-const imageIdOf = (outputs: Record<string, { value: unknown }>, name: string) => (outputs.images.value as Record<string, { imageId: string }>)[name].imageId;
+const imageIdOf = (outputs: Record<string, { value: unknown }>, name: string) =>
+  (outputs.images.value as Record<string, { imageId: string }>)[name].imageId;
 
-engineTest("create → up builds the image; preview then shows no changes; a second up changes nothing and starts no container", async (t) => {
-  const stack = await engineStack("build", backend, config);
-  const first = await stack.up();
-  t.is(first.summary.result, "succeeded");
-  const id = imageIdOf(first.outputs, "fullnode/fixnode");
-  t.regex(id, /^sha256:[0-9a-f]{64}$/);
-  t.is(await docker(["image", "inspect", "--format", "{{.Id}}", id]), id, "the run image is loaded on the build host");
-  t.true(existsSync(join(images.root, "fullnode/fixnode/bin/fixnode")), "bin/ holds the extracted binary");
-  t.deepEqual(first.outputs.nodes.value, {}, "an images-only stack runs no node");
+engineTest(
+  "create → up builds the image; preview then shows no changes; a second up changes nothing and starts no container",
+  async (t) => {
+    const stack = await engineStack("build", backend, config);
+    const first = await stack.up();
+    t.is(first.summary.result, "succeeded");
+    const id = imageIdOf(first.outputs, "fullnode/fixnode");
+    t.regex(id, /^sha256:[0-9a-f]{64}$/);
+    t.is(await docker(["image", "inspect", "--format", "{{.Id}}", id]), id, "the run image is loaded on the build host");
+    t.true(existsSync(join(images.root, "fullnode/fixnode/bin/fixnode")), "bin/ holds the extracted binary");
+    t.deepEqual(first.outputs.nodes.value, {}, "an images-only stack runs no node");
 
-  const preview = await stack.preview({ expectNoChanges: true });
-  t.deepEqual(Object.keys(preview.changeSummary).filter((op) => op !== "same"), []);
+    const preview = await stack.preview({ expectNoChanges: true });
+    t.deepEqual(
+      Object.keys(preview.changeSummary).filter((op) => op !== "same"),
+      [],
+    );
 
-  const since = now();
-  const second = await stack.up({ expectNoChanges: true });
-  const until = now();
-  t.deepEqual(Object.keys(second.summary.resourceChanges ?? {}), ["same"]);
-  t.is(imageIdOf(second.outputs, "fullnode/fixnode"), id);
-  t.is(await containerEvents("start", since, until), 0, "a no-op up starts no build container");
-});
+    const since = now();
+    const second = await stack.up({ expectNoChanges: true });
+    const until = now();
+    t.deepEqual(Object.keys(second.summary.resourceChanges ?? {}), ["same"]);
+    t.is(imageIdOf(second.outputs, "fullnode/fixnode"), id);
+    t.is(await containerEvents("start", since, until), 0, "a no-op up starts no build container");
+  },
+);
 
 engineTest("a run-spec-only change updates only RunImage; a build change updates BuildImage, Binaries and RunImage", async (t) => {
   const stack = await engineStack("build", backend, config);
@@ -54,10 +70,17 @@ engineTest("a run-spec-only change updates only RunImage; a build change updates
   t.deepEqual(runUp.steps(), ["RunImage:update"]);
   const relabelledId = imageIdOf(relabelled.outputs, "fullnode/fixnode");
   t.not(relabelledId, before);
-  t.is(await docker(["image", "inspect", "--format", "{{index .Config.Labels \"org.cybernode.chain\"}}", relabelledId]), "fixture-relabelled");
+  t.is(
+    await docker(["image", "inspect", "--format", '{{index .Config.Labels "org.cybernode.chain"}}', relabelledId]),
+    "fixture-relabelled",
+  );
 
   // New binaries: the version baked in by -ldflags changes.
-  images.write("fixnode", (s) => s.replace('"org.cybernode.chain": "fixture"', '"org.cybernode.chain": "fixture-relabelled"').replace("main.version=1.0.0", "main.version=1.0.1"));
+  images.write("fixnode", (s) =>
+    s
+      .replace('"org.cybernode.chain": "fixture"', '"org.cybernode.chain": "fixture-relabelled"')
+      .replace("main.version=1.0.0", "main.version=1.0.1"),
+  );
   const buildPreview = collectSteps();
   await stack.preview({ onEvent: buildPreview.onEvent });
   t.deepEqual(buildPreview.steps(), ["Binaries:update", "BuildImage:update", "RunImage:update"]);
@@ -73,7 +96,10 @@ engineTest("a build change that yields identical binaries keeps the run image ID
   const before = imageIdOf((await stack.outputs()) as Record<string, { value: unknown }>, "fullnode/fixnode");
   // Same binaries from a different first step.
   images.write("fixnode", (s) =>
-    s.replace('"org.cybernode.chain": "fixture"', '"org.cybernode.chain": "fixture-relabelled"').replace("main.version=1.0.0", "main.version=1.0.1").replace('"mkdir -p /out"', '"mkdir -p /out /tmp/unused"'),
+    s
+      .replace('"org.cybernode.chain": "fixture"', '"org.cybernode.chain": "fixture-relabelled"')
+      .replace("main.version=1.0.0", "main.version=1.0.1")
+      .replace('"mkdir -p /out"', '"mkdir -p /out /tmp/unused"'),
   );
   const up = collectSteps();
   const result = await stack.up({ onEvent: up.onEvent });

@@ -15,7 +15,8 @@ test.before(async () => {
 
 const backend = newBackend();
 const tested = imagesFolder(["fixnode"]);
-const imageIdOf = (outputs: Record<string, { value: unknown }>, name: string) => (outputs.images.value as Record<string, { imageId: string }>)[name].imageId;
+const imageIdOf = (outputs: Record<string, { value: unknown }>, name: string) =>
+  (outputs.images.value as Record<string, { imageId: string }>)[name].imageId;
 
 engineTest("a stack promoting from another gets the same run image ID; a differing image is refused and nothing is loaded", async (t) => {
   const stg = await engineStack("stg", backend, imagesOnlyConfig(tested.root, ["fullnode/fixnode"]));
@@ -24,14 +25,22 @@ engineTest("a stack promoting from another gets the same run image ID; a differi
   const exported = (stgUp.outputs.images.value as Record<string, { imageId: string; configDigest: string }>)["fullnode/fixnode"];
   t.is(exported.configDigest, stgId, "classic image store: the image ID is the config digest");
 
-  const prd = await engineStack("prd", backend, imagesOnlyConfig(tested.root, ["fullnode/fixnode"], { "cybernode:promoteFrom": { value: "stg" } }));
+  const prd = await engineStack(
+    "prd",
+    backend,
+    imagesOnlyConfig(tested.root, ["fullnode/fixnode"], { "cybernode:promoteFrom": { value: "stg" } }),
+  );
   const promoted = await prd.up();
   t.is(imageIdOf(promoted.outputs, "fullnode/fixnode"), stgId, "the promoted stack runs the image staging ran");
 
   // The spec changed after staging ran it: the rebuilt image differs and must not reach the host.
   const changed = imagesFolder(["fixnode"]);
   changed.write("fixnode", (s) => s.replace('"org.cybernode.chain": "fixture"', '"org.cybernode.chain": "untested"'));
-  const drifted = await engineStack("prd2", backend, imagesOnlyConfig(changed.root, ["fullnode/fixnode"], { "cybernode:promoteFrom": { value: "stg" } }));
+  const drifted = await engineStack(
+    "prd2",
+    backend,
+    imagesOnlyConfig(changed.root, ["fullnode/fixnode"], { "cybernode:promoteFrom": { value: "stg" } }),
+  );
   const err = await t.throwsAsync(drifted.up());
   t.regex(err!.message, /image fullnode\/fixnode: refusing to deploy/);
   t.regex(err!.message, /stack stg ran sha256:/);
@@ -43,8 +52,16 @@ engineTest("a stack promoting from another gets the same run image ID; a differi
 });
 
 engineTest("promoting from a stack that has no state stops with a message naming it", async (t) => {
-  const orphan = await engineStack("orphan", backend, imagesOnlyConfig(tested.root, ["fullnode/fixnode"], { "cybernode:promoteFrom": { value: "never-deployed" } }));
+  const orphan = await engineStack(
+    "orphan",
+    backend,
+    imagesOnlyConfig(tested.root, ["fullnode/fixnode"], { "cybernode:promoteFrom": { value: "never-deployed" } }),
+  );
   const err = await t.throwsAsync(orphan.preview());
   t.regex(err!.message, /never-deployed/);
-  t.deepEqual(await orphan.exportStack().then((s) => (s.deployment as { resources?: unknown[] }).resources ?? []), [], "nothing was created");
+  t.deepEqual(
+    await orphan.exportStack().then((s) => (s.deployment as { resources?: unknown[] }).resources ?? []),
+    [],
+    "nothing was created",
+  );
 });

@@ -4,7 +4,16 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { docker } from "../../src/docker/cli";
 import { leftoverTemporaries, requireDocker } from "../helpers/docker";
-import { collectSteps, engineStack, imagesFolder, imagesOnlyConfig, newBackend, pulumiRoot, SKIP_ENGINE, stateFile } from "../helpers/engine";
+import {
+  collectSteps,
+  engineStack,
+  imagesFolder,
+  imagesOnlyConfig,
+  newBackend,
+  pulumiRoot,
+  SKIP_ENGINE,
+  stateFile,
+} from "../helpers/engine";
 import { engineTest } from "../helpers/engineTest";
 
 // Secrets through the real passphrase secrets provider, and the ways an engine run goes wrong.
@@ -20,8 +29,15 @@ const backend = newBackend("the-right-passphrase");
 const TOKEN = `tok-${randomUUID()}`;
 // The fixture spec with a passed-through variable that a build step requires.
 const images = imagesFolder([]);
-images.write("fixnode", (s) => s.replace('steps: [\n      "mkdir -p /out",', 'passEnv: ["FIX_TOKEN"],\n    steps: [\n      "mkdir -p /out",\n      "test -n \\"$FIX_TOKEN\\"",'));
-const config = imagesOnlyConfig(images.root, ["fullnode/fixnode"], { "cybernode:buildEnv": { value: JSON.stringify({ FIX_TOKEN: TOKEN }), secret: true } });
+images.write("fixnode", (s) =>
+  s.replace(
+    'steps: [\n      "mkdir -p /out",',
+    'passEnv: ["FIX_TOKEN"],\n    steps: [\n      "mkdir -p /out",\n      "test -n \\"$FIX_TOKEN\\"",',
+  ),
+);
+const config = imagesOnlyConfig(images.root, ["fullnode/fixnode"], {
+  "cybernode:buildEnv": { value: JSON.stringify({ FIX_TOKEN: TOKEN }), secret: true },
+});
 
 engineTest("a secret build value reaches the build steps but never the state file, the stack file or an image", async (t) => {
   const stack = await engineStack("secrets", backend, config);
@@ -32,9 +48,9 @@ engineTest("a secret build value reaches the build steps but never the state fil
   t.true(state.includes("ciphertext"), "the value is stored encrypted");
   const settings = JSON.stringify(await stack.workspace.stackSettings("secrets"));
   t.false(settings.includes(TOKEN), "no plain token in the stack settings");
-  const buildTag = (JSON.parse(state) as { checkpoint: { latest: { resources: { type: string; outputs: { buildTag?: string } }[] } } }).checkpoint.latest.resources.find((r) =>
-    r.type.endsWith("BuildImage"),
-  )!.outputs.buildTag!;
+  const buildTag = (
+    JSON.parse(state) as { checkpoint: { latest: { resources: { type: string; outputs: { buildTag?: string } }[] } } }
+  ).checkpoint.latest.resources.find((r) => r.type.endsWith("BuildImage"))!.outputs.buildTag!;
   const history = await docker(["image", "inspect", buildTag]);
   t.false(history.includes(TOKEN), "the committed build image does not carry it");
 
@@ -50,7 +66,13 @@ engineTest("a wrong passphrase stops the update with a clear message and leaves 
   const wrong = await engineStack("secrets", { ...backend, passphrase: "not-the-passphrase" });
   const err = await t.throwsAsync(wrong.up());
   t.regex(err!.message, /passphrase/i);
-  t.log(err!.message.split("\n").filter((l) => /passphrase/i.test(l)).slice(0, 2).join("\n"));
+  t.log(
+    err!.message
+      .split("\n")
+      .filter((l) => /passphrase/i.test(l))
+      .slice(0, 2)
+      .join("\n"),
+  );
   const right = await engineStack("secrets", backend);
   const again = await right.up({ expectNoChanges: true });
   t.is(again.summary.result, "succeeded");
@@ -60,7 +82,11 @@ engineTest("selecting a stack that does not exist says which", async (t) => {
   const err = await t.throwsAsync(
     LocalWorkspace.selectStack(
       { stackName: "no-such-stack", projectName: "cybernode", program: async () => ({}) },
-      { pulumiCommand: (await engineStack("secrets", backend)).workspace.pulumiCommand, projectSettings: { name: "cybernode", runtime: "nodejs", backend: { url: `file://${backend.dir}` } }, envVars: { PULUMI_CONFIG_PASSPHRASE: backend.passphrase } },
+      {
+        pulumiCommand: (await engineStack("secrets", backend)).workspace.pulumiCommand,
+        projectSettings: { name: "cybernode", runtime: "nodejs", backend: { url: `file://${backend.dir}` } },
+        envVars: { PULUMI_CONFIG_PASSPHRASE: backend.passphrase },
+      },
     ),
   );
   t.regex(err!.message, /no-such-stack/);
@@ -69,7 +95,12 @@ engineTest("selecting a stack that does not exist says which", async (t) => {
 engineTest("an interrupted up (SIGINT to the engine) ends cleanly and the next up continues from its state", async (t) => {
   // A build long enough to interrupt: a new slow step at the end.
   images.write("fixnode", (s) =>
-    s.replace('steps: [\n      "mkdir -p /out",', 'passEnv: ["FIX_TOKEN"],\n    steps: [\n      "mkdir -p /out",\n      "test -n \\"$FIX_TOKEN\\"",').replace('> /out/VERSION",', '> /out/VERSION",\n      "sleep 6",'),
+    s
+      .replace(
+        'steps: [\n      "mkdir -p /out",',
+        'passEnv: ["FIX_TOKEN"],\n    steps: [\n      "mkdir -p /out",\n      "test -n \\"$FIX_TOKEN\\"",',
+      )
+      .replace('> /out/VERSION",', '> /out/VERSION",\n      "sleep 6",'),
   );
   const stack = await engineStack("secrets", backend);
   const abort = new AbortController();
@@ -86,9 +117,17 @@ engineTest("an interrupted up (SIGINT to the engine) ends cleanly and the next u
   const err = await t.throwsAsync(run);
   t.true(buildStarted);
   t.regex(err!.message, /cancel|interrupt|signal/i);
-  t.log(err!.message.split("\n").filter((l) => /cancel|interrupt|signal/i.test(l)).slice(0, 3).join("\n"));
+  t.log(
+    err!.message
+      .split("\n")
+      .filter((l) => /cancel|interrupt|signal/i.test(l))
+      .slice(0, 3)
+      .join("\n"),
+  );
   t.deepEqual(await leftoverTemporaries(), [], "no temporary container is left behind");
-  const state = JSON.parse(readFileSync(stateFile(backend, "secrets"), "utf8")) as { checkpoint: { latest: { pending_operations?: unknown[] } } };
+  const state = JSON.parse(readFileSync(stateFile(backend, "secrets"), "utf8")) as {
+    checkpoint: { latest: { pending_operations?: unknown[] } };
+  };
   t.deepEqual(state.checkpoint.latest.pending_operations ?? [], [], "no operation is left pending");
   const next = await stack.up();
   t.is(next.summary.result, "succeeded");

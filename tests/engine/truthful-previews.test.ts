@@ -16,15 +16,24 @@ test.before(async () => {
 });
 
 const backend = newBackend();
-const imageIdOf = (outputs: Record<string, { value: unknown }>, name: string) => (outputs.images.value as Record<string, { imageId: string }>)[name].imageId;
-const GOLANG = TEST_BASE_IMAGES.split(",").find((p) => p.startsWith("golang:"))!.split("=")[1];
+const imageIdOf = (outputs: Record<string, { value: unknown }>, name: string) =>
+  (outputs.images.value as Record<string, { imageId: string }>)[name].imageId;
+const GOLANG = TEST_BASE_IMAGES.split(",")
+  .find((p) => p.startsWith("golang:"))!
+  .split("=")[1];
 
 engineTest("a re-pulled base image shows BuildImage changing in the preview", async (t) => {
   // The stack's golang base is a tag of its own, moved to a new image as `docker pull` would.
   const tag = "cybernode-test/golang-moving:1";
   await docker(["tag", GOLANG, tag]);
   const images = imagesFolder(["fixnode"]);
-  const stack = await engineStack("base", backend, imagesOnlyConfig(images.root, ["fullnode/fixnode"], { "cybernode:baseImages": { value: JSON.stringify({ "golang:1.26-bookworm": tag }) } }));
+  const stack = await engineStack(
+    "base",
+    backend,
+    imagesOnlyConfig(images.root, ["fullnode/fixnode"], {
+      "cybernode:baseImages": { value: JSON.stringify({ "golang:1.26-bookworm": tag }) },
+    }),
+  );
   const before = imageIdOf((await stack.up()).outputs, "fullnode/fixnode");
   const c = await docker(["create", tag, "true"]);
   try {
@@ -44,7 +53,7 @@ engineTest("a re-pulled base image shows BuildImage changing in the preview", as
 
 engineTest("a changed passed-through variable in the environment shows BuildImage changing in the preview", async (t) => {
   const images = imagesFolder([]);
-  images.write("fixnode", (s) => s.replace('steps: [\n', 'passEnv: ["FIX_MIRROR"],\n    steps: [\n'));
+  images.write("fixnode", (s) => s.replace("steps: [\n", 'passEnv: ["FIX_MIRROR"],\n    steps: [\n'));
   const stack = await engineStack("passenv", backend, imagesOnlyConfig(images.root, ["fullnode/fixnode"]));
   stack.workspace.envVars.FIX_MIRROR = "https://mirror-a.example";
   await stack.up();
@@ -61,9 +70,18 @@ engineTest("a promotion that would be refused fails already at preview", async (
   changed.write("fixnode", (s) => s.replace('"org.cybernode.chain": "fixture"', '"org.cybernode.chain": "untested-at-preview"'));
   // This checkout has built the changed spec (bin/ is current), so the rebuilt ID is known at preview.
   await (await engineStack("gap-built", backend, imagesOnlyConfig(changed.root, ["fullnode/fixnode"]))).up();
-  const prd = await engineStack("gap-prd", backend, imagesOnlyConfig(changed.root, ["fullnode/fixnode"], { "cybernode:promoteFrom": { value: "gap-stg" } }));
+  const prd = await engineStack(
+    "gap-prd",
+    backend,
+    imagesOnlyConfig(changed.root, ["fullnode/fixnode"], { "cybernode:promoteFrom": { value: "gap-stg" } }),
+  );
   const err = await t.throwsAsync(prd.preview(), { message: /refusing to deploy/ });
-  t.log(err!.message.split("\n").find((l) => l.includes("refusing to deploy"))?.trim());
+  t.log(
+    err!.message
+      .split("\n")
+      .find((l) => l.includes("refusing to deploy"))
+      ?.trim(),
+  );
 });
 
 engineTest("a run image pruned from the host is restored by the next plain up", async (t) => {
@@ -71,11 +89,15 @@ engineTest("a run image pruned from the host is restored by the next plain up", 
   images.write("fixnode", (s) => s.replace('"org.cybernode.chain": "fixture"', '"org.cybernode.chain": "pruned"'));
   const stack = await engineStack("pruned", backend, imagesOnlyConfig(images.root, ["fullnode/fixnode"]));
   const id = imageIdOf((await stack.up()).outputs, "fullnode/fixnode");
-  const tags = (await docker(["image", "inspect", "--format", "{{join .RepoTags \" \"}}", id])).split(" ").filter(Boolean);
+  const tags = (await docker(["image", "inspect", "--format", '{{join .RepoTags " "}}', id])).split(" ").filter(Boolean);
   await docker(["rmi", ...tags]); // what `docker image prune -a` does to an image no container uses
   t.is(await dockerMaybe(["image", "inspect", "--format", "{{.Id}}", id]), null);
   const refreshed = await stack.refresh();
-  t.is(refreshed.summary.resourceChanges?.update, 1, `refresh shows that the run image is gone: ${JSON.stringify(refreshed.summary.resourceChanges)}`);
+  t.is(
+    refreshed.summary.resourceChanges?.update,
+    1,
+    `refresh shows that the run image is gone: ${JSON.stringify(refreshed.summary.resourceChanges)}`,
+  );
   const steps = collectSteps();
   await stack.up({ onEvent: steps.onEvent });
   t.deepEqual(steps.steps(), ["RunImage:update"], "only the run image is redone: no build, no extraction");
@@ -93,7 +115,9 @@ engineTest("a deleted bin/ and step images removed by cybernode clean are rebuil
   t.true(existsSync(join(images.root, "fullnode/fixnode/bin/fixnode")), "bin/ is back");
   t.is(imageIdOf(r1.outputs, "fullnode/fixnode"), id);
 
-  const stepTags = (await docker(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "cybernode-step/fullnode-fixnode"])).split("\n").filter(Boolean);
+  const stepTags = (await docker(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "cybernode-step/fullnode-fixnode"]))
+    .split("\n")
+    .filter(Boolean);
   await docker(["rmi", ...stepTags]);
   const afterClean = collectSteps();
   const r2 = await stack.up({ onEvent: afterClean.onEvent });

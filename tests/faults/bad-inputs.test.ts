@@ -71,7 +71,12 @@ const SPECS: [string, string, unknown, string][] = [
   ["uid 2^31", "fullnode/node", set("run.uid", 2 ** 31), "run.uid"],
   ["uid NaN", "fullnode/node", set("run.uid", Number.NaN), "run.uid"],
   ["label key with a space", "fullnode/node", set("run.labels", { "a b": "x" }), "run.labels['a b']"],
-  ["label in the OCI namespace", "fullnode/node", set("run.labels", { "org.opencontainers.image.version": "1" }), "run.labels['org.opencontainers.image.version']"],
+  [
+    "label in the OCI namespace",
+    "fullnode/node",
+    set("run.labels", { "org.opencontainers.image.version": "1" }),
+    "run.labels['org.opencontainers.image.version']",
+  ],
   ["label value as a number", "fullnode/node", set("run.labels", { a: 1 }), "run.labels['a']"],
   ["labels as a list", "fullnode/node", set("run.labels", ["a=b"]), "run.labels"],
   ["empty run base", "fullnode/node", set("run.base", ""), "run.base"],
@@ -164,9 +169,13 @@ const STACKS: [string, Any, string][] = [
   ["node tmpSize as a number", node({ tmpSize: 64 }), "cybernode:nodes.node.tmpSize"],
   ["node noNewPrivileges as a string", node({ noNewPrivileges: "false" }), "cybernode:nodes.node.noNewPrivileges"],
   ["node enabled as 0", node({ enabled: 0 }), "cybernode:nodes.node.enabled"],
-  ["unicode node name", { uid: "1000", nodes: nodes({ "bitcöin": { image: "fullnode/node" } }) }, "cybernode:nodes.bitcöin"],
+  ["unicode node name", { uid: "1000", nodes: nodes({ bitcöin: { image: "fullnode/node" } }) }, "cybernode:nodes.bitcöin"],
   ["empty node name", { uid: "1000", nodes: nodes({ "": { image: "fullnode/node" } }) }, "cybernode:nodes."],
-  ["secret placeholder with a hyphenated key", { rpcpass: "x", ...node({ args: ["--rpcpass=${secret:rpc-pass}"] }) }, "cybernode:nodes.node.args"],
+  [
+    "secret placeholder with a hyphenated key",
+    { rpcpass: "x", ...node({ args: ["--rpcpass=${secret:rpc-pass}"] }) },
+    "cybernode:nodes.node.args",
+  ],
   ["empty secret placeholder", node({ args: ["--rpcpass=${secret:}"] }), "cybernode:nodes.node.args"],
 ];
 
@@ -174,7 +183,10 @@ const STACKS: [string, Any, string][] = [
 function recordingDocker(): { dir: string; log: string; env: NodeJS.ProcessEnv } {
   const dir = mkdtempSync(join(tmpdir(), "cybernode-fault-nodocker-"));
   const log = join(dir, "calls.log");
-  writeFileSync(join(dir, "docker"), `#!/bin/sh\necho "docker $*" >> '${log}'\necho "cybernode fault test: docker must not be called" >&2\nexit 99\n`);
+  writeFileSync(
+    join(dir, "docker"),
+    `#!/bin/sh\necho "docker $*" >> '${log}'\necho "cybernode fault test: docker must not be called" >&2\nexit 99\n`,
+  );
   chmodSync(join(dir, "docker"), 0o755);
   return { dir, log, env: { PATH: `${dir}:${process.env.PATH}` } };
 }
@@ -222,12 +234,33 @@ test.serial("malformed specs and stack configs are refused with an InputError na
   t.deepEqual(calls(shim.log), [], "no docker command ran");
   if (!SKIP_DOCKER) {
     // The engine's own record: no builder container of this process was created in that time.
-    const ev = spawnSync("docker", ["events", "--since", since.toFixed(3), "--until", until.toFixed(3), "--filter", "type=container", "--filter", "label=cybernode.temp=1", "--format", "{{.Actor.Attributes.name}}"], { encoding: "utf8" });
+    const ev = spawnSync(
+      "docker",
+      [
+        "events",
+        "--since",
+        since.toFixed(3),
+        "--until",
+        until.toFixed(3),
+        "--filter",
+        "type=container",
+        "--filter",
+        "label=cybernode.temp=1",
+        "--format",
+        "{{.Actor.Attributes.name}}",
+      ],
+      { encoding: "utf8" },
+    );
     t.is(ev.status, 0, ev.stderr);
-    t.deepEqual(ev.stdout.split("\n").filter((n) => n.includes(`-${process.pid}-`)), []);
+    t.deepEqual(
+      ev.stdout.split("\n").filter((n) => n.includes(`-${process.pid}-`)),
+      [],
+    );
   }
   rmSync(shim.dir, { recursive: true, force: true });
-  t.log(`bad inputs: ${tried} tried (${SPECS.length} specs, ${STACKS.length} stack configs), ${rejected} rejected with the field named, ${accepted.length} accepted; docker commands run: ${calls(shim.log).length}`);
+  t.log(
+    `bad inputs: ${tried} tried (${SPECS.length} specs, ${STACKS.length} stack configs), ${rejected} rejected with the field named, ${accepted.length} accepted; docker commands run: ${calls(shim.log).length}`,
+  );
   t.true(tried >= 30);
 });
 
@@ -243,7 +276,8 @@ test.serial("`cybernode build` of a malformed spec file exits 1 naming the field
     ["name-number", set("container.name", 8333), "container.name"],
     ["uid-null", set("run.uid", null), "run.uid"],
   ];
-  for (const [file, spec] of files) writeFileSync(join(root, "fullnode", `${file}.ts`), `export default ${JSON.stringify(spec, null, 2)};\n`);
+  for (const [file, spec] of files)
+    writeFileSync(join(root, "fullnode", `${file}.ts`), `export default ${JSON.stringify(spec, null, 2)};\n`);
   try {
     for (const [file, , field] of files) {
       const r = await runCli(["build", `fullnode/${file}`, "--images", root], shim.env);
@@ -253,7 +287,9 @@ test.serial("`cybernode build` of a malformed spec file exits 1 naming the field
       t.notRegex(r.stderr, /\n\s+at /, "no stack trace");
     }
     t.deepEqual(calls(shim.log), [], "no docker command ran");
-    t.log(`CLI: ${files.length} malformed spec files refused with exit 1 and the field named; docker commands run: ${calls(shim.log).length}`);
+    t.log(
+      `CLI: ${files.length} malformed spec files refused with exit 1 and the field named; docker commands run: ${calls(shim.log).length}`,
+    );
   } finally {
     rmSync(root, { recursive: true, force: true });
     rmSync(shim.dir, { recursive: true, force: true });

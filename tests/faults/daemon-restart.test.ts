@@ -35,7 +35,10 @@ test.before(async () => {
   engine = createRestartableDaemon();
   await engine.start();
   // The golang stand-in, from the main engine into the private one.
-  const r = spawnSync("sh", ["-c", `docker save cybernode-test/golang:1.26-bookworm | DOCKER_HOST='${engine.host}' docker load -q`], { encoding: "utf8", maxBuffer: 16 << 20 });
+  const r = spawnSync("sh", ["-c", `docker save cybernode-test/golang:1.26-bookworm | DOCKER_HOST='${engine.host}' docker load -q`], {
+    encoding: "utf8",
+    maxBuffer: 16 << 20,
+  });
   if (r.status !== 0) throw new Error(`loading the golang stand-in: ${r.stderr}`);
 });
 
@@ -57,53 +60,71 @@ async function onEngine<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-const temporaries = () => engine!.docker(["ps", "-a", "--filter", "label=cybernode.temp=1", "--format", "{{.Names}}"]).stdout.split("\n").filter(Boolean);
+const temporaries = () =>
+  engine!.docker(["ps", "-a", "--filter", "label=cybernode.temp=1", "--format", "{{.Names}}"]).stdout.split("\n").filter(Boolean);
 
-dockerTest("dockerd stopped during a build step: a clear error, then after a restart the build completes from the cache with no temporaries left", async (t) => {
-  const total = loaded.spec.build.steps.length;
-  let stoppedAfterMs = 0;
-  let stopping: Promise<void> = Promise.resolve();
-  const t0 = Date.now();
-  const failed = await onEngine(() =>
-    buildImage(loaded, {
-      ...quiet,
-      log: (line) => {
-        if (!stoppedAfterMs && line.includes(`step ${total}/${total}] started`)) {
-          stoppedAfterMs = Date.now() - t0;
-          stopping = engine!.stop("SIGTERM");
-        }
-      },
-    }).then(
-      (r) => r as BuildResult | Error,
-      (e: Error) => e,
-    ),
-  );
-  await stopping;
-  t.true(stoppedAfterMs > 0, "the daemon was stopped while the last step ran");
-  t.true(failed instanceof Error, "the build failed");
-  const message = (failed as Error).message;
-  t.log(`daemon stopped ${(stoppedAfterMs / 1000).toFixed(1)} s into the build (step ${total}/${total}); the build failed after ${((Date.now() - t0) / 1000).toFixed(1)} s with ${(failed as Error).name}: ${message.replace(/\s+/g, " ").slice(0, 400)}`);
-  t.true(failed instanceof DockerUnreachableError, `the error is about Docker, not the step: ${(failed as Error).name}`);
-  t.regex(message.replaceAll(IMAGE, "<image>"), /Docker is not reachable through DOCKER_HOST=unix:\/\/\S+: it stopped answering during build step 4\/4/);
+dockerTest(
+  "dockerd stopped during a build step: a clear error, then after a restart the build completes from the cache with no temporaries left",
+  async (t) => {
+    const total = loaded.spec.build.steps.length;
+    let stoppedAfterMs = 0;
+    let stopping: Promise<void> = Promise.resolve();
+    const t0 = Date.now();
+    const failed = await onEngine(() =>
+      buildImage(loaded, {
+        ...quiet,
+        log: (line) => {
+          if (!stoppedAfterMs && line.includes(`step ${total}/${total}] started`)) {
+            stoppedAfterMs = Date.now() - t0;
+            stopping = engine!.stop("SIGTERM");
+          }
+        },
+      }).then(
+        (r) => r as BuildResult | Error,
+        (e: Error) => e,
+      ),
+    );
+    await stopping;
+    t.true(stoppedAfterMs > 0, "the daemon was stopped while the last step ran");
+    t.true(failed instanceof Error, "the build failed");
+    const message = (failed as Error).message;
+    t.log(
+      `daemon stopped ${(stoppedAfterMs / 1000).toFixed(1)} s into the build (step ${total}/${total}); the build failed after ${((Date.now() - t0) / 1000).toFixed(1)} s with ${(failed as Error).name}: ${message.replace(/\s+/g, " ").slice(0, 400)}`,
+    );
+    t.true(failed instanceof DockerUnreachableError, `the error is about Docker, not the step: ${(failed as Error).name}`);
+    t.regex(
+      message.replaceAll(IMAGE, "<image>"),
+      /Docker is not reachable through DOCKER_HOST=unix:\/\/\S+: it stopped answering during build step 4\/4/,
+    );
 
-  await engine!.start();
-  const leftAfterRestart = temporaries();
-  const ok = await onEngine(() => buildImage(loaded, quiet));
-  const left = temporaries();
-  t.log(`after the restart: ${leftAfterRestart.length} temporary container(s) from the failed build; the next build ran ${ok.stepsRun} of ${ok.stepsTotal} steps in ${ok.seconds.toFixed(1)} s; ${left.length} temporary container(s) left`);
-  t.is(ok.stepsRun, 1, "steps committed before the daemon stopped come from the cache");
-  t.true(ok.extracted);
-  t.is(ok.version, "1.0.0");
-  t.is(engine!.docker(["image", "inspect", "--format", "{{.Id}}", ok.imageId]).stdout.trim(), ok.imageId, "the run image is on the restarted engine");
-  t.deepEqual(left, [], "no temporary container left on the engine");
-});
+    await engine!.start();
+    const leftAfterRestart = temporaries();
+    const ok = await onEngine(() => buildImage(loaded, quiet));
+    const left = temporaries();
+    t.log(
+      `after the restart: ${leftAfterRestart.length} temporary container(s) from the failed build; the next build ran ${ok.stepsRun} of ${ok.stepsTotal} steps in ${ok.seconds.toFixed(1)} s; ${left.length} temporary container(s) left`,
+    );
+    t.is(ok.stepsRun, 1, "steps committed before the daemon stopped come from the cache");
+    t.true(ok.extracted);
+    t.is(ok.version, "1.0.0");
+    t.is(
+      engine!.docker(["image", "inspect", "--format", "{{.Id}}", ok.imageId]).stdout.trim(),
+      ok.imageId,
+      "the run image is on the restarted engine",
+    );
+    t.deepEqual(left, [], "no temporary container left on the engine");
+  },
+);
 
 dockerTest("the same with the CLI: a new process builds after the restart", async (t) => {
   // The same spec as a plain file (no project imports) with its inputs, under the same name, so steps
   // 1-3 are cached on the engine from the test above; the last step differs, so it runs.
   const file = IMAGE.split("/")[1];
   mkdirSync(join(root, "fullnode"), { recursive: true });
-  writeFileSync(join(root, "fullnode", `${file}.ts`), `export default ${JSON.stringify({ ...fixture, build: { ...fixture.build, steps: [...fixture.build.steps, `${SLEEP_STEP} # cli`] } }, null, 2)};\n`);
+  writeFileSync(
+    join(root, "fullnode", `${file}.ts`),
+    `export default ${JSON.stringify({ ...fixture, build: { ...fixture.build, steps: [...fixture.build.steps, `${SLEEP_STEP} # cli`] } }, null, 2)};\n`,
+  );
   cpSync(loaded.dir, join(root, "fullnode", file), { recursive: true, filter: (src) => !src.includes("/bin") });
   const env = { CYBERNODE_BASE_IMAGES: TEST_BASE_IMAGES, DOCKER_HOST: engine!.host };
   let stopping: Promise<void> = Promise.resolve();
@@ -132,7 +153,15 @@ dockerTest("the same with the CLI: a new process builds after the restart", asyn
   const r = JSON.parse(second.stdout) as { stepsRun: number; stepsTotal: number };
   t.is(r.stepsRun, 1);
   cliLeftovers = temporaries();
-  t.log(`CLI: exit ${first.code} with "${first.stderr.split("\n").find((l) => l.startsWith("cybernode build:"))?.slice(0, 160)}..."; after the restart a new CLI build ran ${r.stepsRun} of ${r.stepsTotal} steps; ${cliLeftovers.length} temporary container(s) of the stopped CLI process (pid ${pid}) left on the engine: ${cliLeftovers.join(", ")}`);
+  t.log(
+    `CLI: exit ${first.code} with "${first.stderr
+      .split("\n")
+      .find((l) => l.startsWith("cybernode build:"))
+      ?.slice(
+        0,
+        160,
+      )}..."; after the restart a new CLI build ran ${r.stepsRun} of ${r.stepsTotal} steps; ${cliLeftovers.length} temporary container(s) of the stopped CLI process (pid ${pid}) left on the engine: ${cliLeftovers.join(", ")}`,
+  );
 });
 
 dockerTest("the main engine's bridge (docker0) survived the private engine's starts and stops", (t) => {

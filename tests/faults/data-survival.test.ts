@@ -6,7 +6,19 @@ import { buildImage } from "../../src/build/builder";
 import { dataDirProvider } from "../../src/pulumi/dataDirResource";
 import { dockerTest } from "../helpers/dockerTest";
 import { fixtureSpec, removeTestImages, requireDocker, testBaseMap } from "../helpers/docker";
-import { bytesLost, containerState, faultImage, faultName, lineCount, poll, removeContainers, runFixture, snapshot, temporariesOf, totalBytes } from "../helpers/faults";
+import {
+  bytesLost,
+  containerState,
+  faultImage,
+  faultName,
+  lineCount,
+  poll,
+  removeContainers,
+  runFixture,
+  snapshot,
+  temporariesOf,
+  totalBytes,
+} from "../helpers/faults";
 import { runSerializedProvider } from "../helpers/providerHost";
 
 // Fault: the node's image is rebuilt and its container replaced (what `pulumi up` does after a run-spec
@@ -34,7 +46,10 @@ test.after.always(async () => {
 dockerTest("data survives an image rebuild, a container replacement and the DataDir delete: 0 bytes lost", async (t) => {
   const path = join(root, container);
   const input = { path, uid: 1000, selinux: false, host: "unix:///var/run/docker.sock" };
-  const created = (await runSerializedProvider(dataDirProvider, "const c = await provider.create(input); return c;", input)) as { id: string; outs: typeof input };
+  const created = (await runSerializedProvider(dataDirProvider, "const c = await provider.create(input); return c;", input)) as {
+    id: string;
+    outs: typeof input;
+  };
   t.is(statSync(path).uid, 1000, "the DataDir provider made the folder owned by the uid");
 
   const first = await buildImage(loaded, quiet);
@@ -45,7 +60,13 @@ dockerTest("data survives an image rebuild, a container replacement and the Data
   t.deepEqual([...before.keys()].sort(), ["fixnode.marker", "host.marker", "starts.log"]);
 
   // A changed run label: same binaries, new run image ID.
-  const changed = { ...loaded, spec: { ...loaded.spec, run: { ...loaded.spec.run, labels: [...loaded.spec.run.labels, ["org.cybernode.fault", "rebuilt"] as [string, string]] } } };
+  const changed = {
+    ...loaded,
+    spec: {
+      ...loaded.spec,
+      run: { ...loaded.spec.run, labels: [...loaded.spec.run.labels, ["org.cybernode.fault", "rebuilt"] as [string, string]] },
+    },
+  };
   const second = await buildImage(changed, quiet);
   t.not(second.imageId, first.imageId, "the rebuild gives a new run image");
   t.is(second.stepsRun, 0, "only the run image changed");
@@ -58,7 +79,11 @@ dockerTest("data survives an image rebuild, a container replacement and the Data
   t.truthy(await poll(() => lineCount(join(path, "starts.log")) === 2, 20_000), "the new container started on the same folder");
 
   // pulumi up again (update with the same inputs), then pulumi destroy (delete).
-  await runSerializedProvider(dataDirProvider, "await provider.update(input.id, input.outs, input.outs); await provider.delete(input.id, input.outs); return {};", created);
+  await runSerializedProvider(
+    dataDirProvider,
+    "await provider.update(input.id, input.outs, input.outs); await provider.delete(input.id, input.outs); return {};",
+    created,
+  );
 
   const after = snapshot(path);
   const lost = bytesLost(before, after);
@@ -69,5 +94,7 @@ dockerTest("data survives an image rebuild, a container replacement and the Data
   t.true(readFileSync(join(path, "starts.log")).subarray(0, before.get("starts.log")!.length).equals(before.get("starts.log")!));
   t.is(statSync(path).uid, 1000, "still owned by the node uid");
   t.deepEqual(await temporariesOf(process.pid), []);
-  t.log(`data survival: ${before.size} files / ${totalBytes(before)} bytes before, ${lost.bytes} bytes lost after rebuild + replace + DataDir delete; starts.log ${lineCount(join(path, "starts.log"))} lines`);
+  t.log(
+    `data survival: ${before.size} files / ${totalBytes(before)} bytes before, ${lost.bytes} bytes lost after rebuild + replace + DataDir delete; starts.log ${lineCount(join(path, "starts.log"))} lines`,
+  );
 });

@@ -40,7 +40,10 @@ test.after.always(async () => {
 /** The fixture with another version baked in: a different binary, so a new extraction. */
 const version = (l: LoadedSpec, v: string): LoadedSpec => ({
   ...l,
-  spec: { ...l.spec, build: { ...l.spec.build, steps: l.spec.build.steps.map((s) => s.replace("main.version=1.0.0", `main.version=${v}`)) } },
+  spec: {
+    ...l.spec,
+    build: { ...l.spec.build, steps: l.spec.build.steps.map((s) => s.replace("main.version=1.0.0", `main.version=${v}`)) },
+  },
 });
 
 dockerTest("extraction on a full disk fails with ENOSPC and keeps the previous bin/ intact", async (t) => {
@@ -82,5 +85,7 @@ dockerTest("extraction on a full disk fails with ENOSPC and keeps the previous b
   t.is(again.version, "1.0.1");
   t.true(binState(again.binDir).intact);
   t.deepEqual(partialFolders(mountpoint), []);
-  t.log(`disk full: previous bin/ kept (${lost.bytes} bytes lost, ${partial.length} partial folders, ${temps.length} temporary containers); after freeing space the build completed running ${again.stepsRun} steps`);
+  t.log(
+    `disk full: previous bin/ kept (${lost.bytes} bytes lost, ${partial.length} partial folders, ${temps.length} temporary containers); after freeing space the build completed running ${again.stepsRun} steps`,
+  );
 });

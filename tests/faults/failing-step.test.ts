@@ -8,7 +8,19 @@ import { docker, dockerMaybe } from "../../src/docker/cli";
 import type { LoadedSpec } from "../../src/spec/load";
 import { dockerTest } from "../helpers/dockerTest";
 import { fixtureSpec, removeTestImages, requireDocker, testBaseMap } from "../helpers/docker";
-import { binState, bytesLost, containerState, faultImage, faultName, freePort, partialFolders, removeContainers, runFixture, snapshot, temporariesOf } from "../helpers/faults";
+import {
+  binState,
+  bytesLost,
+  containerState,
+  faultImage,
+  faultName,
+  freePort,
+  partialFolders,
+  removeContainers,
+  runFixture,
+  snapshot,
+  temporariesOf,
+} from "../helpers/faults";
 import { rpc, waitForRpc } from "../helpers/rpc";
 
 // Fault: a build whose step fails while a node runs the current image. The previous run image, the
@@ -46,7 +58,11 @@ const steps = () => loaded.spec.build.steps;
 const CASES: [string, () => LoadedSpec, number][] = [
   ["a failing step added after the last one", () => withSteps([...steps(), "echo checking; echo 'disk quota exceeded' >&2; exit 3"]), 4],
   ["the last step changed so that it fails", () => withSteps([...steps().slice(0, 2), "/out/fixnode --no-such-flag > /out/VERSION"]), 3],
-  ["the compile step changed so that it fails", () => withSteps([steps()[0], "cd /cyberinputs && go build -o /out/fixnode ./no-such-package", steps()[2]]), 2],
+  [
+    "the compile step changed so that it fails",
+    () => withSteps([steps()[0], "cd /cyberinputs && go build -o /out/fixnode ./no-such-package", steps()[2]]),
+    2,
+  ],
 ];
 
 for (const [what, spec, failingStep] of CASES) {
@@ -58,7 +74,11 @@ for (const [what, spec, failingStep] of CASES) {
     const err = await t.throwsAsync(buildImage(spec(), quiet), { instanceOf: StepFailedError });
     t.is(err!.step, failingStep);
     t.regex(err!.message, new RegExp(`image ${IMAGE}: build step ${failingStep}/\\d failed with exit code [1-9]`));
-    t.is(await dockerMaybe(["image", "inspect", "--format", "{{.Id}}", current.imageId]), current.imageId, "the previous run image is present");
+    t.is(
+      await dockerMaybe(["image", "inspect", "--format", "{{.Id}}", current.imageId]),
+      current.imageId,
+      "the previous run image is present",
+    );
     t.is(await docker(["image", "inspect", "--format", "{{.Id}}", tag]), current.imageId, `${tag} still names it`);
     const after = (await containerState(container))!;
     t.deepEqual(after, node, "the node container is untouched (same ID, pid, start time, restart count)");
@@ -71,6 +91,8 @@ for (const [what, spec, failingStep] of CASES) {
     t.is(lost.bytes, 0);
     t.deepEqual(partialFolders(loaded.dir), []);
     t.deepEqual(await temporariesOf(process.pid), []);
-    t.log(`${what}: step ${err!.step} failed (exit ${err!.exitCode}); image ${current.imageId.slice(7, 19)} kept, node running, bin/ ${bin.manifest!.length}-byte manifest unchanged, ${lost.bytes} bytes lost, 0 temporary containers`);
+    t.log(
+      `${what}: step ${err!.step} failed (exit ${err!.exitCode}); image ${current.imageId.slice(7, 19)} kept, node running, bin/ ${bin.manifest!.length}-byte manifest unchanged, ${lost.bytes} bytes lost, 0 temporary containers`,
+    );
   });
 }

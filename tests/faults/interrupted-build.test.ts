@@ -8,7 +8,16 @@ import { docker } from "../../src/docker/cli";
 import { runCli, type CliRun } from "../helpers/cli";
 import { dockerTest } from "../helpers/dockerTest";
 import { fixtureSpec, removeTestImages, requireDocker, TEST_BASE_IMAGES, testBaseMap } from "../helpers/docker";
-import { binState, containerState, faultName, partialFolders, removeContainers, runFixture, temporariesOf, type ContainerState } from "../helpers/faults";
+import {
+  binState,
+  containerState,
+  faultName,
+  partialFolders,
+  removeContainers,
+  runFixture,
+  temporariesOf,
+  type ContainerState,
+} from "../helpers/faults";
 
 // Fault: `cybernode build` is interrupted (Ctrl-C or a service manager's SIGTERM) during a build step
 // and during extraction. Afterwards: no temporary container of that process, bin/ is the previous
@@ -129,10 +138,50 @@ const BIG_FIRST = ["mkdir -p /out && dd if=/dev/urandom of=/out/big bs=1M count=
 const BIG_SECOND = [BIG_FIRST[0], "echo 1.0.1 > /out/VERSION"];
 
 const CASES: Case[] = [
-  { title: "SIGINT during a build step, no previous bin/", signal: "SIGINT", when: { step: 3 }, previous: false, file: `fault-int-step-${RUN}`, first: [], second: STEP_SECOND, artifacts: ["/out/true"], rerun: 1 },
-  { title: "SIGTERM during a build step, previous bin/", signal: "SIGTERM", when: { step: 3 }, previous: true, file: `fault-term-step-${RUN}`, first: STEP_FIRST, second: STEP_SECOND, artifacts: ["/out/true"], rerun: 1 },
-  { title: "SIGINT during extraction of a 300 MB artifact, previous bin/", signal: "SIGINT", when: "extract", previous: true, file: `fault-int-extract-${RUN}`, first: BIG_FIRST, second: BIG_SECOND, artifacts: ["/out/big"], rerun: 0 },
-  { title: "SIGTERM during extraction of a 300 MB artifact, no previous bin/", signal: "SIGTERM", when: "extract", previous: false, file: `fault-term-extract-${RUN}`, first: [], second: BIG_SECOND, artifacts: ["/out/big"], rerun: 0 },
+  {
+    title: "SIGINT during a build step, no previous bin/",
+    signal: "SIGINT",
+    when: { step: 3 },
+    previous: false,
+    file: `fault-int-step-${RUN}`,
+    first: [],
+    second: STEP_SECOND,
+    artifacts: ["/out/true"],
+    rerun: 1,
+  },
+  {
+    title: "SIGTERM during a build step, previous bin/",
+    signal: "SIGTERM",
+    when: { step: 3 },
+    previous: true,
+    file: `fault-term-step-${RUN}`,
+    first: STEP_FIRST,
+    second: STEP_SECOND,
+    artifacts: ["/out/true"],
+    rerun: 1,
+  },
+  {
+    title: "SIGINT during extraction of a 300 MB artifact, previous bin/",
+    signal: "SIGINT",
+    when: "extract",
+    previous: true,
+    file: `fault-int-extract-${RUN}`,
+    first: BIG_FIRST,
+    second: BIG_SECOND,
+    artifacts: ["/out/big"],
+    rerun: 0,
+  },
+  {
+    title: "SIGTERM during extraction of a 300 MB artifact, no previous bin/",
+    signal: "SIGTERM",
+    when: "extract",
+    previous: false,
+    file: `fault-term-extract-${RUN}`,
+    first: [],
+    second: BIG_SECOND,
+    artifacts: ["/out/big"],
+    rerun: 0,
+  },
 ];
 
 for (const c of CASES) {
@@ -158,7 +207,9 @@ for (const c of CASES) {
       const partial = partialFolders(dir);
       const scratch = scratchLeft(r.tmp);
       const nodeNow = await containerState(container);
-      t.log(`${c.title}: signal after ${(r.sentAfterMs / 1000).toFixed(1)} s, exit ${r.code} ${(r.exitedAfterMs - r.sentAfterMs) / 1000} s after the signal; ${temps.length} temporary containers left; bin/ ${after.manifest === before.manifest ? (c.previous ? "unchanged" : "absent") : "CHANGED"}; ${partial.length} .bin-partial-* and ${scratch.length} scratch folders left (${scratch.join(", ")})`);
+      t.log(
+        `${c.title}: signal after ${(r.sentAfterMs / 1000).toFixed(1)} s, exit ${r.code} ${(r.exitedAfterMs - r.sentAfterMs) / 1000} s after the signal; ${temps.length} temporary containers left; bin/ ${after.manifest === before.manifest ? (c.previous ? "unchanged" : "absent") : "CHANGED"}; ${partial.length} .bin-partial-* and ${scratch.length} scratch folders left (${scratch.join(", ")})`,
+      );
       t.true(r.sentAfterMs > 0, `the signal was sent (the build ended first: code ${r.code}): ${r.stderr.slice(-2000)}`);
       t.is(r.code, c.signal === "SIGINT" ? 130 : 143, r.stderr.slice(-2000));
       t.regex(r.stderr, new RegExp(`${c.signal}: removing [1-9]\\d* temporary container`));
@@ -174,7 +225,11 @@ for (const c of CASES) {
       t.is(next.code, 0, next.stderr);
       t.deepEqual(next.scratch, [], "a completed build leaves no scratch folder");
       const result = JSON.parse(next.stdout) as { stepsRun: number; stepsTotal: number; extracted: boolean };
-      t.is(result.stepsRun, c.rerun, `steps before the interrupted one come from the cache (${result.stepsRun} of ${result.stepsTotal} ran)`);
+      t.is(
+        result.stepsRun,
+        c.rerun,
+        `steps before the interrupted one come from the cache (${result.stepsRun} of ${result.stepsTotal} ran)`,
+      );
       t.true(result.extracted);
       const done = binState(binDir);
       t.true(done.intact && done.manifest !== null, done.bad.join("; "));

@@ -5,7 +5,18 @@ import { join } from "node:path";
 import { buildImage } from "../../src/build/builder";
 import { dockerTest } from "../helpers/dockerTest";
 import { fixtureSpec, removeTestImages, requireDocker, testBaseMap } from "../helpers/docker";
-import { bytesLost, containerState, faultImage, faultName, freePort, lineCount, poll, removeContainers, runFixture, snapshot } from "../helpers/faults";
+import {
+  bytesLost,
+  containerState,
+  faultImage,
+  faultName,
+  freePort,
+  lineCount,
+  poll,
+  removeContainers,
+  runFixture,
+  snapshot,
+} from "../helpers/faults";
 import { rpc, waitForRpc } from "../helpers/rpc";
 
 // Fault: the node process dies (kill -9 from the host, as the OOM killer or a crash would), not a
@@ -48,7 +59,7 @@ dockerTest(`a node killed with SIGKILL ${KILLS} times is restarted by its policy
     process.kill(before.pid, "SIGKILL");
     const back = await poll(async () => {
       const s = await containerState(container);
-      return s && s.running && s.restartCount > before.restartCount && s.pid > 0 && s.pid !== before.pid ? s : null;
+      return s?.running && s.restartCount > before.restartCount && s.pid > 0 && s.pid !== before.pid ? s : null;
     }, 30_000);
     t.truthy(back, `kill ${kill}: the container came back within 30 s`);
     if (!back) return;
@@ -64,8 +75,12 @@ dockerTest(`a node killed with SIGKILL ${KILLS} times is restarted by its policy
     t.is(info.result.starts, startsBefore + 1);
     const lost = bytesLost(files, snapshot(data));
     t.is(lost.bytes, 0, `kill ${kill}: lost ${lost.files.join(", ")}`);
-    t.log(`kill -9 #${kill}: pid ${before.pid} -> ${back.pid}, RestartCount ${before.restartCount} -> ${back.restartCount}, RPC answering after ${ms} ms, 0 bytes lost`);
+    t.log(
+      `kill -9 #${kill}: pid ${before.pid} -> ${back.pid}, RestartCount ${before.restartCount} -> ${back.restartCount}, RPC answering after ${ms} ms, 0 bytes lost`,
+    );
   }
   t.is(times.length, KILLS);
-  t.log(`restart policy: ${times.length}/${KILLS} kills survived; kill-to-RPC ${Math.min(...times)}-${Math.max(...times)} ms (Docker's restart back-off included)`);
+  t.log(
+    `restart policy: ${times.length}/${KILLS} kills survived; kill-to-RPC ${Math.min(...times)}-${Math.max(...times)} ms (Docker's restart back-off included)`,
+  );
 });

@@ -11,7 +11,11 @@ export interface CliRun {
 }
 
 /** Runs `node bin/cybernode.js ...args`; `whileRunning` may act on the child (e.g. send SIGINT). */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, whileRunning?: (child: ReturnType<typeof spawn>) => void): Promise<CliRun> {
+export function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  whileRunning?: (child: ReturnType<typeof spawn>) => void,
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";

@@ -21,7 +21,9 @@ export async function requireDocker(): Promise<void> {
   try {
     await daemonInfo();
   } catch (e) {
-    throw new Error(`integration tests need a Docker engine: ${(e as Error).message}\nOr set CYBERNODE_SKIP_DOCKER=1 to skip them (they are then counted as skipped).`);
+    throw new Error(
+      `integration tests need a Docker engine: ${(e as Error).message}\nOr set CYBERNODE_SKIP_DOCKER=1 to skip them (they are then counted as skipped).`,
+    );
   }
   for (const pair of TEST_BASE_IMAGES.split(",")) {
     const local = pair.split("=")[1];
@@ -47,7 +49,21 @@ export function fixtureSpec(name: string, change: (s: ImageSpec) => void = () =>
  * counting the builder's containers (all carry the cybernode.temp label), not other work on the engine.
  */
 export async function containerEvents(event: string, since: number, until: number): Promise<number> {
-  const out = await docker(["events", "--since", since.toFixed(3), "--until", until.toFixed(3), "--filter", "type=container", "--filter", `event=${event}`, "--filter", "label=cybernode.temp=1", "--format", "{{.ID}}"]);
+  const out = await docker([
+    "events",
+    "--since",
+    since.toFixed(3),
+    "--until",
+    until.toFixed(3),
+    "--filter",
+    "type=container",
+    "--filter",
+    `event=${event}`,
+    "--filter",
+    "label=cybernode.temp=1",
+    "--format",
+    "{{.ID}}",
+  ]);
   return out.split("\n").filter(Boolean).length;
 }
 
@@ -59,7 +75,20 @@ export async function leftoverTemporaries(): Promise<string[]> {
 /** Removes every tag of the step and run repositories of a test image name. */
 export async function removeTestImages(name: string): Promise<void> {
   const repo = name.replace("/", "-");
-  const tags = (await docker(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "--filter", `reference=cybernode-step/${repo}`, "--filter", `reference=cybernode/${repo}`])).split("\n").filter(Boolean);
+  const tags = (
+    await docker([
+      "image",
+      "ls",
+      "--format",
+      "{{.Repository}}:{{.Tag}}",
+      "--filter",
+      `reference=cybernode-step/${repo}`,
+      "--filter",
+      `reference=cybernode/${repo}`,
+    ])
+  )
+    .split("\n")
+    .filter(Boolean);
   if (tags.length) await docker(["rmi", "-f", ...tags]).catch(() => undefined);
 }
 

@@ -106,15 +106,22 @@ const FIXTURE = join(PROJECT, "tests/fixtures/images/fullnode");
  * A private images folder holding the fixture spec (as `fullnode/<name>`) and its inputs, so a test
  * can edit the spec between engine runs. `edit` rewrites the spec text; bin/ lands in this folder.
  */
-export function imagesFolder(names: string[] = ["fixnode"]): { root: string; write: (name: string, edit?: (text: string) => string) => void } {
+export function imagesFolder(names: string[] = ["fixnode"]): {
+  root: string;
+  write: (name: string, edit?: (text: string) => string) => void;
+} {
   const root = mkdtempSync(join(tmpdir(), "cybernode-images-"));
-  const original = readFileSync(join(FIXTURE, "fixnode.ts"), "utf8").replace("../../../../src/spec/define", join(PROJECT, "src/spec/define"));
+  const original = readFileSync(join(FIXTURE, "fixnode.ts"), "utf8").replace(
+    "../../../../src/spec/define",
+    join(PROJECT, "src/spec/define"),
+  );
   const write = (name: string, edit: (text: string) => string = (t) => t) => {
     mkdirSync(join(root, "fullnode"), { recursive: true });
     writeFileSync(join(root, "fullnode", `${name}.ts`), edit(original.replace('name: "fixnode"', `name: "${name}"`)));
-    if (!existsSync(join(root, "fullnode", name))) cpSync(join(FIXTURE, "fixnode"), join(root, "fullnode", name), { recursive: true, filter: (s) => !s.includes("/bin") });
+    if (!existsSync(join(root, "fullnode", name)))
+      cpSync(join(FIXTURE, "fixnode"), join(root, "fullnode", name), { recursive: true, filter: (s) => !s.includes("/bin") });
   };
-  names.forEach((n) => write(n));
+  for (const n of names) write(n);
   return { root, write };
 }
 

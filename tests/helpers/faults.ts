@@ -22,7 +22,11 @@ export const faultImage = (what: string) => `fullnode/fault-${what}-${rand()}`;
  */
 export async function temporariesOf(pid: number, env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
   const { spawnSync } = await import("node:child_process");
-  const r = spawnSync("docker", ["ps", "-a", "--filter", "label=cybernode.temp=1", "--filter", `name=^cybernode-tmp-[a-z]+-${pid}-`, "--format", "{{.Names}}"], { env, encoding: "utf8" });
+  const r = spawnSync(
+    "docker",
+    ["ps", "-a", "--filter", "label=cybernode.temp=1", "--filter", `name=^cybernode-tmp-[a-z]+-${pid}-`, "--format", "{{.Names}}"],
+    { env, encoding: "utf8" },
+  );
   if (r.status !== 0) throw new Error(`docker ps: ${r.stderr}`);
   return r.stdout.split("\n").filter(Boolean);
 }
@@ -63,7 +67,8 @@ export const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex"
 /** What a bin/ folder holds: the MANIFEST.json bytes (or null) and whether every listed file matches it. */
 export function binState(binDir: string): { manifest: string | null; intact: boolean; bad: string[] } {
   const file = join(binDir, "MANIFEST.json");
-  if (!existsSync(file)) return { manifest: null, intact: !existsSync(binDir), bad: existsSync(binDir) ? ["bin/ without MANIFEST.json"] : [] };
+  if (!existsSync(file))
+    return { manifest: null, intact: !existsSync(binDir), bad: existsSync(binDir) ? ["bin/ without MANIFEST.json"] : [] };
   const text = readFileSync(file, "utf8");
   const m = JSON.parse(text) as BinManifest;
   const bad: string[] = [];
@@ -103,7 +108,21 @@ export const HARDENING = ["--read-only", "--tmpfs", "/tmp", "--security-opt", "n
  */
 export async function runFixture(o: { name: string; image: string; data: string; rpcPort?: number }): Promise<string> {
   const ports = o.rpcPort ? ["-p", `127.0.0.1:${o.rpcPort}:18545`] : [];
-  return docker(["run", "-d", "--name", o.name, "--restart", "always", "-u", "1000:1000", ...HARDENING, ...ports, "-v", `${o.data}:/cyberdata`, o.image]);
+  return docker([
+    "run",
+    "-d",
+    "--name",
+    o.name,
+    "--restart",
+    "always",
+    "-u",
+    "1000:1000",
+    ...HARDENING,
+    ...ports,
+    "-v",
+    `${o.data}:/cyberdata`,
+    o.image,
+  ]);
 }
 
 export interface ContainerState {
@@ -116,7 +135,12 @@ export interface ContainerState {
 }
 
 export async function containerState(name: string): Promise<ContainerState | null> {
-  const out = await dockerMaybe(["inspect", "--format", "{{.Id}}|{{.Image}}|{{.State.Running}}|{{.State.Pid}}|{{.RestartCount}}|{{.State.StartedAt}}", name]);
+  const out = await dockerMaybe([
+    "inspect",
+    "--format",
+    "{{.Id}}|{{.Image}}|{{.State.Running}}|{{.State.Pid}}|{{.RestartCount}}|{{.State.StartedAt}}",
+    name,
+  ]);
   if (!out) return null;
   const [id, image, running, pid, restartCount, startedAt] = out.split("|");
   return { id, image, running: running === "true", pid: Number(pid), restartCount: Number(restartCount), startedAt };

@@ -14,7 +14,9 @@ export function walk(dir: string): string[] {
 /** Real uid of a running container's main process, read from /proc on the host (local engine only). */
 export async function processUid(container: string): Promise<number> {
   const pid = await docker(["inspect", "--format", "{{.State.Pid}}", container]);
-  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("Uid:"))!;
+  const line = readFileSync(`/proc/${pid}/status`, "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("Uid:"))!;
   return Number(line.split(/\s+/)[1]);
 }
 

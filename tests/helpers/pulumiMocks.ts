@@ -24,20 +24,34 @@ export const PULLED_IMAGE_ID = `sha256:${"1".repeat(64)}`;
 export async function runStackWithMocks(
   stack: string,
   stackFile: string,
-  overrides: { plain?: Record<string, unknown>; secrets?: Record<string, string>; stackOutputs?: Record<string, Record<string, unknown>> } = {},
+  overrides: {
+    plain?: Record<string, unknown>;
+    secrets?: Record<string, string>;
+    stackOutputs?: Record<string, Record<string, unknown>>;
+  } = {},
 ): Promise<{ declared: Declared[]; outputs: Record<string, unknown> }> {
   const declared: Declared[] = [];
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => {
         const state: Record<string, unknown> = { ...args.inputs };
-        if (args.type.includes("BuildImage")) Object.assign(state, { buildKey: "k".repeat(64), buildTag: "t", baseImageId: "b", stepsRun: 0 });
+        if (args.type.includes("BuildImage"))
+          Object.assign(state, { buildKey: "k".repeat(64), buildTag: "t", baseImageId: "b", stepsRun: 0 });
         if (args.type.includes("Binaries")) Object.assign(state, { digest: "d".repeat(64), version: "1.0.0", files: [] });
         if (args.type.includes("RunImage")) {
           const pullRef = args.inputs.registry ? `${args.inputs.registry}/cybernode/x@sha256:${"f".repeat(64)}` : "";
-          Object.assign(state, { imageId: args.inputs.promotedImageId || MOCK_IMAGE_ID, configDigest: args.inputs.promotedImageId || MOCK_IMAGE_ID, version: "1.0.0", tags: [], shippedBytes: 0, pullRef, present: true });
+          Object.assign(state, {
+            imageId: args.inputs.promotedImageId || MOCK_IMAGE_ID,
+            configDigest: args.inputs.promotedImageId || MOCK_IMAGE_ID,
+            version: "1.0.0",
+            tags: [],
+            shippedBytes: 0,
+            pullRef,
+            present: true,
+          });
         }
-        if (args.type === "docker:index/remoteImage:RemoteImage") Object.assign(state, { imageId: PULLED_IMAGE_ID, repoDigest: args.inputs.name });
+        if (args.type === "docker:index/remoteImage:RemoteImage")
+          Object.assign(state, { imageId: PULLED_IMAGE_ID, repoDigest: args.inputs.name });
         if (args.type === "pulumi:pulumi:StackReference") {
           const name = String(args.inputs.name ?? args.id);
           const outputs = overrides.stackOutputs?.[name.split("/").pop() as string];
@@ -57,7 +71,14 @@ export async function runStackWithMocks(
     "organization",
   );
   // The mock monitor sees each registration request: record the options the engine would get.
-  type Req = { getType(): string; getName(): string; getParent(): string; getDeletebeforereplace(): boolean; getRetainondelete(): boolean; getCustom(): boolean };
+  type Req = {
+    getType(): string;
+    getName(): string;
+    getParent(): string;
+    getDeletebeforereplace(): boolean;
+    getRetainondelete(): boolean;
+    getCustom(): boolean;
+  };
   const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: Req, cb: unknown): Promise<void> };
   const original = monitor.registerResource.bind(monitor);
   monitor.registerResource = async (req: Req, cb: unknown) => {
@@ -87,7 +108,6 @@ export async function runStackWithMocks(
 
   const entry = require.resolve("../../index.ts");
   delete require.cache[entry];
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const program = require(entry) as Record<string, unknown>;
   const outputs: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(program)) outputs[k] = pulumi.Output.isInstance(v) ? (await outputValue(v)).value : v;

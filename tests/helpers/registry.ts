@@ -12,7 +12,6 @@ export interface LocalRegistry {
   stop(): Promise<void>;
 }
 
-
 const answers = (port: number) =>
   new Promise<boolean>((resolve) => {
     const req = request({ host: "127.0.0.1", port, path: "/v2/", timeout: 1000 }, (res) => {

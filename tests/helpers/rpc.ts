@@ -4,17 +4,20 @@ import { request } from "node:http";
 export function rpc(port: number, method: string, params: unknown[] = []): Promise<unknown> {
   const body = JSON.stringify({ jsonrpc: "1.0", id: 1, method, params });
   return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, method: "POST", path: "/", headers: { "content-type": "application/json" }, timeout: 5000 }, (res) => {
-      let text = "";
-      res.on("data", (c: Buffer) => (text += c.toString()));
-      res.on("end", () => {
-        try {
-          resolve(JSON.parse(text));
-        } catch {
-          reject(new Error(`RPC ${method}: not JSON: ${text.slice(0, 200)}`));
-        }
-      });
-    });
+    const req = request(
+      { host: "127.0.0.1", port, method: "POST", path: "/", headers: { "content-type": "application/json" }, timeout: 5000 },
+      (res) => {
+        let text = "";
+        res.on("data", (c: Buffer) => (text += c.toString()));
+        res.on("end", () => {
+          try {
+            resolve(JSON.parse(text));
+          } catch {
+            reject(new Error(`RPC ${method}: not JSON: ${text.slice(0, 200)}`));
+          }
+        });
+      },
+    );
     req.on("error", reject);
     req.on("timeout", () => req.destroy(new Error(`RPC ${method}: timeout`)));
     req.end(body);

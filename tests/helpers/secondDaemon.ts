@@ -17,7 +17,11 @@ export interface SecondDaemon {
 export function makeBridge(): string {
   const n = Math.floor(Math.random() * 250) + 1;
   const name = `cybtest${n}`;
-  for (const args of [["link", "add", name, "type", "bridge"], ["addr", "add", `10.213.${n}.1/24`, "dev", name], ["link", "set", name, "up"]]) {
+  for (const args of [
+    ["link", "add", name, "type", "bridge"],
+    ["addr", "add", `10.213.${n}.1/24`, "dev", name],
+    ["link", "set", name, "up"],
+  ]) {
     const r = spawnSync("ip", args, { encoding: "utf8" });
     if (r.status !== 0) throw new Error(`ip ${args.join(" ")}: ${r.stderr}`);
   }
@@ -31,7 +35,20 @@ export async function startSecondDaemon(): Promise<SecondDaemon> {
   const bridge = makeBridge();
   const child: ChildProcess = spawn(
     "dockerd",
-    ["--host", host, "--data-root", join(root, "data"), "--exec-root", join(root, "exec"), "--pidfile", join(root, "dockerd.pid"), "--bridge", bridge, "--iptables=false", "--ip-masq=false"],
+    [
+      "--host",
+      host,
+      "--data-root",
+      join(root, "data"),
+      "--exec-root",
+      join(root, "exec"),
+      "--pidfile",
+      join(root, "dockerd.pid"),
+      "--bridge",
+      bridge,
+      "--iptables=false",
+      "--ip-masq=false",
+    ],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
   let log = "";

@@ -23,7 +23,6 @@ export interface SshHost {
   stop(): Promise<void>;
 }
 
-
 const run = (cmd: string, args: string[]) => {
   const r = spawnSync(cmd, args, { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")}: ${r.stderr || r.error}`);
@@ -59,8 +58,23 @@ export async function startSshHost(): Promise<SshHost> {
   let log = "";
   sshd.stderr?.on("data", (c: Buffer) => (log = (log + c.toString()).slice(-4000)));
   const hostBlock = (alias: string, key: string) =>
-    [`Host ${alias}`, "  HostName 127.0.0.1", `  Port ${port}`, "  User root", `  IdentityFile ${key}`, "  IdentitiesOnly yes", "  StrictHostKeyChecking no", "  UserKnownHostsFile /dev/null", "  BatchMode yes", "  LogLevel ERROR", ""].join("\n");
-  writeFileSync(join(dir, "ssh_config"), hostBlock("cybernode-remote", join(dir, "client_key")) + hostBlock("cybernode-badkey", join(dir, "other_key")));
+    [
+      `Host ${alias}`,
+      "  HostName 127.0.0.1",
+      `  Port ${port}`,
+      "  User root",
+      `  IdentityFile ${key}`,
+      "  IdentitiesOnly yes",
+      "  StrictHostKeyChecking no",
+      "  UserKnownHostsFile /dev/null",
+      "  BatchMode yes",
+      "  LogLevel ERROR",
+      "",
+    ].join("\n");
+  writeFileSync(
+    join(dir, "ssh_config"),
+    hostBlock("cybernode-remote", join(dir, "client_key")) + hostBlock("cybernode-badkey", join(dir, "other_key")),
+  );
   mkdirSync(join(dir, "bin"));
   writeFileSync(join(dir, "bin", "ssh"), `#!/bin/sh\nexec /usr/bin/ssh -F ${join(dir, "ssh_config")} "$@"\n`);
   chmodSync(join(dir, "bin", "ssh"), 0o755);
@@ -73,7 +87,11 @@ export async function startSshHost(): Promise<SshHost> {
   };
   const started = Date.now();
   while (Date.now() - started < 30_000) {
-    const r = spawnSync("docker", ["info", "--format", "{{.ServerVersion}}"], { env: { ...env, DOCKER_HOST: host }, encoding: "utf8", timeout: 20_000 });
+    const r = spawnSync("docker", ["info", "--format", "{{.ServerVersion}}"], {
+      env: { ...env, DOCKER_HOST: host },
+      encoding: "utf8",
+      timeout: 20_000,
+    });
     if (r.status === 0) return { host, env, engine, badKeyHost: "ssh://root@cybernode-badkey", stop };
     if (sshd.exitCode !== null) break;
     await new Promise((r2) => setTimeout(r2, 300));

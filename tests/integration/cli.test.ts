@@ -40,7 +40,10 @@ async function waitForRunningTemp(timeoutMs: number): Promise<void> {
   throw new Error("no build step container started");
 }
 
-for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+for (const [signal, code] of [
+  ["SIGINT", 130],
+  ["SIGTERM", 143],
+] as const) {
   dockerTest(`${signal} during a build step removes the temporary container`, async (t) => {
     let waited: Promise<void> | undefined;
     const r = await runCli(["build", "fullnode/sleepy", "--images", root], ENV, (child) => {

@@ -16,7 +16,8 @@ import { rpc, waitForRpc } from "../helpers/rpc";
 // One image name per test run; a random env value makes the first build really cold.
 const NAME = "fullnode/fixnode-it";
 const RUN_ID = Math.random().toString(36).slice(2);
-const cold = (s: Parameters<Parameters<typeof fixtureSpec>[1] & object>[0]) => (s.build.env = { ...s.build.env, CYBERNODE_TEST_RUN: RUN_ID });
+const cold = (s: Parameters<Parameters<typeof fixtureSpec>[1] & object>[0]) =>
+  (s.build.env = { ...s.build.env, CYBERNODE_TEST_RUN: RUN_ID });
 const loaded = fixtureSpec(NAME, cold);
 const quiet = { baseMap: testBaseMap(), log: () => {} };
 let first: BuildResult;
@@ -73,7 +74,13 @@ dockerTest("a no-op rebuild starts zero containers and keeps the image ID", asyn
 });
 
 dockerTest("changing only the last step reruns only that step; same binaries give the same image ID", async (t) => {
-  const changed = { ...loaded, spec: { ...loaded.spec, build: { ...loaded.spec.build, steps: [...loaded.spec.build.steps.slice(0, 2), `${loaded.spec.build.steps[2]} # changed`] } } };
+  const changed = {
+    ...loaded,
+    spec: {
+      ...loaded.spec,
+      build: { ...loaded.spec.build, steps: [...loaded.spec.build.steps.slice(0, 2), `${loaded.spec.build.steps[2]} # changed`] },
+    },
+  };
   const t0 = now();
   const r = await buildImage(changed, quiet);
   t.is(r.stepsRun, 1);
@@ -99,7 +106,15 @@ dockerTest("the run image runs as uid 1000 with the stack's hardening, writes to
   try {
     // The container settings the Pulumi program uses by default: read-only root, tmpfs /tmp,
     // no-new-privileges, all capabilities dropped.
-    const hardening = ["--read-only", "--tmpfs", "/tmp:rw,nosuid,nodev,size=64m", "--security-opt", "no-new-privileges:true", "--cap-drop", "ALL"];
+    const hardening = [
+      "--read-only",
+      "--tmpfs",
+      "/tmp:rw,nosuid,nodev,size=64m",
+      "--security-opt",
+      "no-new-privileges:true",
+      "--cap-drop",
+      "ALL",
+    ];
     await docker(["run", "-d", "--name", name, ...hardening, "-v", `${data}:/cyberdata`, "-p", "127.0.0.1::18545", first.imageId]);
     const port = (await docker(["port", name, "18545/tcp"])).split("\n")[0].split(":").pop()!;
     await waitForRpc(Number(port));
@@ -109,7 +124,10 @@ dockerTest("the run image runs as uid 1000 with the stack's hardening, writes to
     t.is(info.result.version, "1.0.0");
     t.true(existsSync(join(data, "fixnode.marker")));
     t.is(statSync(join(data, "fixnode.marker")).uid, 1000);
-    t.is(await docker(["inspect", "--format", "{{.Config.Labels.version}}", name]), readFileSync(join(loaded.dir, "bin", "VERSION"), "utf8").trim());
+    t.is(
+      await docker(["inspect", "--format", "{{.Config.Labels.version}}", name]),
+      readFileSync(join(loaded.dir, "bin", "VERSION"), "utf8").trim(),
+    );
     t.is(await docker(["run", "--rm", first.imageId, "--version"]), "fixnode 1.0.0");
   } finally {
     await dockerMaybe(["rm", "-f", name]);
@@ -119,7 +137,13 @@ dockerTest("the run image runs as uid 1000 with the stack's hardening, writes to
 
 dockerTest("a failing step names image, step, command and exit code, leaves no containers and keeps bin/", async (t) => {
   const before = readFileSync(join(loaded.dir, "bin", "MANIFEST.json"), "utf8");
-  const failing = { ...loaded, spec: { ...loaded.spec, build: { ...loaded.spec.build, steps: [...loaded.spec.build.steps, "echo about to fail; echo boom >&2; exit 3"] } } };
+  const failing = {
+    ...loaded,
+    spec: {
+      ...loaded.spec,
+      build: { ...loaded.spec.build, steps: [...loaded.spec.build.steps, "echo about to fail; echo boom >&2; exit 3"] },
+    },
+  };
   const err = await t.throwsAsync(buildImage(failing, quiet), { instanceOf: StepFailedError });
   t.is(err!.step, 4);
   t.is(err!.exitCode, 3);
@@ -171,7 +195,15 @@ dockerTest("a non-scratch run base contributes its layers below ours", async (t)
     s.run.base = "busybox:stable";
   });
   const r = await buildImage(l, quiet);
-  const out = await docker(["run", "--rm", "--entrypoint", "/bin/sh", r.imageId, "-c", "ls /cyberapp && id -u && echo $HOME && touch /cyberdata/x && echo writable"]);
+  const out = await docker([
+    "run",
+    "--rm",
+    "--entrypoint",
+    "/bin/sh",
+    r.imageId,
+    "-c",
+    "ls /cyberapp && id -u && echo $HOME && touch /cyberdata/x && echo writable",
+  ]);
   t.deepEqual(out.split("\n"), ["fixnode", "1000", "/cyberdata", "writable"]);
   rmSync(l.dir, { recursive: true, force: true });
 });
@@ -192,7 +224,13 @@ dockerTest("shared-library bundling makes a dynamically linked binary run in scr
   t.true(r.manifest.libs.includes("/lib64/ld-linux-x86-64.so.2"), r.manifest.libs.join(" "));
   t.true(r.manifest.libs.some((p) => /libc\.so\.6$/.test(p)));
   const out = await docker(["run", "--rm", r.imageId]);
-  t.deepEqual(out.split("\n").filter((x) => ["cyberapp", "cyberdata", "lib", "lib64", "tmp"].includes(x)).sort(), ["cyberapp", "cyberdata", "lib", "lib64", "tmp"]);
+  t.deepEqual(
+    out
+      .split("\n")
+      .filter((x) => ["cyberapp", "cyberdata", "lib", "lib64", "tmp"].includes(x))
+      .sort(),
+    ["cyberapp", "cyberdata", "lib", "lib64", "tmp"],
+  );
   rmSync(l.dir, { recursive: true, force: true });
 });
 
@@ -201,7 +239,15 @@ dockerTest("copy mode (used for remote engines) builds the same binaries and com
   const r = await buildImage(l, { ...quiet, transfer: "copy" });
   t.is(r.stepsRun, 3);
   t.is(r.imageId, first.imageId, "same binaries and run spec: same run image ID");
-  const leftovers = await docker(["run", "--rm", "--entrypoint", "/bin/sh", r.buildTag, "-c", "ls -d /cyberbuild /cyberinputs 2>/dev/null; true"]);
+  const leftovers = await docker([
+    "run",
+    "--rm",
+    "--entrypoint",
+    "/bin/sh",
+    r.buildTag,
+    "-c",
+    "ls -d /cyberbuild /cyberinputs 2>/dev/null; true",
+  ]);
   t.is(leftovers, "", "no /cyberbuild or /cyberinputs in the committed build image");
   t.deepEqual(await leftoverTemporaries(), []);
   rmSync(l.dir, { recursive: true, force: true });

@@ -9,6 +9,9 @@ import { dockerTest } from "../helpers/dockerTest";
 import { containerEvents, requireDocker, testBaseMap } from "../helpers/docker";
 import { runSerializedProvider } from "../helpers/providerHost";
 
+// biome-ignore lint/suspicious/noExplicitAny: JSON from the provider process, read field by field
+type ProviderJson = Record<string, any>;
+
 const PROJECT = join(__dirname, "../..");
 
 test.before(async () => {
@@ -58,12 +61,19 @@ const SCRIPT = `
   return out;`;
 
 dockerTest("image providers, serialized as Pulumi does: check, create, diff, update, delete against dockerd", async (t) => {
-  const r = (await runSerializedProvider({ build: buildImageProvider, bin: binariesProvider, run: runImageProvider }, SCRIPT, common)) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON from the provider process
+  const r = (await runSerializedProvider(
+    { build: buildImageProvider, bin: binariesProvider, run: runImageProvider },
+    SCRIPT,
+    common,
+  )) as ProviderJson;
   t.deepEqual(r.checks[0].failures, []);
   const imageId = r.first.run.imageId as string;
   t.regex(imageId, /^sha256:[0-9a-f]{64}$/);
   t.is(r.first.bin.version, "1.0.0");
-  t.deepEqual(r.first.bin.files.map((f: { path: string }) => f.path), ["fixnode"]);
+  t.deepEqual(
+    r.first.bin.files.map((f: { path: string }) => f.path),
+    ["fixnode"],
+  );
   t.is(await docker(["image", "inspect", "--format", "{{.Id}}", imageId]), imageId);
   for (const d of r.noChange) t.false(d.changes, "unchanged inputs: no changes");
   for (const k of ["build", "bin", "run", "provider"]) {
@@ -82,7 +92,9 @@ dockerTest("image providers, serialized as Pulumi does: check, create, diff, upd
 test("DataDir provider, serialized: creates the folder owned by the uid, delete leaves it", async (t) => {
   const root = mkdtempSync(join(tmpdir(), "cybernode-datadir-"));
   const path = join(root, "it's btcd");
-  const r = await runSerializedProvider(dataDirProvider, `
+  const r = await runSerializedProvider(
+    dataDirProvider,
+    `
     const c = await provider.create(input);
     const d = await provider.diff(c.id, c.outs, input);
     const moved = await provider.diff(c.id, c.outs, { ...input, path: input.path + "2" });
@@ -90,7 +102,9 @@ test("DataDir provider, serialized: creates the folder owned by the uid, delete 
     await provider.delete(c.id, c.outs);
     let tcp = null;
     try { await provider.create({ ...input, host: "tcp://node1.invalid:2376" }); } catch (e) { tcp = String(e.message); }
-    return { d, moved, tcp };`, { path, uid: 1000, selinux: false, host: "unix:///var/run/docker.sock" });
+    return { d, moved, tcp };`,
+    { path, uid: 1000, selinux: false, host: "unix:///var/run/docker.sock" },
+  );
   t.true(existsSync(join(path, "chain.dat")), "data survives delete");
   t.is(statSync(path).uid, 1000);
   t.false((r.d as { changes: boolean }).changes);

@@ -13,6 +13,9 @@ import { runSerializedProvider } from "../helpers/providerHost";
 import { startSshHost, type SshHost } from "../helpers/sshHost";
 import { runCli } from "../helpers/cli";
 
+// biome-ignore lint/suspicious/noExplicitAny: JSON from the provider process, read field by field
+type ProviderJson = Record<string, any>;
+
 const PROJECT = join(__dirname, "../..");
 const ROOT = join(PROJECT, "tests/fixtures/images");
 let remote: SshHost | undefined;
@@ -24,8 +27,16 @@ test.before(async () => {
 });
 test.after.always(async () => remote?.stop());
 
-const onRemote = (args: string[]) => spawnSync("docker", args, { env: { ...remote!.env, DOCKER_HOST: remote!.host }, encoding: "utf8", timeout: 120_000 });
-const common = () => ({ image: "fullnode/fixnode", projectDir: PROJECT, imagesRoot: ROOT, baseImages: Object.fromEntries(testBaseMap()), buildHost: "", providerVersion: PROVIDER_VERSION });
+const onRemote = (args: string[]) =>
+  spawnSync("docker", args, { env: { ...remote!.env, DOCKER_HOST: remote!.host }, encoding: "utf8", timeout: 120_000 });
+const common = () => ({
+  image: "fullnode/fixnode",
+  projectDir: PROJECT,
+  imagesRoot: ROOT,
+  baseImages: Object.fromEntries(testBaseMap()),
+  buildHost: "",
+  providerVersion: PROVIDER_VERSION,
+});
 
 // Build here, load onto the ssh host, make the data folder there, and run the node as the stack would.
 const DEPLOY = `
@@ -57,17 +68,35 @@ dockerTest("deploys onto a host reached over ssh://: same image ID as the local 
       DEPLOY,
       { common: common(), host: remote!.host, dataDir },
       { PATH: remote!.env.PATH },
-    )) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON from the provider process
+    )) as ProviderJson;
     t.is(r.first.imageId, local.imageId, "the image on the remote host is the one built and tested here");
     t.true(r.first.shippedBytes > 0);
     t.is(r.second.shippedBytes, 0, "unchanged stack: no image transfer");
     t.is(onRemote(["image", "inspect", "--format", "{{.Id}}", "cybernode/fullnode-fixnode:latest"]).stdout.trim(), local.imageId);
     t.true(existsSync(dataDir));
     t.is(statSync(dataDir).uid, 1000, "data folder made through ssh, owned by the node uid");
-    const run = onRemote(["run", "-d", "--name", "cybernode-remote-fixnode", "--network", "none", "-u", "1000:1000", "--read-only", "--cap-drop", "ALL", "-v", `${dataDir}:/cyberdata`, local.imageId]);
+    const run = onRemote([
+      "run",
+      "-d",
+      "--name",
+      "cybernode-remote-fixnode",
+      "--network",
+      "none",
+      "-u",
+      "1000:1000",
+      "--read-only",
+      "--cap-drop",
+      "ALL",
+      "-v",
+      `${dataDir}:/cyberdata`,
+      local.imageId,
+    ]);
     t.is(run.status, 0, run.stderr);
     await new Promise((res) => setTimeout(res, 1500));
-    t.is(onRemote(["inspect", "--format", "{{.State.Running}} {{.Image}}", "cybernode-remote-fixnode"]).stdout.trim(), `true ${local.imageId}`);
+    t.is(
+      onRemote(["inspect", "--format", "{{.State.Running}} {{.Image}}", "cybernode-remote-fixnode"]).stdout.trim(),
+      `true ${local.imageId}`,
+    );
     t.true(existsSync(join(dataDir, "fixnode.marker")), "the node wrote its data on the remote host");
     t.log(`first deploy ${r.first.shippedBytes} bytes in ${r.firstMs} ms; unchanged deploy ${r.unchangedMs} ms, 0 bytes`);
   } finally {
@@ -79,7 +108,12 @@ dockerTest("deploys onto a host reached over ssh://: same image ID as the local 
 dockerTest("an unreachable host fails within a bounded time, naming the host and what to check", async (t) => {
   const started = Date.now();
   const err = await t.throwsAsync(
-    runSerializedProvider({ run: runImageProvider }, `return provider.run.create({ ...input, runHash: "r", binariesDigest: "d", targetHost: "ssh://root@127.0.0.1:1" });`, common(), { PATH: remote!.env.PATH }),
+    runSerializedProvider(
+      { run: runImageProvider },
+      `return provider.run.create({ ...input, runHash: "r", binariesDigest: "d", targetHost: "ssh://root@127.0.0.1:1" });`,
+      common(),
+      { PATH: remote!.env.PATH },
+    ),
   );
   const seconds = (Date.now() - started) / 1000;
   t.regex(err!.message, /Docker host ssh:\/\/root@127\.0\.0\.1:1 did not answer/);
@@ -90,7 +124,12 @@ dockerTest("an unreachable host fails within a bounded time, naming the host and
 
 dockerTest("an ssh key the host does not accept is a clear error", async (t) => {
   const err = await t.throwsAsync(
-    runSerializedProvider({ run: runImageProvider }, `return provider.run.create({ ...input, runHash: "r", binariesDigest: "d", targetHost: "${remote!.badKeyHost}" });`, common(), { PATH: remote!.env.PATH }),
+    runSerializedProvider(
+      { run: runImageProvider },
+      `return provider.run.create({ ...input, runHash: "r", binariesDigest: "d", targetHost: "${remote!.badKeyHost}" });`,
+      common(),
+      { PATH: remote!.env.PATH },
+    ),
   );
   t.regex(err!.message, /Docker host ssh:\/\/root@cybernode-badkey did not answer/);
   t.regex(err!.message, /Permission denied|exit status 255/);
@@ -99,7 +138,10 @@ dockerTest("an ssh key the host does not accept is a clear error", async (t) => 
 
 dockerTest("inspect works against the ssh host (the CLI honours DOCKER_HOST=ssh://…)", async (t) => {
   const local = await buildImage(loadSpec(ROOT, "fullnode/fixnode"), { baseMap: testBaseMap(), log: () => {} });
-  const load = spawnSync("sh", ["-c", `docker save ${local.imageId} | DOCKER_HOST=${remote!.host} docker load -q`], { env: remote!.env, encoding: "utf8" });
+  const load = spawnSync("sh", ["-c", `docker save ${local.imageId} | DOCKER_HOST=${remote!.host} docker load -q`], {
+    env: remote!.env,
+    encoding: "utf8",
+  });
   t.is(load.status, 0, load.stderr);
   const r = await runCli(["inspect", local.imageId], { ...remote!.env, DOCKER_HOST: remote!.host });
   t.is(r.code, 0, r.stderr);

@@ -27,7 +27,13 @@ const at = (host: string, args: string[]) => spawnSync("docker", args, { env: { 
 dockerTest("a run image built here is loaded onto another engine with the same ID, once", async (t) => {
   const loaded = loadSpec(ROOT, "fullnode/fixnode");
   const built = await buildImage(loaded, { baseMap: testBaseMap(), log: () => {} });
-  const plan = planRunImage({ spec: loaded.spec, version: built.version, files: runImageFiles(built.binDir, built.manifest), epochSeconds: sourceDateEpoch(), architecture: "amd64" });
+  const plan = planRunImage({
+    spec: loaded.spec,
+    version: built.version,
+    files: runImageFiles(built.binDir, built.manifest),
+    epochSeconds: sourceDateEpoch(),
+    architecture: "amd64",
+  });
   t.is(plan.imageId, built.imageId);
   const first = await shipRunImage(plan, other!.host);
   t.true(first.transferred);
@@ -44,7 +50,13 @@ dockerTest("a run image built here is loaded onto another engine with the same I
 dockerTest("an engine that does not answer is a clear error naming the host", async (t) => {
   const loaded = loadSpec(ROOT, "fullnode/fixnode");
   const built = await buildImage(loaded, { baseMap: testBaseMap(), log: () => {} });
-  const plan = planRunImage({ spec: loaded.spec, version: built.version, files: runImageFiles(built.binDir, built.manifest), epochSeconds: sourceDateEpoch(), architecture: "amd64" });
+  const plan = planRunImage({
+    spec: loaded.spec,
+    version: built.version,
+    files: runImageFiles(built.binDir, built.manifest),
+    epochSeconds: sourceDateEpoch(),
+    architecture: "amd64",
+  });
   const err = await t.throwsAsync(shipRunImage(plan, "unix:///tmp/cybernode-no-engine.sock"));
   t.regex(err!.message, /Docker host unix:\/\/\/tmp\/cybernode-no-engine\.sock did not answer/);
   t.regex(err!.message, /check that dockerd runs there/);
@@ -61,13 +73,17 @@ dockerTest("the Pulumi image resources deploy onto a stack host that is another 
   };
   const ids = at(other!.host, ["image", "ls", "-q"]).stdout.split("\n").filter(Boolean);
   if (ids.length) at(other!.host, ["rmi", "-f", ...ids]);
-  const r = (await runSerializedProvider({ build: buildImageProvider, bin: binariesProvider, run: runImageProvider }, `
+  const r = (await runSerializedProvider(
+    { build: buildImageProvider, bin: binariesProvider, run: runImageProvider },
+    `
     const b = await provider.build.create({ ...input.common, buildHash: "h" });
     const x = await provider.bin.create({ ...input.common, buildKey: b.outs.buildKey });
     const runIn = { ...input.common, runHash: "r", binariesDigest: x.outs.digest, targetHost: input.target };
     const r1 = await provider.run.create(runIn);
     const r2 = await provider.run.update(r1.id, r1.outs, runIn);
-    return { first: r1.outs, second: r2.outs };`, { common, target: other!.host })) as Record<string, { imageId: string; shippedBytes: number }>;
+    return { first: r1.outs, second: r2.outs };`,
+    { common, target: other!.host },
+  )) as Record<string, { imageId: string; shippedBytes: number }>;
   t.true(r.first.shippedBytes > 0);
   t.is(r.second.shippedBytes, 0, "unchanged: no transfer");
   t.is(at(other!.host, ["image", "inspect", "--format", "{{.Id}}", r.first.imageId]).stdout.trim(), r.first.imageId);
@@ -76,7 +92,14 @@ dockerTest("the Pulumi image resources deploy onto a stack host that is another 
 dockerTest("promotion: a rebuilt image that differs from the promoted ID is refused and nothing reaches the host", async (t) => {
   const ids = at(other!.host, ["image", "ls", "-q"]).stdout.split("\n").filter(Boolean);
   if (ids.length) at(other!.host, ["rmi", "-f", ...ids]);
-  const common = { image: "fullnode/fixnode", projectDir: join(__dirname, "../.."), imagesRoot: ROOT, baseImages: Object.fromEntries(testBaseMap()), buildHost: "", providerVersion: PROVIDER_VERSION };
+  const common = {
+    image: "fullnode/fixnode",
+    projectDir: join(__dirname, "../.."),
+    imagesRoot: ROOT,
+    baseImages: Object.fromEntries(testBaseMap()),
+    buildHost: "",
+    providerVersion: PROVIDER_VERSION,
+  };
   const tampered = `sha256:${"e".repeat(64)}`;
   const script = `
     const b = await provider.build.create({ ...input.common, buildHash: "h" });
@@ -90,9 +113,17 @@ dockerTest("promotion: a rebuilt image that differs from the promoted ID is refu
     const ok = await provider.run.create({ ...runIn, promotedImageId: input.good });
     return { refused, afterRefused, checkMs, ok: ok.outs };`;
   const good = (await buildImage(loadSpec(ROOT, "fullnode/fixnode"), { baseMap: testBaseMap(), log: () => {} })).imageId;
-  const r = (await runSerializedProvider({ build: buildImageProvider, bin: binariesProvider, run: runImageProvider }, script, { common, target: other!.host, tampered, good })) as { refused: string; afterRefused: string; checkMs: number; ok: { imageId: string } };
+  const r = (await runSerializedProvider({ build: buildImageProvider, bin: binariesProvider, run: runImageProvider }, script, {
+    common,
+    target: other!.host,
+    tampered,
+    good,
+  })) as { refused: string; afterRefused: string; checkMs: number; ok: { imageId: string } };
   t.log(`promotion check (rebuild from cache, predict, compare): ${r.checkMs} ms`);
-  t.regex(r.refused, /image fullnode\/fixnode: refusing to deploy\. The run image rebuilt here is sha256:[0-9a-f]{64}, but stack staging ran sha256:e{64}/);
+  t.regex(
+    r.refused,
+    /image fullnode\/fixnode: refusing to deploy\. The run image rebuilt here is sha256:[0-9a-f]{64}, but stack staging ran sha256:e{64}/,
+  );
   t.regex(r.refused, /Nothing was loaded or changed/);
   t.is(r.afterRefused, "", "nothing reached the production engine");
   t.is(r.ok.imageId, good, "the promoted ID, reproduced, deploys");

@@ -32,7 +32,16 @@ async function entries(buf: Buffer): Promise<{ path: string; mode: number; uid: 
       onReadEntry: (e) => {
         const chunks: Buffer[] = [];
         e.on("data", (c: Buffer) => chunks.push(c));
-        e.on("end", () => out.push({ path: e.path, mode: e.mode ?? 0, uid: e.uid ?? -1, gid: e.gid ?? -1, mtime: e.mtime?.getTime() ?? -1, data: Buffer.concat(chunks) }));
+        e.on("end", () =>
+          out.push({
+            path: e.path,
+            mode: e.mode ?? 0,
+            uid: e.uid ?? -1,
+            gid: e.gid ?? -1,
+            mtime: e.mtime?.getTime() ?? -1,
+            data: Buffer.concat(chunks),
+          }),
+        );
       },
     });
     p.on("end", resolve);
@@ -65,7 +74,10 @@ test("the image ID changes with the binaries, the run spec and the epoch, not wi
 test("layer layout: sorted, fixed mtime and owners, /cyberdata owned by the run uid, no setuid bits", async (t) => {
   const plan = planRunImage(input());
   const layer = await entries(plan.layer);
-  t.deepEqual(layer.map((e) => e.path), ["cyberapp/", "cyberapp/node", "cyberapp/nodectl", "cyberdata/", "tmp/"]);
+  t.deepEqual(
+    layer.map((e) => e.path),
+    ["cyberapp/", "cyberapp/node", "cyberapp/nodectl", "cyberdata/", "tmp/"],
+  );
   t.true(layer.every((e) => e.mtime === 0));
   const data = layer.find((e) => e.path === "cyberdata/")!;
   t.is(data.uid, 1000);
@@ -94,9 +106,18 @@ test("docker-archive has manifest.json, config and layer, named by digest", asyn
   const plan = planRunImage(input());
   const files = await entries(plan.archive);
   const hex = plan.imageId.slice(7);
-  t.deepEqual(files.map((f) => f.path).sort(), [`${hex}.json`, `${plan.diffId.slice(7)}/`, `${plan.diffId.slice(7)}/layer.tar`, "manifest.json"].sort());
+  t.deepEqual(
+    files.map((f) => f.path).sort(),
+    [`${hex}.json`, `${plan.diffId.slice(7)}/`, `${plan.diffId.slice(7)}/layer.tar`, "manifest.json"].sort(),
+  );
   const manifest = JSON.parse(files.find((f) => f.path === "manifest.json")!.data.toString());
-  t.deepEqual(manifest, [{ Config: `${hex}.json`, RepoTags: ["cybernode/fullnode-node:0.24.2", "cybernode/fullnode-node:latest"], Layers: [`${plan.diffId.slice(7)}/layer.tar`] }]);
+  t.deepEqual(manifest, [
+    {
+      Config: `${hex}.json`,
+      RepoTags: ["cybernode/fullnode-node:0.24.2", "cybernode/fullnode-node:latest"],
+      Layers: [`${plan.diffId.slice(7)}/layer.tar`],
+    },
+  ]);
 });
 
 test("overhead of the run image over the artifact bytes is small", (t) => {
@@ -106,7 +127,10 @@ test("overhead of the run image over the artifact bytes is small", (t) => {
 });
 
 test("a base image's layers go below ours and its config is kept where ours does not override", (t) => {
-  const baseLayer = writeTar(normalizeEntries([{ type: "file", path: "bin/sh", mode: 0o755, uid: 0, gid: 0, data: Buffer.from("sh") }]), new Date(0));
+  const baseLayer = writeTar(
+    normalizeEntries([{ type: "file", path: "bin/sh", mode: 0o755, uid: 0, gid: 0, data: Buffer.from("sh") }]),
+    new Date(0),
+  );
   const base = {
     config: {
       architecture: "amd64",

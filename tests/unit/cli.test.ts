@@ -20,7 +20,14 @@ test("argument parsing: positionals, flags and options", (t) => {
 });
 
 test("--help exits 0 for the CLI and for each command", async (t) => {
-  for (const args of [["--help"], ["build", "--help"], ["images", "--help"], ["inspect", "--help"], ["doctor", "--help"], ["clean", "--help"]]) {
+  for (const args of [
+    ["--help"],
+    ["build", "--help"],
+    ["images", "--help"],
+    ["inspect", "--help"],
+    ["doctor", "--help"],
+    ["clean", "--help"],
+  ]) {
     const r = await runCli(args);
     t.is(r.code, 0, args.join(" "));
     t.regex(r.stdout, /Usage: npx cybernode/);
@@ -55,7 +62,10 @@ test("Docker not reachable: exit 1 and says how to start it or set DOCKER_HOST",
 });
 
 test("listing lines look like tar -tv --numeric-owner", (t) => {
-  t.is(formatListing({ path: "cyberdata/", mode: 0o755, uid: 1000, gid: 1000, size: 0, mtime: new Date(0), type: "Directory" }), "drwxr-xr-x 1000/1000         0 1970-01-01 00:00 cyberdata/");
+  t.is(
+    formatListing({ path: "cyberdata/", mode: 0o755, uid: 1000, gid: 1000, size: 0, mtime: new Date(0), type: "Directory" }),
+    "drwxr-xr-x 1000/1000         0 1970-01-01 00:00 cyberdata/",
+  );
   t.is(formatListing({ path: "su", mode: 0o4755, uid: 0, gid: 0, size: 5, mtime: new Date(0), type: "File" }).slice(0, 10), "-rwsr-xr-x");
 });
 

@@ -6,9 +6,14 @@ import { parseBaseImageMap } from "../../src/build/baseImages";
 import { InputError } from "../../src/spec/errors";
 import { goodSpec, withChange } from "../helpers/specs";
 
-const BASE = "sha256:" + "a".repeat(64);
+const BASE = `sha256:${"a".repeat(64)}`;
 const plan = (raw: unknown, extra: Partial<{ base: string; inputs: string; pass: [string, string][] }> = {}) =>
-  planSteps({ spec: validateSpec("fullnode/node", raw), baseImageId: extra.base ?? BASE, inputsDigest: extra.inputs ?? "", passEnv: extra.pass ?? [] });
+  planSteps({
+    spec: validateSpec("fullnode/node", raw),
+    baseImageId: extra.base ?? BASE,
+    inputsDigest: extra.inputs ?? "",
+    passEnv: extra.pass ?? [],
+  });
 
 test("step keys are stable for the same spec", (t) => {
   t.deepEqual(plan(goodSpec()), plan(goodSpec()));
@@ -31,7 +36,7 @@ test("changing the first step changes every key after it", (t) => {
 
 test("base image, env, inputs, caches and passed-through env are part of every key", (t) => {
   const a = plan(goodSpec())[0].key;
-  t.not(plan(goodSpec(), { base: "sha256:" + "b".repeat(64) })[0].key, a);
+  t.not(plan(goodSpec(), { base: `sha256:${"b".repeat(64)}` })[0].key, a);
   t.not(plan(withChange((s) => (s.build.env = { CGO_ENABLED: "1" })))[0].key, a);
   t.not(plan(goodSpec(), { inputs: "abc" })[0].key, a);
   t.not(plan(withChange((s) => (s.build.caches = { "/root/.cache/go-build": "other" })))[0].key, a);
@@ -41,7 +46,13 @@ test("base image, env, inputs, caches and passed-through env are part of every k
 
 test("run spec and container defaults do not touch build keys", (t) => {
   const a = plan(goodSpec());
-  const b = plan(withChange((s) => { s.run.ports = [9999]; s.container.name = "other"; s.run.uid = 2000; }));
+  const b = plan(
+    withChange((s) => {
+      s.run.ports = [9999];
+      s.container.name = "other";
+      s.run.uid = 2000;
+    }),
+  );
   t.deepEqual(a, b);
 });
 
@@ -49,7 +60,15 @@ test("a version command becomes the last step", (t) => {
   const steps = plan(withChange((s) => (s.build.version = { command: "/out/node --version" })));
   t.is(steps.length, 3);
   t.true(steps[2].command.includes(VERSION_COMMAND_FILE));
-  t.is(versionFile(validateSpec("fullnode/node", withChange((s) => (s.build.version = { command: "x" })))), VERSION_COMMAND_FILE);
+  t.is(
+    versionFile(
+      validateSpec(
+        "fullnode/node",
+        withChange((s) => (s.build.version = { command: "x" })),
+      ),
+    ),
+    VERSION_COMMAND_FILE,
+  );
 });
 
 test("firstMissingStep finds how far the cache reaches", (t) => {
@@ -69,7 +88,12 @@ test("ldd output: glibc libraries, loader, vdso and static binaries", (t) => {
 \tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f2f9decf000)
 \tnot a dynamic executable`;
   const r = parseLdd(out);
-  t.deepEqual(r.paths, ["/lib/x86_64-linux-gnu/libc.so.6", "/lib/x86_64-linux-gnu/libpcre2-8.so.0", "/lib/x86_64-linux-gnu/libselinux.so.1", "/lib64/ld-linux-x86-64.so.2"]);
+  t.deepEqual(r.paths, [
+    "/lib/x86_64-linux-gnu/libc.so.6",
+    "/lib/x86_64-linux-gnu/libpcre2-8.so.0",
+    "/lib/x86_64-linux-gnu/libselinux.so.1",
+    "/lib64/ld-linux-x86-64.so.2",
+  ]);
   t.true(r.static);
   t.deepEqual(parseLdd("\tlibfoo.so.2 => not found\n").missing, ["libfoo.so.2"]);
 });

@@ -16,7 +16,16 @@ function writeState(dir: string, stack: string, outputs: Record<string, unknown>
     version: 3,
     checkpoint: {
       stack: `organization/cybernode/${stack}`,
-      latest: { resources: [{ urn: `urn:pulumi:${stack}::cybernode::pulumi:pulumi:Stack::cybernode-${stack}`, custom: false, type: "pulumi:pulumi:Stack", outputs }] },
+      latest: {
+        resources: [
+          {
+            urn: `urn:pulumi:${stack}::cybernode::pulumi:pulumi:Stack::cybernode-${stack}`,
+            custom: false,
+            type: "pulumi:pulumi:Stack",
+            outputs,
+          },
+        ],
+      },
     },
   };
   writeFileSync(join(folder, `${stack}.json`), JSON.stringify(checkpoint));
@@ -27,7 +36,15 @@ test("promotion plan: unchanged, update, add and images only on the target", (t)
     { "fullnode/btcd": { imageId: A, version: "v2" }, "fullnode/fixnode": { imageId: B }, "fullnode/new": { imageId: A } },
     { "fullnode/btcd": { imageId: B, version: "v1" }, "fullnode/fixnode": { imageId: B }, "fullnode/old": { imageId: A } },
   );
-  t.deepEqual(rows.map((r) => [r.image, r.action]), [["fullnode/btcd", "update"], ["fullnode/fixnode", "unchanged"], ["fullnode/new", "add"], ["fullnode/old", "remove"]]);
+  t.deepEqual(
+    rows.map((r) => [r.image, r.action]),
+    [
+      ["fullnode/btcd", "update"],
+      ["fullnode/fixnode", "unchanged"],
+      ["fullnode/new", "add"],
+      ["fullnode/old", "remove"],
+    ],
+  );
 });
 
 test("file backend folder: PULUMI_BACKEND_URL, then Pulumi.yaml, then .pulumi-state", (t) => {

@@ -33,7 +33,10 @@ test("defaults: local socket, cyber's uid, /home/cyber/cyberdata, spec's contain
 });
 
 test("secret references in args are collected", (t) => {
-  const p = validateStackConfig({ rpcpass: "x", nodes: { node: { image: "fullnode/node", args: ["--rpcpass=${secret:rpcpass}"] } } }, ctx());
+  const p = validateStackConfig(
+    { rpcpass: "x", nodes: { node: { image: "fullnode/node", args: ["--rpcpass=${secret:rpcpass}"] } } },
+    ctx(),
+  );
   t.deepEqual(p.nodes[0].secrets, ["rpcpass"]);
 });
 
@@ -44,7 +47,12 @@ test("port mappings parse like docker run -p", (t) => {
 
 const BAD: [string, Record<string, unknown>, Partial<StackContext>, string][] = [
   ["unknown image spec in nodes", { nodes: { x: { image: "fullnode/nope" } } }, {}, "cybernode:nodes.x.image"],
-  ["two nodes with the same host port", { nodes: { a: { image: "fullnode/node" }, b: { image: "fullnode/node", ports: ["8333:1"] } } }, {}, "cybernode:nodes.b.ports"],
+  [
+    "two nodes with the same host port",
+    { nodes: { a: { image: "fullnode/node" }, b: { image: "fullnode/node", ports: ["8333:1"] } } },
+    {},
+    "cybernode:nodes.b.ports",
+  ],
   ["node name invalid", { nodes: { "my node": { image: "fullnode/node" } } }, {}, "cybernode:nodes.my node"],
   ["uid negative", { ...good(), uid: "-1" }, {}, "cybernode:uid"],
   ["uid not a number", { ...good(), uid: "cyber" }, {}, "cybernode:uid"],
@@ -56,17 +64,37 @@ const BAD: [string, Record<string, unknown>, Partial<StackContext>, string][] = 
   ["port out of range", { nodes: { node: { image: "fullnode/node", ports: ["99999"] } } }, {}, "cybernode:nodes.node.ports[0]"],
   ["host URL with unsupported scheme", { ...good(), host: "http://node1:2375" }, {}, "cybernode:host"],
   ["buildOn neither local nor host", { ...good(), buildOn: "cloud" }, {}, "cybernode:buildOn"],
-  ["secret given in plain text", { plainpass: "hunter2", nodes: { node: { image: "fullnode/node", args: ["--rpcpass=${secret:plainpass}"] } } }, {}, "cybernode:plainpass"],
-  ["secret referenced but not set", { nodes: { node: { image: "fullnode/node", args: ["--rpcpass=${secret:rpcpass}"] } } }, {}, "cybernode:nodes.node.args"],
+  [
+    "secret given in plain text",
+    { plainpass: "hunter2", nodes: { node: { image: "fullnode/node", args: ["--rpcpass=${secret:plainpass}"] } } },
+    {},
+    "cybernode:plainpass",
+  ],
+  [
+    "secret referenced but not set",
+    { nodes: { node: { image: "fullnode/node", args: ["--rpcpass=${secret:rpcpass}"] } } },
+    {},
+    "cybernode:nodes.node.args",
+  ],
   ["selinux not a boolean", { ...good(), selinux: "yes" }, {}, "cybernode:selinux"],
   ["nodes not a map", { nodes: "[1,2]" }, {}, "cybernode:nodes"],
   ["unknown node field", { nodes: { node: { image: "fullnode/node", volumes: [] } } }, {}, "cybernode:nodes.node.volumes"],
   ["env key invalid", { nodes: { node: { image: "fullnode/node", env: { "A=B": "1" } } } }, {}, "cybernode:nodes.node.env.A=B"],
   ["unknown key (a typo)", { ...good(), dataRot: "/srv/data" }, {}, "cybernode:dataRot"],
-  ["readOnlyRoot not a boolean", { nodes: { node: { image: "fullnode/node", readOnlyRoot: "no" } } }, {}, "cybernode:nodes.node.readOnlyRoot"],
+  [
+    "readOnlyRoot not a boolean",
+    { nodes: { node: { image: "fullnode/node", readOnlyRoot: "no" } } },
+    {},
+    "cybernode:nodes.node.readOnlyRoot",
+  ],
   ["capAdd not capability names", { nodes: { node: { image: "fullnode/node", capAdd: ["net bind"] } } }, {}, "cybernode:nodes.node.capAdd"],
   ["tmpSize malformed", { nodes: { node: { image: "fullnode/node", tmpSize: "lots" } } }, {}, "cybernode:nodes.node.tmpSize"],
-  ["label in the reserved namespace", { nodes: { node: { image: "fullnode/node", labels: { "cybernode.node": "x" } } } }, {}, "cybernode:nodes.node.labels.cybernode.node"],
+  [
+    "label in the reserved namespace",
+    { nodes: { node: { image: "fullnode/node", labels: { "cybernode.node": "x" } } } },
+    {},
+    "cybernode:nodes.node.labels.cybernode.node",
+  ],
   ["promoteFrom pointing at itself", { ...good(), promoteFrom: "test" }, {}, "cybernode:promoteFrom"],
   ["promoteFrom not a stack name", { ...good(), promoteFrom: "../staging" }, {}, "cybernode:promoteFrom"],
   ["registry URL malformed (scheme)", { ...good(), registry: "https://registry.example.com" }, {}, "cybernode:registry"],
@@ -75,7 +103,12 @@ const BAD: [string, Record<string, unknown>, Partial<StackContext>, string][] = 
   ["images naming an unknown spec", { images: ["fullnode/nope"] }, {}, "cybernode:images[0]"],
   ["images listing one twice", { images: ["fullnode/node", "fullnode/node"] }, {}, "cybernode:images[1]"],
   ["buildEnv not a map", { images: ["fullnode/node"], buildEnv: "GOPROXY=x" }, {}, "cybernode:buildEnv"],
-  ["buildEnv for a variable no image passes through", { images: ["fullnode/node"], buildEnv: { GOPRXY: "https://p" } }, {}, "cybernode:buildEnv.GOPRXY"],
+  [
+    "buildEnv for a variable no image passes through",
+    { images: ["fullnode/node"], buildEnv: { GOPRXY: "https://p" } },
+    {},
+    "cybernode:buildEnv.GOPRXY",
+  ],
   ["buildEnv value not a string", { images: ["fullnode/passer"], buildEnv: { GOPROXY: 1 } }, {}, "cybernode:buildEnv.GOPROXY"],
   ["buildEnv value with a NUL byte", { images: ["fullnode/passer"], buildEnv: { GOPROXY: "a\0b" } }, {}, "cybernode:buildEnv.GOPROXY"],
   ["enabled not a boolean", { nodes: { node: { image: "fullnode/node", enabled: "no" } } }, {}, "cybernode:nodes.node.enabled"],
@@ -90,7 +123,10 @@ for (const [what, raw, over, key] of BAD) {
 }
 
 test("images-only stack: no nodes, no uid needed, images built; buildEnv kept for what the images pass through", (t) => {
-  const p = validateStackConfig({ images: '["fullnode/passer"]', buildEnv: '{"GOPROXY":"https://u:t@proxy.example"}' }, ctx({ cyberUid: null }));
+  const p = validateStackConfig(
+    { images: '["fullnode/passer"]', buildEnv: '{"GOPROXY":"https://u:t@proxy.example"}' },
+    ctx({ cyberUid: null }),
+  );
   t.deepEqual(p.nodes, []);
   t.deepEqual(p.images, ["fullnode/passer"]);
   t.deepEqual(p.buildEnv, { GOPROXY: "https://u:t@proxy.example" });
@@ -100,7 +136,10 @@ test("images-only stack: no nodes, no uid needed, images built; buildEnv kept fo
 
 test("a disabled node is not deployed and needs no valid image", (t) => {
   const p = validateStackConfig({ uid: "1000", nodes: { a: { image: "fullnode/node" }, b: { image: "nope", enabled: false } } }, ctx());
-  t.deepEqual(p.nodes.map((n) => n.name), ["a"]);
+  t.deepEqual(
+    p.nodes.map((n) => n.name),
+    ["a"],
+  );
 });
 
 test("a typo'd key suggests the known one", (t) => {
@@ -112,13 +151,25 @@ test("imagesDirs: a list of folders inside the project", (t) => {
   t.deepEqual(imagesDirsFromConfig(undefined, "f"), ["images"]);
   t.deepEqual(imagesDirsFromConfig('["images","tests/fixtures/images"]', "f"), ["images", "tests/fixtures/images"]);
   t.deepEqual(imagesDirsFromConfig("images", "f"), ["images"]);
-  t.throws(() => imagesDirsFromConfig("[]", "stacks/Pulumi.x.yaml"), { instanceOf: InputError, message: /stack file stacks\/Pulumi\.x\.yaml: cybernode:imagesDirs/ });
+  t.throws(() => imagesDirsFromConfig("[]", "stacks/Pulumi.x.yaml"), {
+    instanceOf: InputError,
+    message: /stack file stacks\/Pulumi\.x\.yaml: cybernode:imagesDirs/,
+  });
   t.throws(() => imagesDirsFromConfig('["../elsewhere"]', "f"), { instanceOf: InputError });
   t.throws(() => loadCatalogue(join(__dirname, "../.."), ["no-such-folder"], "f"), { instanceOf: InputError, message: /does not exist/ });
 });
 
 test("hardening is on by default and can be relaxed per node", (t) => {
-  const p = validateStackConfig({ uid: "1000", nodes: { a: { image: "fullnode/node" }, b: { image: "fullnode/node", ports: ["1:1"], readOnlyRoot: false, capAdd: ["CAP_NET_BIND_SERVICE"] } } }, ctx());
+  const p = validateStackConfig(
+    {
+      uid: "1000",
+      nodes: {
+        a: { image: "fullnode/node" },
+        b: { image: "fullnode/node", ports: ["1:1"], readOnlyRoot: false, capAdd: ["CAP_NET_BIND_SERVICE"] },
+      },
+    },
+    ctx(),
+  );
   t.deepEqual(p.nodes[0].security, { readOnlyRoot: true, noNewPrivileges: true, capDrop: ["ALL"], capAdd: [], tmpSize: "64m" });
   t.false(p.nodes[1].security.readOnlyRoot);
   t.deepEqual(p.nodes[1].security.capAdd, ["NET_BIND_SERVICE"]);

@@ -8,13 +8,14 @@ const PROJECT = join(__dirname, "../..");
 const STACKS = readdirSync(join(PROJECT, "stacks")).filter((f) => /^Pulumi\..+\.yaml$/.test(f));
 const SECRETS = { "cybernode:btcdRpcPass": "s3cret-rpc-pass" };
 const PLAIN = { "cybernode:uid": "1000" }; // this machine has no user `cyber`
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- engine inputs are untyped JSON
+// biome-ignore lint/suspicious/noExplicitAny: engine inputs are untyped JSON
 type Json = Record<string, any>;
 
 /** The engine sees secrets as { <sig>: <secret sig>, value }: unwrap and say whether it was one. */
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 function unwrap(v: unknown): { secret: boolean; value: unknown } {
-  if (v && typeof v === "object" && Object.values(v as object).includes(SECRET_SIG)) return { secret: true, value: (v as { value: unknown }).value };
+  if (v && typeof v === "object" && Object.values(v as object).includes(SECRET_SIG))
+    return { secret: true, value: (v as { value: unknown }).value };
   return { secret: false, value: v };
 }
 
@@ -30,7 +31,11 @@ for (const file of STACKS) {
     const started = Date.now();
     // Stacks that promote read the source stack's exported images.
     const stackOutputs = { staging: { images: { "fullnode/btcd": { imageId: MOCK_IMAGE_ID } } } };
-    const { declared, outputs } = await runStackWithMocks(stack, join(PROJECT, "stacks", file), { plain: PLAIN, secrets: SECRETS, stackOutputs });
+    const { declared, outputs } = await runStackWithMocks(stack, join(PROJECT, "stacks", file), {
+      plain: PLAIN,
+      secrets: SECRETS,
+      stackOutputs,
+    });
     t.log(`mock run of ${stack}: ${Date.now() - started} ms, ${declared.length} resources`);
     const nodes = outputs.nodes as Record<string, { container: string; image: string; imageId: string; version: string }>;
     // A stack without nodes (a build host) declares no Docker provider at all.
@@ -38,12 +43,24 @@ for (const file of STACKS) {
     const containers = of(declared, /^docker:index\/container:Container$/);
     t.deepEqual(containers.map((c) => c.name).sort(), Object.keys(nodes).sort());
     const images = of(declared, /^cybernode:index:Image$/);
-    t.deepEqual(images.map((i) => i.name).sort(), Object.keys(outputs.images as object).map((n) => n.replace("/", "-")).sort(), "one component per exported image");
-    t.true(Object.values(nodes).every((n) => n.image in (outputs.images as object)), "every node's image is built");
+    t.deepEqual(
+      images.map((i) => i.name).sort(),
+      Object.keys(outputs.images as object)
+        .map((n) => n.replace("/", "-"))
+        .sort(),
+      "one component per exported image",
+    );
+    t.true(
+      Object.values(nodes).every((n) => n.image in (outputs.images as object)),
+      "every node's image is built",
+    );
     for (const kind of ["BuildImage", "Binaries", "RunImage"]) {
       const children = of(declared, new RegExp(kind));
       t.is(children.length, images.length, kind);
-      t.true(children.every((c) => images.some((i) => i.name === c.parentName)), `${kind} is a child of its Image`);
+      t.true(
+        children.every((c) => images.some((i) => i.name === c.parentName)),
+        `${kind} is a child of its Image`,
+      );
     }
     for (const c of containers) {
       const i = c.inputs as Json;
@@ -57,7 +74,8 @@ for (const file of STACKS) {
       t.deepEqual(Object.keys(i.tmpfs ?? {}), ["/tmp"]);
       t.deepEqual(i.securityOpts, ["no-new-privileges:true"]);
       t.deepEqual(i.capabilities, { drops: ["ALL"], adds: [] });
-      for (const p of i.ports as Json[]) if ([8334, 18334, 18545].includes(p.internal)) t.is(p.ip, "127.0.0.1", `RPC port ${p.internal} on loopback`);
+      for (const p of i.ports as Json[])
+        if ([8334, 18334, 18545].includes(p.internal)) t.is(p.ip, "127.0.0.1", `RPC port ${p.internal} on loopback`);
       const command = unwrap(i.command);
       const carriesSecret = JSON.stringify(command.value).includes(SECRETS["cybernode:btcdRpcPass"]);
       t.is(command.secret, carriesSecret, "args are secret exactly when they carry a secret");
@@ -65,7 +83,10 @@ for (const file of STACKS) {
     }
     const dirs = of(declared, /DataDir/);
     t.is(dirs.length, containers.length);
-    t.true(dirs.every((d) => (d.inputs as Json).uid === 1000 && d.opts?.retainOnDelete === true), "data folders owned by the uid, retained on delete");
+    t.true(
+      dirs.every((d) => (d.inputs as Json).uid === 1000 && d.opts?.retainOnDelete === true),
+      "data folders owned by the uid, retained on delete",
+    );
   });
 }
 
@@ -75,7 +96,10 @@ test.serial("an images-only stack builds and pushes its cybernode:images with no
   t.deepEqual(outputs.nodes, {});
   t.deepEqual(of(declared, /^(pulumi:providers:docker|docker:)/), [], "nothing from @pulumi/docker");
   const runs = of(declared, /RunImage/);
-  t.true(runs.every((r) => (r.inputs as Json).registry === "registry.example.com:5000/cybernode"), "each run image is pushed to the registry");
+  t.true(
+    runs.every((r) => (r.inputs as Json).registry === "registry.example.com:5000/cybernode"),
+    "each run image is pushed to the registry",
+  );
 });
 
 test.serial("btcd on node1: seed ports, secret RPC password, image shipped to the ssh host", async (t) => {
@@ -95,7 +119,9 @@ test.serial("btcd on node1: seed ports, secret RPC password, image shipped to th
 test.serial("changing one node's config replaces nothing of another node (figure: resources changed)", async (t) => {
   const file = join(PROJECT, "stacks/Pulumi.local.yaml");
   const before = await runStackWithMocks("local", file, { plain: PLAIN });
-  const nodes = JSON.parse(JSON.stringify((await import("js-yaml")).load(require("node:fs").readFileSync(file, "utf8")))).config["cybernode:nodes"];
+  const nodes = JSON.parse(JSON.stringify((await import("js-yaml")).load(require("node:fs").readFileSync(file, "utf8")))).config[
+    "cybernode:nodes"
+  ];
   nodes.btcd.args = ["--testnet", "--maxpeers=8"];
   nodes.btcd.restart = "unless-stopped";
   const after = await runStackWithMocks("local", file, { plain: { ...PLAIN, "cybernode:nodes": nodes } });
@@ -105,7 +131,11 @@ test.serial("changing one node's config replaces nothing of another node (figure
     return !old || JSON.stringify(old.inputs) !== JSON.stringify(d.inputs);
   });
   t.log(`resources with changed inputs: ${changed.map(key).join(", ") || "none"}`);
-  t.deepEqual(changed.map((d) => d.name), ["btcd"], "only btcd's container changes");
+  t.deepEqual(
+    changed.map((d) => d.name),
+    ["btcd"],
+    "only btcd's container changes",
+  );
 });
 
 const STAGING_ID = `sha256:${"5".repeat(64)}`;
@@ -116,7 +146,7 @@ test.serial("prod promotes from staging: the run image must reproduce staging's 
     stackOutputs: { staging: { images: { "fullnode/btcd": { imageId: STAGING_ID, version: "btcd v0.26.2", artifacts: [] } } } },
   });
   const ref = declared.find((d) => d.type === "pulumi:pulumi:StackReference");
-  t.is((ref?.inputs as Json).name, "organization/cybernode/staging");
+  t.is((ref as Declared).inputs.name, "organization/cybernode/staging");
   const run = of(declared, /RunImage/)[0].inputs as Json;
   t.is(run.promotedImageId, STAGING_ID);
   t.is(run.promotedFrom, "staging");
@@ -125,15 +155,26 @@ test.serial("prod promotes from staging: the run image must reproduce staging's 
 
 test("promotion refuses a source stack without the image, without an images output, or with a malformed ID", (t) => {
   t.is(promotedConfigDigest({ "fullnode/btcd": { imageId: STAGING_ID } }, "fullnode/btcd", "staging", "prod"), STAGING_ID);
-  t.throws(() => promotedConfigDigest({ "fullnode/other": { imageId: STAGING_ID } }, "fullnode/btcd", "staging", "prod"), { message: /stack prod promotes from staging, but staging exports no image fullnode\/btcd.*Nothing was changed on prod/ });
+  t.throws(() => promotedConfigDigest({ "fullnode/other": { imageId: STAGING_ID } }, "fullnode/btcd", "staging", "prod"), {
+    message: /stack prod promotes from staging, but staging exports no image fullnode\/btcd.*Nothing was changed on prod/,
+  });
   const MANIFEST_DIGEST = `sha256:${"e".repeat(64)}`;
-  t.is(promotedConfigDigest({ "fullnode/btcd": { imageId: MANIFEST_DIGEST, configDigest: STAGING_ID } }, "fullnode/btcd", "staging", "prod"), STAGING_ID, "containerd store: the config digest is compared, not Docker's manifest-digest ID");
+  t.is(
+    promotedConfigDigest({ "fullnode/btcd": { imageId: MANIFEST_DIGEST, configDigest: STAGING_ID } }, "fullnode/btcd", "staging", "prod"),
+    STAGING_ID,
+    "containerd store: the config digest is compared, not Docker's manifest-digest ID",
+  );
   t.throws(() => promotedConfigDigest(undefined, "fullnode/btcd", "staging", "prod"), { message: /staging has no images output/ });
-  t.throws(() => promotedConfigDigest({ "fullnode/btcd": { imageId: "latest" } }, "fullnode/btcd", "staging", "prod"), { message: /exports no image/ });
+  t.throws(() => promotedConfigDigest({ "fullnode/btcd": { imageId: "latest" } }, "fullnode/btcd", "staging", "prod"), {
+    message: /exports no image/,
+  });
 });
 
 test.serial("with cybernode:registry the host pulls the run image by digest instead of receiving it", async (t) => {
-  const { declared } = await runStackWithMocks("node1", join(PROJECT, "stacks/Pulumi.node1.yaml"), { secrets: SECRETS, plain: { "cybernode:registry": "registry.example.com:5000/cybernode" } });
+  const { declared } = await runStackWithMocks("node1", join(PROJECT, "stacks/Pulumi.node1.yaml"), {
+    secrets: SECRETS,
+    plain: { "cybernode:registry": "registry.example.com:5000/cybernode" },
+  });
   const pull = of(declared, /RemoteImage$/);
   t.is(pull.length, 1);
   t.regex(String(pull[0].inputs.name), /^registry\.example\.com:5000\/cybernode\/.+@sha256:[0-9a-f]{64}$/);

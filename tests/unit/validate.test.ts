@@ -10,15 +10,24 @@ test("a valid spec gets its defaults", (t) => {
   t.is(s.run.uid, 1000);
   t.is(s.run.base, "scratch");
   t.deepEqual(s.run.env, [["HOME", "/cyberdata"]]);
-  t.deepEqual(s.run.ports, [{ port: 8333, protocol: "tcp" }, { port: 8334, protocol: "tcp" }]);
+  t.deepEqual(s.run.ports, [
+    { port: 8333, protocol: "tcp" },
+    { port: 8334, protocol: "tcp" },
+  ]);
   t.is(s.container.restart, "always");
   t.deepEqual(s.container.ports[1], { port: 8334, hostPort: 8334, bind: "127.0.0.1", protocol: "tcp" });
   t.deepEqual(s.build.artifacts, [{ path: "/out/node", name: "node" }]);
 });
 
 test("a spec's own HOME is kept", (t) => {
-  const s = validateSpec("fullnode/node", withChange((x) => (x.run.env = { HOME: "/cyberdata/home", A: "1" })));
-  t.deepEqual(s.run.env, [["A", "1"], ["HOME", "/cyberdata/home"]]);
+  const s = validateSpec(
+    "fullnode/node",
+    withChange((x) => (x.run.env = { HOME: "/cyberdata/home", A: "1" })),
+  );
+  t.deepEqual(s.run.env, [
+    ["A", "1"],
+    ["HOME", "/cyberdata/home"],
+  ]);
 });
 
 // Each bad input must be rejected with an error that names the image and the field.
@@ -51,13 +60,29 @@ const BAD: [string, unknown, string][] = [
   ["cache name invalid", withChange((s) => (s.build.caches = { "/root/.cache": "Go Cache" })), "build.caches"],
   ["cache path relative", withChange((s) => (s.build.caches = { "root/.cache": "go" })), "build.caches"],
   ["version missing", withChange((s) => delete (s.build as Partial<typeof s.build>).version), "build.version"],
-  ["version both file and command", withChange((s) => ((s.build.version as Record<string, string>) = { file: "/v", command: "x" })), "build.version"],
+  [
+    "version both file and command",
+    withChange((s) => ((s.build.version as Record<string, string>) = { file: "/v", command: "x" })),
+    "build.version",
+  ],
   ["version file relative", withChange((s) => (s.build.version = { file: "VERSION" })), "build.version.file"],
   ["container name with space", withChange((s) => (s.container.name = "my node")), "container.name"],
   ["container name unicode", withChange((s) => (s.container.name = "nöde")), "container.name"],
-  ["restart policy unknown", withChange((s) => ((s.container as unknown as Record<string, unknown>).restart = "sometimes")), "container.restart"],
-  ["restart on-failure:0", withChange((s) => ((s.container as unknown as Record<string, unknown>).restart = "on-failure:0")), "container.restart"],
-  ["container host port duplicated", withChange((s) => (s.container.ports = [{ port: 1 }, { port: 2, hostPort: 1 }])), "container.ports[1]"],
+  [
+    "restart policy unknown",
+    withChange((s) => ((s.container as unknown as Record<string, unknown>).restart = "sometimes")),
+    "container.restart",
+  ],
+  [
+    "restart on-failure:0",
+    withChange((s) => ((s.container as unknown as Record<string, unknown>).restart = "on-failure:0")),
+    "container.restart",
+  ],
+  [
+    "container host port duplicated",
+    withChange((s) => (s.container.ports = [{ port: 1 }, { port: 2, hostPort: 1 }])),
+    "container.ports[1]",
+  ],
   ["container bind not an address", withChange((s) => (s.container.ports = [{ port: 1, bind: "localhost" }])), "container.ports[0].bind"],
   ["label reserved", withChange((s) => (s.run.labels = { version: "1" })), "run.labels['version']"],
   ["unknown top-level field", withChange((s) => (s.runn = {})), "runn"],
@@ -79,7 +104,18 @@ test("rejects an image name that is not group/name", (t) => {
 });
 
 test("every problem of a spec is reported at once", (t) => {
-  const err = t.throws(() => validateSpec("fullnode/node", withChange((s) => { s.run.uid = -5; s.run.entrypoint = []; s.build.artifacts = ["x"]; })), { instanceOf: InputError });
+  const err = t.throws(
+    () =>
+      validateSpec(
+        "fullnode/node",
+        withChange((s) => {
+          s.run.uid = -5;
+          s.run.entrypoint = [];
+          s.build.artifacts = ["x"];
+        }),
+      ),
+    { instanceOf: InputError },
+  );
   t.is((err as InputError).problems.length, 3);
 });
 
