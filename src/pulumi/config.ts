@@ -3,7 +3,8 @@ import { InputError } from "../spec/errors";
 import { REGISTRY_RE } from "../plan/registryRef";
 import { parseNode, type NodePlan } from "./nodeConfig";
 export { fillSecrets, parsePortMapping, DEFAULT_SECURITY, type NodePlan, type NodePort, type NodeSecurity } from "./nodeConfig";
-import { CONTAINER_NAME_RE, ENV_KEY_RE, isObject, isValidUid, type ResolvedSpec } from "../spec/validate";
+import { CONTAINER_NAME_RE, ENV_KEY_RE, isObject, isValidUid } from "../spec/fields";
+import type { ResolvedSpec } from "../spec/validate";
 
 /**
  * Stack config (`cybernode:*` in stacks/Pulumi.<stack>.yaml), validated as a whole before any

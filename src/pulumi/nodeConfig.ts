@@ -1,4 +1,4 @@
-import { ENV_KEY_RE, IPV4_RE, isObject, RESTART_RE } from "../spec/validate";
+import { fieldChecks, IPV4_RE } from "../spec/fields";
 import type { StackContext } from "./config";
 
 /**
@@ -73,9 +73,8 @@ export function parseNode(
     bad(`${k}.image`, `unknown image spec ${JSON.stringify(image)}; known: ${[...ctx.specs.keys()].join(", ") || "(none)"}`);
     return null;
   }
-  const restart = n.restart ?? spec.container.restart;
-  if (typeof restart !== "string" || !RESTART_RE.test(restart))
-    bad(`${k}.restart`, `${JSON.stringify(n.restart)} must be one of no, always, unless-stopped, on-failure[:N]`);
+  const check = fieldChecks(bad);
+  const restart = n.restart === undefined ? spec.container.restart : check.restart(`${k}.restart`, n.restart);
   let ports: NodePort[] = spec.container.ports.map((p) => ({ ...p }));
   if (n.ports !== undefined) {
     if (!Array.isArray(n.ports)) bad(`${k}.ports`, 'must be a list such as ["8333:8333", "127.0.0.1:8334:8334"]');
@@ -89,12 +88,7 @@ export function parseNode(
       });
     }
   }
-  const args: string[] = [...spec.container.args];
-  if (n.args !== undefined) {
-    if (!Array.isArray(n.args) || n.args.some((a) => typeof a !== "string")) bad(`${k}.args`, "must be a list of strings");
-    else if ((n.args as string[]).some((a) => a.includes("\0"))) bad(`${k}.args`, "contains a NUL byte, which no command line can carry");
-    else args.push(...(n.args as string[]));
-  }
+  const args: string[] = [...spec.container.args, ...check.strings(`${k}.args`, n.args)];
   const secrets = [...new Set(args.flatMap((a) => [...a.matchAll(SECRET_REF_RE)].map((m) => m[1])))];
   // A placeholder the pattern does not take (e.g. ${secret:my-pass}) would reach the node verbatim, as its password.
   for (const m of args.flatMap((a) => [...a.matchAll(/\$\{secret:([^}]*)\}/g)]))
@@ -106,28 +100,11 @@ export function parseNode(
     else if (!ctx.secretKeys.has(s))
       bad(s, `is given in plain text but node '${name}' uses it as a secret: pulumi config set --secret cybernode:${s} <value>`);
   }
-  const env: [string, string][] = [];
-  if (n.env !== undefined) {
-    if (!isObject(n.env)) bad(`${k}.env`, "must be a map of NAME: value");
-    else
-      for (const [ek, ev] of Object.entries(n.env)) {
-        if (!ENV_KEY_RE.test(ek)) bad(`${k}.env.${ek}`, "is not a valid environment variable name");
-        else if (typeof ev !== "string") bad(`${k}.env.${ek}`, "value must be a string");
-        else if (ev.includes("\0")) bad(`${k}.env.${ek}`, "value contains a NUL byte");
-        else env.push([ek, ev]);
-      }
-  }
-  const labels: [string, string][] = [];
-  if (n.labels !== undefined) {
-    if (!isObject(n.labels)) bad(`${k}.labels`, "must be a map of label: value");
-    else
-      for (const [lk, lv] of Object.entries(n.labels)) {
-        if (lk === "" || /\s/.test(lk) || lk.startsWith("cybernode."))
-          bad(`${k}.labels.${lk}`, "label keys must be non-empty, without spaces, and not start with cybernode.");
-        else if (typeof lv !== "string") bad(`${k}.labels.${lk}`, "value must be a string");
-        else labels.push([lk, lv]);
-      }
-  }
+  const env = check.envMap(`${k}.env`, n.env);
+  const labels = check.labelMap(`${k}.labels`, n.labels, {
+    reserved: (lk) => (lk.startsWith("cybernode.") ? "cybernode.* labels are set by the program (node, image, stack)" : null),
+    keyField: (lk) => `${k}.labels.${lk}`,
+  });
   const security = { ...DEFAULT_SECURITY };
   for (const flag of ["readOnlyRoot", "noNewPrivileges"] as const) {
     if (n[flag] === undefined) continue;
