@@ -1,5 +1,6 @@
 import { InputError } from "../spec/errors";
-import { DockerUnreachableError } from "../docker/cli";
+import { DockerError, DockerUnreachableError } from "../docker/cli";
+import { PromotionMismatchError } from "../build/runImage";
 import { StepFailedError } from "../build/steps";
 import { UnsafeArchiveError } from "../archive/safeExtract";
 import { parseArgs, UsageError, type ParsedArgs } from "./args";
@@ -93,9 +94,12 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${e.message}\n\n${cmd.help}\n`);
       return 2;
     }
-    const known =
-      e instanceof InputError || e instanceof DockerUnreachableError || e instanceof StepFailedError || e instanceof UnsafeArchiveError;
-    process.stderr.write(`cybernode ${name}: ${known ? (e as Error).message : ((e as Error).stack ?? String(e))}\n`);
+    // Errors we raise say what went wrong and what to do: no stack trace (CYBERNODE_DEBUG=1 shows it).
+    const known = [InputError, DockerError, DockerUnreachableError, StepFailedError, UnsafeArchiveError, PromotionMismatchError].some(
+      (k) => e instanceof k,
+    );
+    const debug = process.env.CYBERNODE_DEBUG === "1";
+    process.stderr.write(`cybernode ${name}: ${known && !debug ? (e as Error).message : ((e as Error).stack ?? String(e))}\n`);
     return 1;
   }
 }

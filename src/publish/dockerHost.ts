@@ -1,5 +1,6 @@
 import { dockerStream } from "../docker/cli";
 import type { RunImagePlan } from "../archive/runImage";
+import type { Destination, Publisher } from "./publisher";
 
 /** What went where when a run image was shipped to another Docker host. */
 export interface ShipResult {
@@ -52,4 +53,15 @@ export async function shipRunImage(plan: RunImagePlan, host: string): Promise<Sh
   if (check.stdout !== plan.imageId)
     throw new Error(`${host} reports ${check.stdout} for ${plan.repoTags[0]} after loading, expected ${plan.imageId}`);
   return { host, transferred: true, bytes: plan.archive.length };
+}
+
+/** Publishes to another Docker host with `docker load` (nothing is sent when it has the image ID). */
+export function dockerHostPublisher(destination: Extract<Destination, { kind: "docker-host" }>): Publisher {
+  return {
+    destination,
+    publish: async ({ plan }) => {
+      const r = await shipRunImage(plan, destination.host);
+      return { pullRef: "", bytesSent: r.bytes };
+    },
+  };
 }

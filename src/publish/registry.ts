@@ -1,6 +1,7 @@
 import { docker } from "../docker/cli";
 
 import { registryTag } from "../plan/registryRef";
+import type { Destination, Publisher } from "./publisher";
 
 export interface PushResult {
   /** `<registry>/<repo>@sha256:…`: what hosts pull; immutable. */
@@ -27,4 +28,12 @@ export async function pushRunImage(imageId: string, localTag: string, registry: 
   const ref = (digests ?? []).find((d) => d.startsWith(`${repo}@`));
   if (!ref) throw new Error(`pushed ${remote} but Docker reports no digest for ${repo}`);
   return { ref, digest: ref.slice(ref.indexOf("@") + 1) };
+}
+
+/** Publishes to a registry: push, then hosts pull the digest reference. */
+export function registryPublisher(destination: Extract<Destination, { kind: "registry" }>): Publisher {
+  return {
+    destination,
+    publish: async ({ imageId, tag }) => ({ pullRef: (await pushRunImage(imageId, tag, destination.registry)).ref, bytesSent: 0 }),
+  };
 }

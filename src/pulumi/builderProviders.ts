@@ -100,11 +100,8 @@ function builder(projectDir: string) {
     get load(): typeof import("../spec/load") {
       return load("src/spec/load.ts");
     },
-    get ship(): typeof import("../build/ship") {
-      return load("src/build/ship.ts");
-    },
-    get registry(): typeof import("../build/registry") {
-      return load("src/build/registry.ts");
+    get publish(): typeof import("../publish/publisher") {
+      return load("src/publish/publisher.ts");
     },
     get extract(): typeof import("../build/extract") {
       return load("src/build/extract.ts");
@@ -149,9 +146,9 @@ async function imagePresent(b: ReturnType<typeof builder>, ref: string, host: st
   return (await b.imageId.imageIdOf(ref, host)) !== null;
 }
 
-/** The host a run image must be on for its containers: the registry path keeps it on the build host. */
-const runImageHost = (i: Pick<RunImageInputs, "registry" | "targetHost" | "buildHost">) =>
-  i.registry ? i.buildHost : i.targetHost || i.buildHost;
+/** The host a run image must be on for its containers (with a registry: the build host, which pushes it). */
+const runImageHost = (b: ReturnType<typeof builder>, i: Pick<RunImageInputs, "registry" | "targetHost" | "buildHost">) =>
+  b.publish.runHostOf(b.publish.destinationFor(i), i.buildHost);
 
 /** bin/ holds what the build with this key extracted, unedited. */
 function binCurrent(b: ReturnType<typeof builder>, binDir: string, buildKey: string) {
@@ -234,11 +231,8 @@ async function runAssemble(i: RunImageInputs): Promise<RunImageOutputs> {
   }
   const expect = i.promotedImageId ? { imageId: i.promotedImageId, from: i.promotedFrom } : undefined;
   const run = await b.build.runImage(loaded, manifest, { ...opts, expect });
-  let shippedBytes = 0;
-  let pullRef = "";
-  if (i.registry)
-    pullRef = (await b.registry.pushRunImage(run.imageId, run.tags[0], i.registry)).ref; // hosts pull it by digest
-  else if (i.targetHost && i.targetHost !== i.buildHost) shippedBytes = (await b.ship.shipRunImage(run.plan, i.targetHost)).bytes;
+  const publisher = await b.publish.publisherFor(b.publish.destinationFor(i));
+  const { pullRef, bytesSent: shippedBytes } = await publisher.publish({ plan: run.plan, imageId: run.imageId, tag: run.tags[0] });
   return {
     ...stored(i),
     imageId: run.imageId,
@@ -335,12 +329,14 @@ export const runImageProvider: pulumi.dynamic.ResourceProvider = {
       return { changes: true, replaces: [] };
     }
     // Read the world back: an image pruned from the host (docker image prune -a) is loaded again.
-    const present = olds.present !== false && (await imagePresent(builder(news.projectDir), olds.imageId, runImageHost(news)));
+    const b = builder(news.projectDir);
+    const present = olds.present !== false && (await imagePresent(b, olds.imageId, runImageHost(b, news)));
     return { changes: !present, replaces: [], stables: present ? ["imageId", "version", "tags"] : [] };
   },
   async read(id: string, props: RunImageOutputs) {
     // `pulumi refresh`: record whether the image is still on its host; the next up reloads it if not.
-    return { id, props: { ...props, present: await imagePresent(builder(props.projectDir), props.imageId, runImageHost(props)) } };
+    const b = builder(props.projectDir);
+    return { id, props: { ...props, present: await imagePresent(b, props.imageId, runImageHost(b, props)) } };
   },
   async create(i: RunImageInputs) {
     const outs = await runAssemble(i);

@@ -2,7 +2,7 @@ import test from "ava";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { buildImage } from "../../src/build/builder";
-import { shipRunImage } from "../../src/build/ship";
+import { shipRunImage } from "../../src/publish/dockerHost";
 import { loadSpec } from "../../src/spec/load";
 import { planRunImage } from "../../src/archive/runImage";
 import { runImageFiles, sourceDateEpoch } from "../../src/build/runImage";
