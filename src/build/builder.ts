@@ -7,7 +7,7 @@ import { planBuild, type PlanOptions } from "./plan";
 export { planBuild, type BuildPlan } from "./plan";
 import { extractArtifacts, type BinManifest } from "./extract";
 import { stageInputs } from "./inputs";
-import { assembleRunImage } from "./runImage";
+import { assembleRunImage } from "./assemble";
 import { runSteps, type FileTransfer } from "./steps";
 
 /**
@@ -113,7 +113,7 @@ export async function extractBinaries(loaded: LoadedSpec, steps: StepsResult, o:
  * Phase 3: assembles the run image from bin/ and loads it unless the daemon has that ID already.
  * With `expect`, a promoted image ID must be reproduced exactly, or nothing is loaded.
  */
-export async function runImage(
+export async function assembleAndLoad(
   loaded: LoadedSpec,
   manifest: BinManifest,
   o: BuildOptions & { expect?: { imageId: string; from: string } } = {},
@@ -133,7 +133,7 @@ export async function buildImage(loaded: LoadedSpec, o: BuildOptions = {}): Prom
   const started = Date.now();
   const steps = await buildSteps(loaded, o);
   const ex = await extractBinaries(loaded, steps, o);
-  const run = await runImage(loaded, ex.manifest, o);
+  const run = await assembleAndLoad(loaded, ex.manifest, o);
   return {
     ...steps,
     image: loaded.spec.name,

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import * as tar from "tar";
 import { docker, dockerMaybe, dockerStream, removeTemporary, TEMP_LABEL, temporaryName, trackTemporary } from "../docker/cli";
-import { runRepository } from "../archive/runImage";
+import { runRepository } from "../archive/imageArchive";
 import { imagesRoot } from "../spec/load";
 import { IMAGE_NAME_RE } from "../spec/validate";
 import { allowOnly, UsageError, type ParsedArgs } from "./args";

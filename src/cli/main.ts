@@ -1,6 +1,6 @@
 import { InputError } from "../spec/errors";
 import { DockerError, DockerUnreachableError } from "../docker/cli";
-import { PromotionMismatchError } from "../build/runImage";
+import { PromotionMismatchError } from "../build/assemble";
 import { StepFailedError } from "../build/steps";
 import { UnsafeArchiveError } from "../archive/safeExtract";
 import { parseArgs, UsageError, type ParsedArgs } from "./args";

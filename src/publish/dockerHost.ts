@@ -1,5 +1,5 @@
 import { dockerStream } from "../docker/cli";
-import type { RunImagePlan } from "../archive/runImage";
+import type { RunImagePlan } from "../archive/imageArchive";
 import type { Destination, Publisher } from "./publisher";
 
 /** What went where when a run image was shipped to another Docker host. */

@@ -1,4 +1,4 @@
-import type { RunImagePlan } from "../archive/runImage";
+import type { RunImagePlan } from "../archive/imageArchive";
 
 /**
  * Where a run image goes once the builder has loaded it on the build host. One small interface, one

@@ -112,8 +112,8 @@ function builder(projectDir: string) {
     get hash(): typeof import("../plan/hash") {
       return load("src/plan/hash.ts");
     },
-    get runImage(): typeof import("../build/runImage") {
-      return load("src/build/runImage.ts");
+    get assemble(): typeof import("../build/assemble") {
+      return load("src/build/assemble.ts");
     },
     get imageId(): typeof import("../docker/imageId") {
       return load("src/docker/imageId.ts");
@@ -230,7 +230,7 @@ async function runAssemble(i: RunImageInputs): Promise<RunImageOutputs> {
     manifest = (await b.build.extractBinaries(loaded, await b.build.buildSteps(loaded, opts), opts)).manifest;
   }
   const expect = i.promotedImageId ? { imageId: i.promotedImageId, from: i.promotedFrom } : undefined;
-  const run = await b.build.runImage(loaded, manifest, { ...opts, expect });
+  const run = await b.build.assembleAndLoad(loaded, manifest, { ...opts, expect });
   const publisher = await b.publish.publisherFor(b.publish.destinationFor(i));
   const { pullRef, bytesSent: shippedBytes } = await publisher.publish({ plan: run.plan, imageId: run.imageId, tag: run.tags[0] });
   return {
@@ -306,12 +306,12 @@ async function checkPromotion(i: RunImageInputs): Promise<pulumi.dynamic.CheckFa
   const binDir = path.join(loaded.dir, "bin");
   const manifest = binCurrent(b, binDir, plan.buildKey);
   if (!manifest) return [];
-  const predicted = await b.runImage.predictRunImage({ spec: loaded.spec, binDir, manifest, baseMap: opts.baseMap });
+  const predicted = await b.assemble.predictRunImage({ spec: loaded.spec, binDir, manifest, baseMap: opts.baseMap });
   if (predicted.imageId === i.promotedImageId) return [];
   return [
     {
       property: "promotedImageId",
-      reason: new b.runImage.PromotionMismatchError(i.image, i.promotedFrom, i.promotedImageId, predicted.imageId).message,
+      reason: new b.assemble.PromotionMismatchError(i.image, i.promotedFrom, i.promotedImageId, predicted.imageId).message,
     },
   ];
 }

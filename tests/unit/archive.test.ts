@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tar from "tar";
-import { planRunImage, runImageLayerEntries, versionTag, type RunImageInput } from "../../src/archive/runImage";
+import { planRunImage, runImageLayerEntries, versionTag, type RunImageInput } from "../../src/archive/imageArchive";
 import { writeTar, normalizeEntries } from "../../src/archive/tarWriter";
 import { entryProblem, extractTarSafely, UnsafeArchiveError } from "../../src/archive/safeExtract";
 import { validateSpec } from "../../src/spec/validate";

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import * as tar from "tar";
 import { docker, dockerMaybe, dockerStream, daemonInfo } from "../docker/cli";
-import { APP_DIR, planRunImage, type BaseImage, type ImageConfig, type RunImageFile, type RunImagePlan } from "../archive/runImage";
+import { APP_DIR, planRunImage, type BaseImage, type ImageConfig, type RunImageFile, type RunImagePlan } from "../archive/imageArchive";
 import { sha256 } from "../plan/hash";
 import { InputError } from "../spec/errors";
 import type { ResolvedSpec } from "../spec/validate";
