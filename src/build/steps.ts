@@ -2,6 +2,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  currentDockerHost,
   docker,
   dockerMaybe,
   DockerUnreachableError,
@@ -100,7 +101,7 @@ export async function runSteps(o: StepRunOptions): Promise<StepRunResult> {
     const tail: string[] = [];
     try {
       writeFileSync(join(scratch, "env"), [...o.env, ...o.passEnv].map(([k, v]) => `${k}=${shellQuote(v)}\n`).join(""), { mode: 0o600 });
-      const copy = (o.transfer ?? transferFor(process.env.DOCKER_HOST)) === "copy";
+      const copy = (o.transfer ?? transferFor(currentDockerHost())) === "copy";
       writeFileSync(join(scratch, "run.sh"), stepScript(step.command, o.workdir, copy));
       chmodSync(scratch, 0o755);
       o.log(`${prefix} $ ${step.command}`);

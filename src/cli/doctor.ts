@@ -1,5 +1,5 @@
 import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs";
-import { daemonInfo } from "../docker/cli";
+import { currentDockerHost, daemonInfo } from "../docker/cli";
 import { allowOnly, type ParsedArgs } from "./args";
 
 export interface Check {
@@ -32,7 +32,7 @@ export async function runDoctor(user: string, dataRoot: string): Promise<Check[]
     checks.push({
       ok: true,
       what: "docker",
-      detail: `engine ${info.serverVersion} (${info.architecture}) via ${process.env.DOCKER_HOST ?? "default context"}`,
+      detail: `engine ${info.serverVersion} (${info.architecture}) via ${currentDockerHost() || "default context"}`,
     });
   } catch (e) {
     checks.push({ ok: false, what: "docker", detail: (e as Error).message });

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { rmSync } from "node:fs";
 import { hostname } from "node:os";
@@ -21,9 +22,36 @@ export class DockerError extends Error {
   }
 }
 
+// ---- which Docker host a call goes to
+
+const hostContext = new AsyncLocalStorage<{ host: string }>();
+
+/**
+ * Runs fn with every docker call made inside it (and in everything it awaits) addressed to `host`;
+ * "" is the docker CLI's own default (DOCKER_HOST of the environment is then ignored). Scoped, not
+ * global: two builds for two hosts can run in one process, and process.env is never changed.
+ */
+export function onDockerHost<T>(host: string, fn: () => Promise<T>): Promise<T> {
+  return hostContext.run({ host }, fn);
+}
+
+/** The Docker host docker calls go to here: the onDockerHost scope, else DOCKER_HOST, else "" (the default). */
+export function currentDockerHost(): string {
+  const scoped = hostContext.getStore();
+  return scoped ? scoped.host : (process.env.DOCKER_HOST ?? "");
+}
+
+/** Environment for a docker child process addressed to `host` (default: the current one). */
+function dockerEnv(host: string = currentDockerHost()): NodeJS.ProcessEnv {
+  if (host) return { ...process.env, DOCKER_HOST: host };
+  const { DOCKER_HOST: _ignored, ...rest } = process.env;
+  return rest;
+}
+
 export class DockerUnreachableError extends Error {
   constructor(detail: string) {
-    const host = process.env.DOCKER_HOST ? `DOCKER_HOST=${process.env.DOCKER_HOST}` : "the default socket (unix:///var/run/docker.sock)";
+    const current = currentDockerHost();
+    const host = current ? `DOCKER_HOST=${current}` : "the default socket (unix:///var/run/docker.sock)";
     super(
       `Docker is not reachable through ${host}: ${detail.trim().split("\n").pop()}\n` +
         "Start the daemon (sudo systemctl start docker, or run dockerd), or point DOCKER_HOST / `docker context use` at a running engine, then check with: docker info",
@@ -39,10 +67,10 @@ export class DockerUnreachableError extends Error {
  */
 function runDocker(
   args: string[],
-  o: { input?: string | Buffer; timeoutMs?: number } = {},
+  o: { input?: string | Buffer; timeoutMs?: number; host?: string } = {},
 ): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn("docker", args, { stdio: ["pipe", "pipe", "pipe"], timeout: o.timeoutMs });
+    const child = spawn("docker", args, { env: dockerEnv(o.host), stdio: ["pipe", "pipe", "pipe"], timeout: o.timeoutMs });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on("data", (c: Buffer) => out.push(c));
@@ -69,7 +97,8 @@ export async function dockerMaybe(args: string[]): Promise<string | null> {
   return out.exitCode === 0 ? out.stdout.trim() : null;
 }
 
-let checked: Promise<DaemonInfo> | undefined;
+/** One `docker info` per host and process. */
+const checked = new Map<string, Promise<DaemonInfo>>();
 
 export interface DaemonInfo {
   serverVersion: string;
@@ -83,22 +112,19 @@ const ARCH: Record<string, string> = { x86_64: "amd64", aarch64: "arm64", armv7l
 
 /** Checks once per process that the daemon answers; throws DockerUnreachableError with what to do. */
 export function daemonInfo(): Promise<DaemonInfo> {
-  checked ??= (async () => {
+  const host = currentDockerHost();
+  const known = checked.get(host);
+  if (known) return known;
+  const info = (async () => {
     const out = await runDocker(["info", "--format", "{{json .}}"], { timeoutMs: 30_000 });
-    if (out.exitCode !== 0) {
-      checked = undefined;
-      throw new DockerUnreachableError(out.stderr || `docker info exited with ${out.exitCode}`);
-    }
+    if (out.exitCode !== 0) throw new DockerUnreachableError(out.stderr || `docker info exited with ${out.exitCode}`);
     const info = JSON.parse(out.stdout) as {
       ServerVersion?: string;
       Architecture?: string;
       DriverStatus?: [string, string][];
       ServerErrors?: string[];
     };
-    if (!info.ServerVersion) {
-      checked = undefined;
-      throw new DockerUnreachableError((info.ServerErrors ?? []).join("; ") || "no server answered");
-    }
+    if (!info.ServerVersion) throw new DockerUnreachableError((info.ServerErrors ?? []).join("; ") || "no server answered");
     const driverStatus = JSON.stringify(info.DriverStatus ?? []);
     return {
       serverVersion: info.ServerVersion,
@@ -106,7 +132,9 @@ export function daemonInfo(): Promise<DaemonInfo> {
       containerdStore: driverStatus.includes("io.containerd.snapshotter"),
     };
   })();
-  return checked;
+  checked.set(host, info);
+  info.catch(() => checked.delete(host)); // not reachable now: ask again next time
+  return info;
 }
 
 export interface StreamedRun {
@@ -130,8 +158,11 @@ export function dockerStream(
   } = {},
 ): Promise<StreamedRun & { stderr: string }> {
   return new Promise((resolve, reject) => {
-    const env = opts.host ? { ...process.env, DOCKER_HOST: opts.host } : process.env;
-    const child = spawn("docker", args, { env, stdio: ["pipe", "pipe", "pipe"], timeout: opts.timeoutMs });
+    const child = spawn("docker", args, {
+      env: dockerEnv(opts.host || undefined),
+      stdio: ["pipe", "pipe", "pipe"],
+      timeout: opts.timeoutMs,
+    });
     children.add(child);
     child.on("close", () => children.delete(child));
     let stderr = "";
@@ -165,7 +196,8 @@ export function dockerStream(
 
 // ---- temporary containers: removed on success, failure, SIGINT and SIGTERM
 
-const temporary = new Set<string>();
+/** Temporary container name → the Docker host it was created on. */
+const temporary = new Map<string, string>();
 /** Running docker children (a `docker cp` holds its container: `docker rm -f` waits for it) and scratch folders. */
 const children = new Set<ChildProcess>();
 const scratchDirs = new Set<string>();
@@ -179,7 +211,10 @@ function removeTemporarySync(): void {
   for (const p of scratchDirs) rmSync(p, { recursive: true, force: true });
   scratchDirs.clear();
   if (temporary.size + unremoved.size === 0) return;
-  spawnSync("docker", ["rm", "-f", ...temporary, ...unremoved], { stdio: "ignore", timeout: 30_000 });
+  const byHost = new Map<string, string[]>();
+  for (const [name, host] of [...temporary, ...unremoved]) byHost.set(host, [...(byHost.get(host) ?? []), name]);
+  for (const [host, names] of byHost)
+    spawnSync("docker", ["rm", "-f", ...names], { env: dockerEnv(host), stdio: "ignore", timeout: 30_000 });
   temporary.clear();
   unremoved.clear();
 }
@@ -200,7 +235,7 @@ function installSignalHandlers(): void {
 /** Registers a container name for removal if the process is interrupted before it is cleaned up. */
 export function trackTemporary(name: string): void {
   installSignalHandlers();
-  temporary.add(name);
+  temporary.set(name, currentDockerHost());
 }
 
 /** Registers a scratch folder for removal on interruption; returns the function that unregisters it. */
@@ -211,19 +246,21 @@ export function trackScratch(path: string): () => void {
 }
 
 /** Temporaries whose removal failed because the daemon did not answer; retried by the next build and at exit. */
-const unremoved = new Set<string>();
+const unremoved = new Map<string, string>();
 
 /** Removes a temporary container now (ignoring "no such container"). */
 export async function removeTemporary(name: string): Promise<void> {
-  const out = await runDocker(["rm", "-f", name]);
+  // On the host it was created on, whichever host this call runs for.
+  const host = temporary.get(name) ?? unremoved.get(name) ?? currentDockerHost();
+  const out = await runDocker(["rm", "-f", name], { host });
   temporary.delete(name);
   if (out.exitCode === 0 || /no such container/i.test(out.stderr)) unremoved.delete(name);
-  else unremoved.add(name);
+  else unremoved.set(name, host);
 }
 
 /** Retries the removals that failed earlier in this process (e.g. while the daemon restarted). */
 export async function removeUnremovedTemporaries(): Promise<void> {
-  for (const name of [...unremoved]) await removeTemporary(name);
+  for (const name of [...unremoved.keys()]) await removeTemporary(name);
 }
 
 /** This machine's name as it goes into temporary container names ([a-z0-9], at most 24 characters). */

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { request } from "node:http";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { dockerMaybe } from "./cli";
+import { currentDockerHost, dockerMaybe, onDockerHost } from "./cli";
 
 /**
  * The ID of an image on a Docker host, or null when the host does not have it. Previews ask this
@@ -10,13 +10,14 @@ import { dockerMaybe } from "./cli";
  * instead of starting the docker CLI (about 24 ms, measured); anything else (ssh://, tcp://, a docker
  * context) goes through the CLI as every other call does.
  */
-export async function imageIdOf(ref: string, host = ""): Promise<string | null> {
-  const socket = localSocket(host);
+export async function imageIdOf(ref: string, host: string = currentDockerHost()): Promise<string | null> {
+  // "" is the CLI's default socket or context; DOCKER_HOST was already taken into account above.
+  const socket = localSocket(host, host ? process.env : { ...process.env, DOCKER_HOST: undefined });
   if (socket) {
     const viaApi = await inspectOverSocket(socket, ref).catch(() => undefined);
     if (viaApi !== undefined) return viaApi;
   }
-  return dockerMaybe([...(host ? ["-H", host] : []), "image", "inspect", "--format", "{{.Id}}", ref]);
+  return onDockerHost(host, () => dockerMaybe(["image", "inspect", "--format", "{{.Id}}", ref]));
 }
 
 /** The unix socket the docker CLI would use for this host, when that can be known without it. Pure but for reads. */

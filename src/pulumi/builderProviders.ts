@@ -115,6 +115,9 @@ function builder(projectDir: string) {
     get assemble(): typeof import("../build/assemble") {
       return load("src/build/assemble.ts");
     },
+    get cli(): typeof import("../docker/cli") {
+      return load("src/docker/cli.ts");
+    },
     get imageId(): typeof import("../docker/imageId") {
       return load("src/docker/imageId.ts");
     },
@@ -124,9 +127,6 @@ function builder(projectDir: string) {
 /** Prepares a phase: points the docker CLI at the build host and loads the spec. */
 function prepare(i: PhaseInputs) {
   const b = builder(i.projectDir);
-  // All resources of a stack share one build host, so setting it process-wide is consistent.
-  if (i.buildHost) process.env.DOCKER_HOST = i.buildHost;
-  else delete process.env.DOCKER_HOST;
   const loaded = b.load.loadSpec(i.imagesRoot, i.image);
   const lines: string[] = [];
   const opts = {
@@ -135,6 +135,15 @@ function prepare(i: PhaseInputs) {
     log: (l: string) => lines.push(l),
   };
   return { b, loaded, opts };
+}
+
+/**
+ * Runs a phase with every docker call addressed to the build host ("" = this machine's default, even
+ * when the process running Pulumi has DOCKER_HOST set: buildOn local means this machine).
+ */
+function onBuildHost<T>(i: PhaseInputs, fn: (p: ReturnType<typeof prepare>) => Promise<T>): Promise<T> {
+  const p = prepare(i);
+  return p.b.cli.onDockerHost(i.buildHost, () => fn(p));
 }
 
 /** The engine's placeholder for a value not known until an earlier resource is updated (previews). */
@@ -200,49 +209,52 @@ async function checkPhase(_olds: unknown, news: PhaseInputs) {
 }
 
 async function runBuild(i: BuildImageInputs): Promise<BuildImageOutputs> {
-  const { b, loaded, opts } = prepare(i);
-  const r = await b.build.buildSteps(loaded, opts);
-  return { ...stored(i), buildKey: r.buildKey, buildTag: r.buildTag, baseImageId: r.baseImageId, stepsRun: r.stepsRun };
+  return onBuildHost(i, async ({ b, loaded, opts }) => {
+    const r = await b.build.buildSteps(loaded, opts);
+    return { ...stored(i), buildKey: r.buildKey, buildTag: r.buildTag, baseImageId: r.baseImageId, stepsRun: r.stepsRun };
+  });
 }
 
 async function runExtract(i: BinariesInputs): Promise<BinariesOutputs> {
-  const { b, loaded, opts } = prepare(i);
-  // Re-running the (cached) steps is free and rebuilds a build image that `cybernode clean` removed.
-  const steps = await b.build.buildSteps(loaded, opts);
-  const ex = await b.build.extractBinaries(loaded, steps, opts);
-  const files = ex.manifest.files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 }));
-  return {
-    ...stored(i),
-    buildKey: steps.buildKey,
-    version: ex.manifest.version,
-    files,
-    digest: binariesDigest(files, ex.manifest.version, b.hash.sha256),
-  };
+  return onBuildHost(i, async ({ b, loaded, opts }) => {
+    // Re-running the (cached) steps is free and rebuilds a build image that `cybernode clean` removed.
+    const steps = await b.build.buildSteps(loaded, opts);
+    const ex = await b.build.extractBinaries(loaded, steps, opts);
+    const files = ex.manifest.files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 }));
+    return {
+      ...stored(i),
+      buildKey: steps.buildKey,
+      version: ex.manifest.version,
+      files,
+      digest: binariesDigest(files, ex.manifest.version, b.hash.sha256),
+    };
+  });
 }
 
 async function runAssemble(i: RunImageInputs): Promise<RunImageOutputs> {
-  const { b, loaded, opts } = prepare(i);
-  const path = require("node:path") as typeof import("node:path");
-  const binDir = path.join(loaded.dir, "bin");
-  let manifest = b.manifest.readManifest(binDir);
-  if (!manifest || !b.manifest.binMatchesManifest(binDir, manifest)) {
-    // bin/ is missing or edited (another machine, a clean checkout): make it again from the cache.
-    manifest = (await b.build.extractBinaries(loaded, await b.build.buildSteps(loaded, opts), opts)).manifest;
-  }
-  const expect = i.promotedImageId ? { imageId: i.promotedImageId, from: i.promotedFrom } : undefined;
-  const run = await b.build.assembleAndLoad(loaded, manifest, { ...opts, expect });
-  const publisher = await b.publish.publisherFor(b.publish.destinationFor(i));
-  const { pullRef, bytesSent: shippedBytes } = await publisher.publish({ plan: run.plan, imageId: run.imageId, tag: run.tags[0] });
-  return {
-    ...stored(i),
-    imageId: run.imageId,
-    version: manifest.version,
-    tags: run.tags,
-    shippedBytes,
-    pullRef,
-    present: true,
-    configDigest: run.plan.imageId,
-  };
+  return onBuildHost(i, async ({ b, loaded, opts }) => {
+    const path = require("node:path") as typeof import("node:path");
+    const binDir = path.join(loaded.dir, "bin");
+    let manifest = b.manifest.readManifest(binDir);
+    if (!manifest || !b.manifest.binMatchesManifest(binDir, manifest)) {
+      // bin/ is missing or edited (another machine, a clean checkout): make it again from the cache.
+      manifest = (await b.build.extractBinaries(loaded, await b.build.buildSteps(loaded, opts), opts)).manifest;
+    }
+    const expect = i.promotedImageId ? { imageId: i.promotedImageId, from: i.promotedFrom } : undefined;
+    const run = await b.build.assembleAndLoad(loaded, manifest, { ...opts, expect });
+    const publisher = await b.publish.publisherFor(b.publish.destinationFor(i));
+    const { pullRef, bytesSent: shippedBytes } = await publisher.publish({ plan: run.plan, imageId: run.imageId, tag: run.tags[0] });
+    return {
+      ...stored(i),
+      imageId: run.imageId,
+      version: manifest.version,
+      tags: run.tags,
+      shippedBytes,
+      pullRef,
+      present: true,
+      configDigest: run.plan.imageId,
+    };
+  });
 }
 
 export const buildImageProvider: pulumi.dynamic.ResourceProvider = {
@@ -251,13 +263,14 @@ export const buildImageProvider: pulumi.dynamic.ResourceProvider = {
     if (changedKeys<BuildImageInputs>(olds, news, [...COMMON, "buildHash"]).length) return { changes: true, replaces: [] };
     // The plan is the diff: the step keys cover the base image ID and the passed-through values, so a
     // re-pulled base or a new GOPROXY shows here. A step image removed by `cybernode clean` too.
-    const { b, loaded, opts } = prepare(news);
-    // One base-image lookup per provider process (one engine run) for all images sharing a base.
-    const g = globalThis as { cybernodeResolvedBases?: Map<string, Promise<import("../build/baseImages").ResolvedBase>> };
-    g.cybernodeResolvedBases ??= new Map();
-    const plan = await b.plan.planBuild(loaded, { ...opts, resolvedBases: g.cybernodeResolvedBases });
-    const stale = plan.buildKey !== olds.buildKey || !(await imagePresent(b, plan.buildTag, "")); // prepare() set the build host
-    return { changes: stale, replaces: [], stables: stale ? [] : ["buildKey", "buildTag"] };
+    return onBuildHost(news, async ({ b, loaded, opts }) => {
+      // One base-image lookup per provider process (one engine run) for all images sharing a base.
+      const g = globalThis as { cybernodeResolvedBases?: Map<string, Promise<import("../build/baseImages").ResolvedBase>> };
+      g.cybernodeResolvedBases ??= new Map();
+      const plan = await b.plan.planBuild(loaded, { ...opts, resolvedBases: g.cybernodeResolvedBases });
+      const stale = plan.buildKey !== olds.buildKey || !(await imagePresent(b, plan.buildTag, news.buildHost));
+      return { changes: stale, replaces: [], stables: stale ? [] : ["buildKey", "buildTag"] };
+    });
   },
   async create(i: BuildImageInputs) {
     const outs = await runBuild(i);
@@ -300,20 +313,21 @@ export const binariesProvider: pulumi.dynamic.ResourceProvider = {
  */
 async function checkPromotion(i: RunImageInputs): Promise<pulumi.dynamic.CheckFailure[]> {
   if (!i.promotedImageId || i.promotedImageId === UNKNOWN) return [];
-  const { b, loaded, opts } = prepare(i);
-  const plan = await b.plan.planBuild(loaded, opts);
-  const path = require("node:path") as typeof import("node:path");
-  const binDir = path.join(loaded.dir, "bin");
-  const manifest = binCurrent(b, binDir, plan.buildKey);
-  if (!manifest) return [];
-  const predicted = await b.assemble.predictRunImage({ spec: loaded.spec, binDir, manifest, baseMap: opts.baseMap });
-  if (predicted.imageId === i.promotedImageId) return [];
-  return [
-    {
-      property: "promotedImageId",
-      reason: new b.assemble.PromotionMismatchError(i.image, i.promotedFrom, i.promotedImageId, predicted.imageId).message,
-    },
-  ];
+  return onBuildHost(i, async ({ b, loaded, opts }) => {
+    const plan = await b.plan.planBuild(loaded, opts);
+    const path = require("node:path") as typeof import("node:path");
+    const binDir = path.join(loaded.dir, "bin");
+    const manifest = binCurrent(b, binDir, plan.buildKey);
+    if (!manifest) return [];
+    const predicted = await b.assemble.predictRunImage({ spec: loaded.spec, binDir, manifest, baseMap: opts.baseMap });
+    if (predicted.imageId === i.promotedImageId) return [];
+    return [
+      {
+        property: "promotedImageId",
+        reason: new b.assemble.PromotionMismatchError(i.image, i.promotedFrom, i.promotedImageId, predicted.imageId).message,
+      },
+    ];
+  });
 }
 
 export const runImageProvider: pulumi.dynamic.ResourceProvider = {
