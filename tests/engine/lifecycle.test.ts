@@ -1,34 +1,18 @@
-import test from "ava";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { docker } from "../../src/docker/cli";
-import { containerEvents, now, requireDocker } from "../helpers/docker";
-import {
-  collectSteps,
-  engineStack,
-  imagesFolder,
-  imagesOnlyConfig,
-  newBackend,
-  pulumiRoot,
-  SKIP_ENGINE,
-  stateFile,
-} from "../helpers/engine";
-import { engineTest } from "../helpers/engineTest";
+import { containerEvents, now } from "../helpers/docker";
+import { collectSteps, engineStack, imagesFolder, imagesOnlyConfig, newBackend, stateFile, imageIdOf } from "../helpers/engine";
+import { engineTest, requireEngine } from "../helpers/engineTest";
 
 // The real Pulumi engine with the project's program: an images-only stack (a build host) through
 // its life, as `pulumi up` / `preview` / `destroy` would run it.
 
-test.before(async () => {
-  if (SKIP_ENGINE) return;
-  pulumiRoot();
-  await requireDocker();
-});
+requireEngine();
 
 const images = imagesFolder(["fixnode"]);
 const backend = newBackend();
 const config = imagesOnlyConfig(images.root, ["fullnode/fixnode"]);
-const imageIdOf = (outputs: Record<string, { value: unknown }>, name: string) =>
-  (outputs.images.value as Record<string, { imageId: string }>)[name].imageId;
 
 engineTest(
   "create → up builds the image; preview then shows no changes; a second up changes nothing and starts no container",

@@ -1,22 +1,14 @@
-import test from "ava";
 import { docker, dockerMaybe } from "../../src/docker/cli";
-import { requireDocker } from "../helpers/docker";
-import { engineStack, imagesFolder, imagesOnlyConfig, newBackend, pulumiRoot, SKIP_ENGINE } from "../helpers/engine";
-import { engineTest } from "../helpers/engineTest";
+import { engineStack, imagesFolder, imagesOnlyConfig, newBackend, imageIdOf } from "../helpers/engine";
+import { engineTest, requireEngine } from "../helpers/engineTest";
 
 // Staging → production through a real StackReference on the file backend: the promoted stack must
 // run exactly the image the source stack ran, or stop before loading anything.
 
-test.before(async () => {
-  if (SKIP_ENGINE) return;
-  pulumiRoot();
-  await requireDocker();
-});
+requireEngine();
 
 const backend = newBackend();
 const tested = imagesFolder(["fixnode"]);
-const imageIdOf = (outputs: Record<string, { value: unknown }>, name: string) =>
-  (outputs.images.value as Record<string, { imageId: string }>)[name].imageId;
 
 engineTest("a stack promoting from another gets the same run image ID; a differing image is refused and nothing is loaded", async (t) => {
   const stg = await engineStack("stg", backend, imagesOnlyConfig(tested.root, ["fullnode/fixnode"]));

@@ -1,28 +1,14 @@
-import test from "ava";
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { docker } from "../../src/docker/cli";
-import { leftoverTemporaries, requireDocker } from "../helpers/docker";
-import {
-  collectSteps,
-  engineStack,
-  imagesFolder,
-  imagesOnlyConfig,
-  newBackend,
-  pulumiRoot,
-  SKIP_ENGINE,
-  stateFile,
-} from "../helpers/engine";
-import { engineTest } from "../helpers/engineTest";
+import { leftoverTemporaries } from "../helpers/docker";
+import { collectSteps, engineStack, imagesFolder, imagesOnlyConfig, newBackend, stateFile } from "../helpers/engine";
+import { engineTest, requireEngine } from "../helpers/engineTest";
 
 // Secrets through the real passphrase secrets provider, and the ways an engine run goes wrong.
 
-test.before(async () => {
-  if (SKIP_ENGINE) return;
-  pulumiRoot();
-  await requireDocker();
-});
+requireEngine();
 
 const backend = newBackend("the-right-passphrase");
 // New for every run, so the steps that use it are never cached and really receive it.

@@ -1,23 +1,16 @@
-import test from "ava";
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { docker, dockerMaybe } from "../../src/docker/cli";
-import { requireDocker, TEST_BASE_IMAGES } from "../helpers/docker";
-import { collectSteps, engineStack, imagesFolder, imagesOnlyConfig, newBackend, pulumiRoot, SKIP_ENGINE } from "../helpers/engine";
-import { engineTest } from "../helpers/engineTest";
+import { TEST_BASE_IMAGES } from "../helpers/docker";
+import { collectSteps, engineStack, imagesFolder, imagesOnlyConfig, newBackend, imageIdOf } from "../helpers/engine";
+import { engineTest, requireEngine } from "../helpers/engineTest";
 
 // What the real engine shows and mocks could not: a preview must not say "unchanged" while the build
 // would differ, and state must heal when the world changed under it (pruned images, deleted bin/).
 
-test.before(async () => {
-  if (SKIP_ENGINE) return;
-  pulumiRoot();
-  await requireDocker();
-});
+requireEngine();
 
 const backend = newBackend();
-const imageIdOf = (outputs: Record<string, { value: unknown }>, name: string) =>
-  (outputs.images.value as Record<string, { imageId: string }>)[name].imageId;
 const GOLANG = TEST_BASE_IMAGES.split(",")
   .find((p) => p.startsWith("golang:"))!
   .split("=")[1];

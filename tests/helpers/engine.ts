@@ -134,3 +134,7 @@ export function imagesOnlyConfig(imagesRoot: string, images: string[], extra: Co
     ...extra,
   };
 }
+
+/** The run image ID a stack exported for an image (its `images` output). */
+export const imageIdOf = (outputs: Record<string, { value: unknown }>, name: string): string =>
+  (outputs.images.value as Record<string, { imageId: string }>)[name].imageId;
