@@ -1,5 +1,6 @@
 import { join } from "node:path";
-import { daemonInfo, docker, removeOrphanedTemporaries, removeUnremovedTemporaries } from "../docker/cli";
+import { daemonInfo, docker } from "../docker/cli";
+import { removeOrphanedTemporaries, removeUnremovedTemporaries } from "../docker/temporaries";
 import { firstMissingStep, stepRepository, versionFile } from "../plan/steps";
 import type { LoadedSpec } from "../spec/load";
 import { baseImageMapFromEnv, type BaseImageMap } from "./baseImages";

@@ -1,7 +1,8 @@
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { Readable } from "node:stream";
-import { docker, dockerStream, removeTemporary, TEMP_LABEL, temporaryName, trackScratch, trackTemporary } from "../docker/cli";
+import { docker, dockerStream } from "../docker/cli";
+import { removeTemporary, TEMP_LABEL, temporaryName, trackScratch, trackTemporary } from "../docker/temporaries";
 import { extractTarSafely, UnsafeArchiveError } from "../archive/safeExtract";
 import { parseLdd } from "../plan/ldd";
 import { InputError } from "../spec/errors";

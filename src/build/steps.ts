@@ -1,18 +1,8 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  currentDockerHost,
-  docker,
-  dockerMaybe,
-  DockerUnreachableError,
-  dockerStream,
-  removeTemporary,
-  TEMP_LABEL,
-  temporaryName,
-  trackScratch,
-  trackTemporary,
-} from "../docker/cli";
+import { currentDockerHost, docker, dockerMaybe, DockerUnreachableError, dockerStream } from "../docker/cli";
+import { removeTemporary, TEMP_LABEL, temporaryName, trackScratch, trackTemporary } from "../docker/temporaries";
 import type { PlannedStep } from "../plan/steps";
 import { shellQuote } from "../plan/shell";
 

@@ -1,7 +1,8 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import * as tar from "tar";
-import { docker, dockerMaybe, dockerStream, removeTemporary, TEMP_LABEL, temporaryName, trackTemporary } from "../docker/cli";
+import { docker, dockerMaybe, dockerStream } from "../docker/cli";
+import { removeTemporary, TEMP_LABEL, temporaryName, trackTemporary } from "../docker/temporaries";
 import { runRepository } from "../archive/imageArchive";
 import { imagesRoot } from "../spec/load";
 import { IMAGE_NAME_RE } from "../spec/validate";

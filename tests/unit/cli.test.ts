@@ -5,7 +5,7 @@ import { parseArgs, UsageError } from "../../src/cli/args";
 import { formatListing } from "../../src/cli/inspect";
 import { passwdUid, writableBy } from "../../src/cli/doctor";
 import { runCli } from "../helpers/cli";
-import { HOST_TAG, parseTemporaryName, temporaryName } from "../../src/docker/cli";
+import { HOST_TAG, parseTemporaryName, temporaryName } from "../../src/docker/temporaries";
 
 const FIXTURES = join(__dirname, "../fixtures/images");
 

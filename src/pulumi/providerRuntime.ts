@@ -1,0 +1,126 @@
+import { stableJson } from "../plan/hash";
+import type { PhaseInputs, RunImageInputs, Stored } from "./providerTypes";
+
+/**
+ * What the dynamic providers share in their own process: the builder modules (loaded from the
+ * project folder through tsx, each on first use), the phase set-up on the build host, world checks,
+ * and how inputs are stored. Pulumi serializes the providers with these functions by value.
+ */
+
+/**
+ * The builder modules in the provider process, each loaded on first use: a preview's diffs need only
+ * the planner and the manifest reader, not tar or the executor.
+ */
+export function builder(projectDir: string) {
+  const path = require("node:path") as typeof import("node:path");
+  require(require.resolve("tsx/cjs", { paths: [projectDir] }));
+  const load = (file: string) => require(path.join(projectDir, file));
+  return {
+    get build(): typeof import("../build/builder") {
+      return load("src/build/builder.ts");
+    },
+    get plan(): typeof import("../build/plan") {
+      return load("src/build/plan.ts");
+    },
+    get load(): typeof import("../spec/load") {
+      return load("src/spec/load.ts");
+    },
+    get publish(): typeof import("../publish/publisher") {
+      return load("src/publish/publisher.ts");
+    },
+    get extract(): typeof import("../build/extract") {
+      return load("src/build/extract.ts");
+    },
+    get manifest(): typeof import("../build/manifest") {
+      return load("src/build/manifest.ts");
+    },
+    get hash(): typeof import("../plan/hash") {
+      return load("src/plan/hash.ts");
+    },
+    get assemble(): typeof import("../build/assemble") {
+      return load("src/build/assemble.ts");
+    },
+    get cli(): typeof import("../docker/cli") {
+      return load("src/docker/cli.ts");
+    },
+    get imageId(): typeof import("../docker/imageId") {
+      return load("src/docker/imageId.ts");
+    },
+  };
+}
+
+/** Prepares a phase: points the docker CLI at the build host and loads the spec. */
+export function prepare(i: PhaseInputs) {
+  const b = builder(i.projectDir);
+  const loaded = b.load.loadSpec(i.imagesRoot, i.image);
+  const lines: string[] = [];
+  const opts = {
+    baseMap: new Map(Object.entries(i.baseImages)),
+    env: { ...process.env, ...(i.buildEnv ?? {}) },
+    log: (l: string) => lines.push(l),
+  };
+  return { b, loaded, opts };
+}
+
+/**
+ * Runs a phase with every docker call addressed to the build host ("" = this machine's default, even
+ * when the process running Pulumi has DOCKER_HOST set: buildOn local means this machine).
+ */
+export function onBuildHost<T>(i: PhaseInputs, fn: (p: ReturnType<typeof prepare>) => Promise<T>): Promise<T> {
+  const p = prepare(i);
+  return p.b.cli.onDockerHost(i.buildHost, () => fn(p));
+}
+
+/** The engine's placeholder for a value not known until an earlier resource is updated (previews). */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** Whether an image (ID or tag) is on a Docker host ("" = the default host of this process). */
+export async function imagePresent(b: ReturnType<typeof builder>, ref: string, host: string): Promise<boolean> {
+  if (!ref) return false;
+  return (await b.imageId.imageIdOf(ref, host)) !== null;
+}
+
+/** The host a run image must be on for its containers (with a registry: the build host, which pushes it). */
+export const runImageHost = (b: ReturnType<typeof builder>, i: Pick<RunImageInputs, "registry" | "targetHost" | "buildHost">) =>
+  b.publish.runHostOf(b.publish.destinationFor(i), i.buildHost);
+
+/** bin/ holds what the build with this key extracted, unedited. */
+export function binCurrent(b: ReturnType<typeof builder>, binDir: string, buildKey: string) {
+  const manifest = b.manifest.readManifest(binDir);
+  return manifest && manifest.buildKey === buildKey && b.manifest.binMatchesManifest(binDir, manifest) ? manifest : null;
+}
+
+/** Binaries digest: what decides whether the run image can change. Pure. */
+export function binariesDigest(
+  files: { path: string; size: number; sha256: string }[],
+  version: string,
+  sha: (s: string) => string,
+): string {
+  return sha(JSON.stringify({ version, files: files.map((f) => [f.path, f.size, f.sha256]) }));
+}
+
+/** sha256 of the buildEnv values: what state keeps of them. */
+export function envHash(env: Record<string, string> | undefined): string {
+  const crypto = require("node:crypto") as typeof import("node:crypto");
+  return crypto
+    .createHash("sha256")
+    .update(stableJson(env ?? {}))
+    .digest("hex");
+}
+
+/** The inputs as a resource stores them: buildEnv values replaced by their hash. */
+export function stored<T extends PhaseInputs>(i: T): Stored<T> {
+  const { buildEnv, ...rest } = i;
+  return { ...rest, buildEnvHash: envHash(buildEnv) };
+}
+
+/** Inputs that differ between the stored state and the new inputs (buildEnv by its hash). */
+export function changedKeys<T extends PhaseInputs>(olds: Stored<T>, news: T, keys: (keyof T)[]): (keyof T)[] {
+  return keys.filter((k) =>
+    k === "buildEnv"
+      ? olds.buildEnvHash !== envHash(news.buildEnv)
+      : stableJson((olds as Record<keyof T, unknown>)[k]) !== stableJson(news[k]),
+  );
+}
+
+export const COMMON: (keyof PhaseInputs)[] = ["image", "imagesRoot", "baseImages", "buildEnv", "buildHost", "providerVersion"];
