@@ -41,14 +41,18 @@ export function runHostOf(d: Destination, buildHost = ""): string {
   return d.kind === "docker-host" ? d.host : buildHost;
 }
 
-/** The publisher for a destination; each is loaded only when used. */
+/**
+ * The publisher for a destination; each is loaded only when used. `require`, not `import()`: the
+ * Pulumi provider process loads this project through tsx's CommonJS hook, where a dynamic import of
+ * an extensionless TypeScript path fails (seen under the real engine).
+ */
 export async function publisherFor(d: Destination): Promise<Publisher> {
   switch (d.kind) {
     case "build-host":
-      return (await import("./buildHost")).buildHostPublisher(d);
+      return (require("./buildHost") as typeof import("./buildHost")).buildHostPublisher(d);
     case "docker-host":
-      return (await import("./dockerHost")).dockerHostPublisher(d);
+      return (require("./dockerHost") as typeof import("./dockerHost")).dockerHostPublisher(d);
     case "registry":
-      return (await import("./registry")).registryPublisher(d);
+      return (require("./registry") as typeof import("./registry")).registryPublisher(d);
   }
 }
