@@ -1,0 +1,70 @@
+import test from "ava";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { ResolvedBase } from "../../src/build/baseImages";
+import { binMatchesManifest, describeFiles, MANIFEST_FILE, readManifest } from "../../src/build/manifest";
+import { planBuild } from "../../src/build/plan";
+import type { LoadedSpec } from "../../src/spec/load";
+import { validateSpec } from "../../src/spec/validate";
+import { goodSpec } from "../helpers/specs";
+
+// What previews compare (the planned build key, bin/ being current) without Docker: the base-image
+// lookup is answered from the planner's own cache, as a preview's second image would be.
+
+const base = (id: string): Map<string, Promise<ResolvedBase>> =>
+  new Map([["local/golang", Promise.resolve({ requested: "golang:1.26-bookworm", local: "local/golang", id })]]);
+const BASE_A = `sha256:${"a".repeat(64)}`;
+const BASE_B = `sha256:${"b".repeat(64)}`;
+
+function loaded(inputs: Record<string, string> = {}): LoadedSpec {
+  const dir = mkdtempSync(join(tmpdir(), "cybernode-planner-"));
+  for (const [f, text] of Object.entries(inputs)) writeFileSync(join(dir, f), text);
+  const spec = validateSpec("fullnode/node", { ...goodSpec(), build: { ...goodSpec().build, passEnv: ["GOPROXY"] } });
+  return { spec, file: "(test)", dir };
+}
+const plan = (l: LoadedSpec, id = BASE_A, env: NodeJS.ProcessEnv = {}) =>
+  planBuild(l, { baseMap: new Map([["golang:1.26-bookworm", "local/golang"]]), env, resolvedBases: base(id) });
+
+test("the build key is the same for the same base, spec, inputs and passed-through values", async (t) => {
+  const l = loaded({ "main.go": "package main" });
+  t.is((await plan(l)).buildKey, (await plan(l)).buildKey);
+  t.is((await plan(l)).buildTag, `cybernode-step/fullnode-node:${(await plan(l)).buildKey}`);
+});
+
+test("a re-pulled base image (new ID under the same name) changes every step key", async (t) => {
+  const l = loaded();
+  const [a, b] = [await plan(l, BASE_A), await plan(l, BASE_B)];
+  t.is(a.base.id, BASE_A);
+  for (const [i, s] of a.steps.entries()) t.not(s.key, b.steps[i].key, `step ${i + 1}`);
+});
+
+test("a changed passed-through value changes the key; variables the spec does not pass do not", async (t) => {
+  const l = loaded();
+  const a = await plan(l, BASE_A, { GOPROXY: "https://a.example" });
+  t.not(a.buildKey, (await plan(l, BASE_A, { GOPROXY: "https://b.example" })).buildKey);
+  t.is(a.buildKey, (await plan(l, BASE_A, { GOPROXY: "https://a.example", UNRELATED: "x" })).buildKey);
+  t.deepEqual(a.passEnv, [["GOPROXY", "https://a.example"]]);
+});
+
+test("an edited input file changes the key", async (t) => {
+  const l = loaded({ "main.go": "package main" });
+  const before = (await plan(l)).buildKey;
+  writeFileSync(join(l.dir, "main.go"), "package main // edited");
+  t.not((await plan(l)).buildKey, before);
+});
+
+test("bin/ is current only while its files match the manifest", (t) => {
+  const bin = mkdtempSync(join(tmpdir(), "cybernode-bin-"));
+  mkdirSync(join(bin, "libs"));
+  writeFileSync(join(bin, "node"), "binary");
+  writeFileSync(join(bin, "libs", "libc.so.6"), "lib");
+  const manifest = { image: "fullnode/node", version: "1.0", buildKey: "k1", files: describeFiles(bin), artifacts: ["node"], libs: [] };
+  writeFileSync(join(bin, MANIFEST_FILE), JSON.stringify(manifest));
+  const read = readManifest(bin);
+  t.is(read?.buildKey, "k1");
+  t.true(binMatchesManifest(bin, manifest));
+  writeFileSync(join(bin, "node"), "binary, edited");
+  t.false(binMatchesManifest(bin, manifest), "an edited binary");
+  t.is(readManifest(join(bin, "missing")), null);
+});
