@@ -2,7 +2,7 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { basename, dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { docker, dockerStream } from "../docker/cli";
-import { removeTemporary, TEMP_LABEL, temporaryName, trackScratch, trackTemporary } from "../docker/temporaries";
+import { trackScratch, withTemporary } from "../docker/temporaries";
 import { extractTarSafely, UnsafeArchiveError } from "../archive/safeExtract";
 import { parseLdd } from "../plan/ldd";
 import { InputError } from "../spec/errors";
@@ -55,66 +55,66 @@ export async function extractArtifacts(o: ExtractOptions): Promise<ExtractResult
   mkdirSync(o.dir, { recursive: true });
   const partial = mkdtempSync(join(o.dir, ".bin-partial-"));
   const untrackPartial = trackScratch(partial);
-  const name = temporaryName("extract");
   const notes: string[] = [];
   try {
-    trackTemporary(name);
-    await docker(["create", "--name", name, "--label", `${TEMP_LABEL}=1`, "--entrypoint", "/bin/true", o.buildImage]);
-    for (const a of spec.build.artifacts) {
+    return await withTemporary("extract", async ({ name, createArgs }) => {
+      await docker(["create", ...createArgs, "--entrypoint", "/bin/true", o.buildImage]);
+      for (const a of spec.build.artifacts) {
+        try {
+          notes.push(...(await copyOut(name, a.path, partial)));
+        } catch (e) {
+          if (e instanceof UnsafeArchiveError) throw e;
+          // A local file-system error (ENOSPC, EACCES, ...) is not the spec's fault: say where it happened.
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code)
+            throw new Error(
+              `image ${spec.name}: extracting '${a.path}' into ${o.dir} failed: ${(e as Error).message}${code === "ENOSPC" ? ". The disk is full: free space and build again (bin/ was left as it was)" : ""}`,
+            );
+          throw new InputError(`image ${spec.name}`, [
+            `build.artifacts: '${a.path}' could not be copied out of the build image (${(e as Error).message}). Does a build step create it?`,
+          ]);
+        }
+        if (!existsSync(join(partial, a.name)))
+          throw new InputError(`image ${spec.name}`, [`build.artifacts: '${a.path}' is missing after the build`]);
+      }
+
+      const versionScratch = mkdtempSync(join(partial, ".version-"));
       try {
-        notes.push(...(await copyOut(name, a.path, partial)));
-      } catch (e) {
-        if (e instanceof UnsafeArchiveError) throw e;
-        // A local file-system error (ENOSPC, EACCES, ...) is not the spec's fault: say where it happened.
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code)
-          throw new Error(
-            `image ${spec.name}: extracting '${a.path}' into ${o.dir} failed: ${(e as Error).message}${code === "ENOSPC" ? ". The disk is full: free space and build again (bin/ was left as it was)" : ""}`,
-          );
+        await copyOut(name, o.versionFile, versionScratch);
+      } catch {
         throw new InputError(`image ${spec.name}`, [
-          `build.artifacts: '${a.path}' could not be copied out of the build image (${(e as Error).message}). Does a build step create it?`,
+          `build.version: the version file ${o.versionFile} is absent after the build; make a build step write it`,
         ]);
       }
-      if (!existsSync(join(partial, a.name)))
-        throw new InputError(`image ${spec.name}`, [`build.artifacts: '${a.path}' is missing after the build`]);
-    }
+      const vfile = join(versionScratch, o.versionFile.split("/").pop() as string);
+      const version = existsSync(vfile) ? readFileSync(vfile, "utf8").trim().split("\n")[0].trim() : "";
+      rmSync(versionScratch, { recursive: true, force: true });
+      if (!version)
+        throw new InputError(`image ${spec.name}`, [`build.version: ${o.versionFile} is empty; it must hold the version string`]);
 
-    const versionScratch = mkdtempSync(join(partial, ".version-"));
-    try {
-      await copyOut(name, o.versionFile, versionScratch);
-    } catch {
-      throw new InputError(`image ${spec.name}`, [
-        `build.version: the version file ${o.versionFile} is absent after the build; make a build step write it`,
-      ]);
-    }
-    const vfile = join(versionScratch, o.versionFile.split("/").pop() as string);
-    const version = existsSync(vfile) ? readFileSync(vfile, "utf8").trim().split("\n")[0].trim() : "";
-    rmSync(versionScratch, { recursive: true, force: true });
-    if (!version) throw new InputError(`image ${spec.name}`, [`build.version: ${o.versionFile} is empty; it must hold the version string`]);
+      const libs = spec.run.bundleLibs ? await bundleLibs(o, partial) : [];
 
-    const libs = spec.run.bundleLibs ? await bundleLibs(o, partial) : [];
+      const files = describeFiles(partial);
+      const manifest: BinManifest = {
+        image: spec.name,
+        version,
+        buildKey: o.buildKey,
+        files,
+        artifacts: spec.build.artifacts.map((a) => a.name),
+        libs,
+      };
+      writeFileSync(join(partial, VERSION_FILE), `${version}\n`);
+      writeFileSync(join(partial, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
 
-    const files = describeFiles(partial);
-    const manifest: BinManifest = {
-      image: spec.name,
-      version,
-      buildKey: o.buildKey,
-      files,
-      artifacts: spec.build.artifacts.map((a) => a.name),
-      libs,
-    };
-    writeFileSync(join(partial, VERSION_FILE), `${version}\n`);
-    writeFileSync(join(partial, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
-
-    // Swap in the complete folder; the old bin/ stays until the new one is in place.
-    const old = existsSync(binDir) ? `${partial}.old` : null;
-    if (old) renameSync(binDir, old);
-    renameSync(partial, binDir);
-    if (old) rmSync(old, { recursive: true, force: true });
-    for (const n of notes) o.log(`[${spec.name} extract] ${n}`);
-    return { manifest, extracted: true, notes };
+      // Swap in the complete folder; the old bin/ stays until the new one is in place.
+      const old = existsSync(binDir) ? `${partial}.old` : null;
+      if (old) renameSync(binDir, old);
+      renameSync(partial, binDir);
+      if (old) rmSync(old, { recursive: true, force: true });
+      for (const n of notes) o.log(`[${spec.name} extract] ${n}`);
+      return { manifest, extracted: true, notes };
+    });
   } finally {
-    await removeTemporary(name);
     rmSync(partial, { recursive: true, force: true });
     untrackPartial();
   }
@@ -140,20 +140,13 @@ async function bundleLibs(o: ExtractOptions, partial: string): Promise<string[]>
 
 /** Runs a shell script in a named, tracked, self-removing container of the build image. */
 async function runInBuildImage(image: string, script: string, args: string[], onStdout?: (s: Readable) => Promise<void>) {
-  const name = temporaryName("libs");
-  trackTemporary(name);
-  try {
+  return withTemporary("libs", async ({ createArgs }) => {
     let stdout = "";
-    const run = await dockerStream(
-      ["run", "--rm", "--name", name, "--label", `${TEMP_LABEL}=1`, "--entrypoint", "/bin/sh", image, "-c", script, "sh", ...args],
-      {
-        onStdout: onStdout ?? (async (s) => void s.on("data", (c: Buffer) => (stdout += c.toString()))),
-      },
-    );
+    const run = await dockerStream(["run", "--rm", ...createArgs, "--entrypoint", "/bin/sh", image, "-c", script, "sh", ...args], {
+      onStdout: onStdout ?? (async (s) => void s.on("data", (c: Buffer) => (stdout += c.toString()))),
+    });
     return { ...run, stdout };
-  } finally {
-    await removeTemporary(name);
-  }
+  });
 }
 
 /**
@@ -175,10 +168,8 @@ async function archiveLibs(image: string, libs: string[], dest: string): Promise
 
 /** Without tar in the build image: one `docker cp -L` per library. */
 async function copyLibsOneByOne(image: string, libs: string[], dest: string): Promise<void> {
-  const name = temporaryName("libs");
-  try {
-    trackTemporary(name);
-    await docker(["create", "--name", name, "--label", `${TEMP_LABEL}=1`, "--entrypoint", "/bin/true", image]);
+  await withTemporary("libs", async ({ name, createArgs }) => {
+    await docker(["create", ...createArgs, "--entrypoint", "/bin/true", image]);
     for (const lib of libs) {
       const dir = join(dest, dirname(lib));
       mkdirSync(dir, { recursive: true });
@@ -192,7 +183,5 @@ async function copyLibsOneByOne(image: string, libs: string[], dest: string): Pr
       renameSync(join(scratch, got[0]), join(dir, basename(lib)));
       rmSync(scratch, { recursive: true, force: true });
     }
-  } finally {
-    await removeTemporary(name);
-  }
+  });
 }

@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { currentDockerHost, docker, dockerMaybe, DockerUnreachableError, dockerStream } from "../docker/cli";
-import { removeTemporary, TEMP_LABEL, temporaryName, trackScratch, trackTemporary } from "../docker/temporaries";
+import { trackScratch, withTemporary } from "../docker/temporaries";
 import type { PlannedStep } from "../plan/steps";
 import { shellQuote } from "../plan/shell";
 
@@ -86,48 +86,47 @@ export async function runSteps(o: StepRunOptions): Promise<StepRunResult> {
     const prefix = `[${o.image} step ${step.index}/${total}]`;
     const scratch = mkdtempSync(join(tmpdir(), "cybernode-step-"));
     const untrackScratch = trackScratch(scratch);
-    const name = temporaryName("step");
     const started = Date.now();
     const tail: string[] = [];
     try {
-      writeFileSync(join(scratch, "env"), [...o.env, ...o.passEnv].map(([k, v]) => `${k}=${shellQuote(v)}\n`).join(""), { mode: 0o600 });
-      const copy = (o.transfer ?? transferFor(currentDockerHost())) === "copy";
-      writeFileSync(join(scratch, "run.sh"), stepScript(step.command, o.workdir, copy));
-      chmodSync(scratch, 0o755);
-      o.log(`${prefix} $ ${step.command}`);
-      trackTemporary(name);
-      const args = ["--name", name, "--label", `${TEMP_LABEL}=1`, "--user", "0"];
-      if (!copy) args.push("-v", `${scratch}:/cyberbuild:ro`);
-      if (o.inputsPath && !copy) args.push("-v", `${o.inputsPath}:/cyberinputs:ro`);
-      for (const c of o.caches) args.push("-v", `${CACHE_VOLUME_PREFIX}${c.name}:${c.path}`);
-      args.push("--entrypoint", "/bin/sh", from, "/cyberbuild/run.sh");
-      if (copy) {
-        await docker(["create", ...args]);
-        await docker(["cp", `${scratch}/.`, `${name}:/cyberbuild`]);
-        if (o.inputsPath) await docker(["cp", `${o.inputsPath}/.`, `${name}:/cyberinputs`]);
-      }
-      const run = await dockerStream(copy ? ["start", "--attach", name] : ["run", ...args], {
-        onLine: (line) => {
-          tail.push(line);
-          if (tail.length > 20) tail.shift();
-          o.log(`${prefix} ${line}`);
-        },
+      await withTemporary("step", async ({ name, createArgs }) => {
+        writeFileSync(join(scratch, "env"), [...o.env, ...o.passEnv].map(([k, v]) => `${k}=${shellQuote(v)}\n`).join(""), { mode: 0o600 });
+        const copy = (o.transfer ?? transferFor(currentDockerHost())) === "copy";
+        writeFileSync(join(scratch, "run.sh"), stepScript(step.command, o.workdir, copy));
+        chmodSync(scratch, 0o755);
+        o.log(`${prefix} $ ${step.command}`);
+        const args = [...createArgs, "--user", "0"];
+        if (!copy) args.push("-v", `${scratch}:/cyberbuild:ro`);
+        if (o.inputsPath && !copy) args.push("-v", `${o.inputsPath}:/cyberinputs:ro`);
+        for (const c of o.caches) args.push("-v", `${CACHE_VOLUME_PREFIX}${c.name}:${c.path}`);
+        args.push("--entrypoint", "/bin/sh", from, "/cyberbuild/run.sh");
+        if (copy) {
+          await docker(["create", ...args]);
+          await docker(["cp", `${scratch}/.`, `${name}:/cyberbuild`]);
+          if (o.inputsPath) await docker(["cp", `${o.inputsPath}/.`, `${name}:/cyberinputs`]);
+        }
+        const run = await dockerStream(copy ? ["start", "--attach", name] : ["run", ...args], {
+          onLine: (line) => {
+            tail.push(line);
+            if (tail.length > 20) tail.shift();
+            o.log(`${prefix} ${line}`);
+          },
+        });
+        if (run.exitCode !== 0) {
+          // A daemon that stops (restart, upgrade) ends the step too: say so rather than blame the step.
+          if ((await dockerMaybe(["version", "--format", "{{.Server.Version}}"])) === null)
+            throw new DockerUnreachableError(
+              `it stopped answering during build step ${step.index}/${total} of ${o.image} (exit code ${run.exitCode}); build again once it runs: steps before ${step.index} are cached.`,
+            );
+          throw new StepFailedError(o.image, step.index, total, step.command, run.exitCode, tail);
+        }
+        await docker(["commit", name, step.tag]);
+        const s = (Date.now() - started) / 1000;
+        seconds.push(s);
+        o.log(`${prefix} done in ${s.toFixed(1)}s`);
+        from = step.tag;
       });
-      if (run.exitCode !== 0) {
-        // A daemon that stops (restart, upgrade) ends the step too: say so rather than blame the step.
-        if ((await dockerMaybe(["version", "--format", "{{.Server.Version}}"])) === null)
-          throw new DockerUnreachableError(
-            `it stopped answering during build step ${step.index}/${total} of ${o.image} (exit code ${run.exitCode}); build again once it runs: steps before ${step.index} are cached.`,
-          );
-        throw new StepFailedError(o.image, step.index, total, step.command, run.exitCode, tail);
-      }
-      await docker(["commit", name, step.tag]);
-      const s = (Date.now() - started) / 1000;
-      seconds.push(s);
-      o.log(`${prefix} done in ${s.toFixed(1)}s`);
-      from = step.tag;
     } finally {
-      await removeTemporary(name);
       rmSync(scratch, { recursive: true, force: true });
       untrackScratch();
     }

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import * as tar from "tar";
 import { docker, dockerMaybe, dockerStream } from "../docker/cli";
-import { removeTemporary, TEMP_LABEL, temporaryName, trackTemporary } from "../docker/temporaries";
+import { withTemporary } from "../docker/temporaries";
 import { runRepository } from "../archive/imageArchive";
 import { imagesRoot } from "../spec/load";
 import { IMAGE_NAME_RE } from "../spec/validate";
@@ -46,11 +46,9 @@ export function formatListing(e: {
 
 /** Lists an image's filesystem through `docker export` of a created (never started) container. */
 export async function listImageFiles(image: string): Promise<ListedFile[]> {
-  const name = temporaryName("inspect");
   const files: ListedFile[] = [];
-  try {
-    trackTemporary(name);
-    await docker(["create", "--name", name, "--label", `${TEMP_LABEL}=1`, image, "/none"]);
+  await withTemporary("inspect", async ({ name, createArgs }) => {
+    await docker(["create", ...createArgs, image, "/none"]);
     const run = await dockerStream(["export", name], {
       onStdout: (s) =>
         new Promise<void>((resolve, reject) => {
@@ -80,9 +78,7 @@ export async function listImageFiles(image: string): Promise<ListedFile[]> {
         }),
     });
     if (run.exitCode !== 0) throw new Error(`docker export: ${run.stderr.trim()}`);
-  } finally {
-    await removeTemporary(name);
-  }
+  });
   return files;
 }
 

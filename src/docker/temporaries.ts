@@ -115,3 +115,17 @@ export async function removeOrphanedTemporaries(): Promise<string[]> {
   if (orphans.length) await dockerMaybe(["rm", "-f", ...orphans]);
   return orphans;
 }
+
+/**
+ * The one temporary-container lifecycle: a fresh name (tracked, so SIGINT/SIGTERM remove it too), the
+ * `--name`/label arguments to create it with, and removal when fn ends, whether it succeeded or threw.
+ */
+export async function withTemporary<T>(purpose: string, fn: (t: { name: string; createArgs: string[] }) => Promise<T>): Promise<T> {
+  const name = temporaryName(purpose);
+  trackTemporary(name);
+  try {
+    return await fn({ name, createArgs: ["--name", name, "--label", `${TEMP_LABEL}=1`] });
+  } finally {
+    await removeTemporary(name);
+  }
+}
