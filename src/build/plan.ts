@@ -42,7 +42,7 @@ export async function planBuild(loaded: LoadedSpec, o: PlanOptions = {}): Promis
   const baseMap = o.baseMap ?? baseImageMapFromEnv(env);
   const resolve = () => resolveBaseImage(spec.name, "build.from", spec.build.from, baseMap);
   const memo = o.resolvedBases;
-  const cacheKey = `${baseMap.get(spec.build.from) ?? spec.build.from}`;
+  const cacheKey = baseMap.get(spec.build.from) ?? spec.build.from;
   if (memo && !memo.has(cacheKey)) {
     // A failed lookup is not remembered: the next plan asks again.
     const lookup = resolve();

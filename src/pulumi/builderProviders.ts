@@ -1,5 +1,16 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { binCurrent, builder, changedKeys, COMMON, imagePresent, onBuildHost, runImageHost, stored, UNKNOWN } from "./providerRuntime";
+import {
+  binCurrent,
+  builder,
+  changedKeys,
+  COMMON,
+  imagePresent,
+  onBuildHost,
+  previewBaseLookups,
+  runImageHost,
+  stored,
+  UNKNOWN,
+} from "./providerRuntime";
 import type {
   BinariesInputs,
   BinariesOutputs,
@@ -86,10 +97,7 @@ export const buildImageProvider: pulumi.dynamic.ResourceProvider = {
     // The plan is the diff: the step keys cover the base image ID and the passed-through values, so a
     // re-pulled base or a new GOPROXY shows here. A step image removed by `cybernode clean` too.
     return onBuildHost(news, async ({ b, loaded, opts }) => {
-      // One base-image lookup per provider process (one engine run) for all images sharing a base.
-      const g = globalThis as { cybernodeResolvedBases?: Map<string, Promise<import("../build/baseImages").ResolvedBase>> };
-      g.cybernodeResolvedBases ??= new Map();
-      const plan = await b.plan.planBuild(loaded, { ...opts, resolvedBases: g.cybernodeResolvedBases });
+      const plan = await b.plan.planBuild(loaded, { ...opts, resolvedBases: previewBaseLookups() });
       const stale = plan.buildKey !== olds.buildKey || !(await imagePresent(b, plan.buildTag, news.buildHost));
       return { changes: stale, replaces: [], stables: stale ? [] : ["buildKey", "buildTag"] };
     });
@@ -136,7 +144,7 @@ export const binariesProvider: pulumi.dynamic.ResourceProvider = {
 async function checkPromotion(i: RunImageInputs): Promise<pulumi.dynamic.CheckFailure[]> {
   if (!i.promotedImageId || i.promotedImageId === UNKNOWN) return [];
   return onBuildHost(i, async ({ b, loaded, opts }) => {
-    const plan = await b.plan.planBuild(loaded, opts);
+    const plan = await b.plan.planBuild(loaded, { ...opts, resolvedBases: previewBaseLookups() });
     const path = require("node:path") as typeof import("node:path");
     const binDir = path.join(loaded.dir, "bin");
     const manifest = binCurrent(b, binDir, plan.buildKey);

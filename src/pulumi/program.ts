@@ -72,30 +72,7 @@ export function deployStack(o: ProgramOptions = {}) {
     );
   }
   // A stack without nodes (a build host publishing images) declares no Docker provider and no container.
-  const provider = plan.nodes.length ? new docker.Provider(`host-${stack}`, { host: plan.host }) : undefined;
-  // With a registry, the host pulls each image by digest instead of receiving it with docker load.
-  const runImageIds = new Map<string, pulumi.Output<string>>();
-  for (const name of new Set(plan.nodes.map((n) => n.image))) {
-    const img = images.get(name) as Image;
-    runImageIds.set(
-      name,
-      plan.registry && provider
-        ? new docker.RemoteImage(`${name.replace("/", "-")}-pull`, { name: img.pullRef, keepLocally: true }, { provider, parent: img })
-            .imageId
-        : img.imageId,
-    );
-  }
-  const config = new pulumi.Config("cybernode");
-  const containers = plan.nodes.map((node) =>
-    nodeContainer(
-      node,
-      plan,
-      images.get(node.image) as Image,
-      runImageIds.get(node.image) as pulumi.Output<string>,
-      provider as docker.Provider,
-      config,
-    ),
-  );
+  const containers = plan.nodes.length ? nodeContainers(plan, images) : [];
   return {
     host: plan.host,
     nodes: Object.fromEntries(
@@ -154,6 +131,27 @@ export function promotedConfigDigest(
     );
   }
   return id;
+}
+
+/** The stack's Docker provider and one container per node, each running its image's run image by ID. */
+function nodeContainers(plan: StackPlan, images: Map<string, Image>): docker.Container[] {
+  const provider = new docker.Provider(`host-${plan.stack}`, { host: plan.host });
+  // With a registry, the host pulls each image by digest instead of receiving it with docker load.
+  const runImageIds = new Map<string, pulumi.Output<string>>();
+  for (const name of new Set(plan.nodes.map((n) => n.image))) {
+    const img = images.get(name) as Image;
+    runImageIds.set(
+      name,
+      plan.registry
+        ? new docker.RemoteImage(`${name.replace("/", "-")}-pull`, { name: img.pullRef, keepLocally: true }, { provider, parent: img })
+            .imageId
+        : img.imageId,
+    );
+  }
+  const config = new pulumi.Config("cybernode");
+  return plan.nodes.map((node) =>
+    nodeContainer(node, plan, images.get(node.image) as Image, runImageIds.get(node.image) as pulumi.Output<string>, provider, config),
+  );
 }
 
 function nodeContainer(

@@ -49,7 +49,7 @@ export function builder(projectDir: string) {
   };
 }
 
-/** Prepares a phase: points the docker CLI at the build host and loads the spec. */
+/** Prepares a phase: loads the builder and the spec, and the build options from the inputs. */
 export function prepare(i: PhaseInputs) {
   const b = builder(i.projectDir);
   const loaded = b.load.loadSpec(i.imagesRoot, i.image);
@@ -69,6 +69,16 @@ export function prepare(i: PhaseInputs) {
 export function onBuildHost<T>(i: PhaseInputs, fn: (p: ReturnType<typeof prepare>) => Promise<T>): Promise<T> {
   const p = prepare(i);
   return p.b.cli.onDockerHost(i.buildHost, () => fn(p));
+}
+
+/**
+ * Base-image lookups shared by every plan a preview makes in this provider process (one engine run):
+ * images with the same base ask Docker once. Not for builds, which look again.
+ */
+export function previewBaseLookups(): Map<string, Promise<import("../build/baseImages").ResolvedBase>> {
+  const g = globalThis as { cybernodeResolvedBases?: Map<string, Promise<import("../build/baseImages").ResolvedBase>> };
+  g.cybernodeResolvedBases ??= new Map();
+  return g.cybernodeResolvedBases;
 }
 
 /** The engine's placeholder for a value not known until an earlier resource is updated (previews). */
