@@ -4,6 +4,12 @@ import { defineImage } from "../../src/spec/define";
 const UPSTREAM = "0.21.2.1";
 
 /**
+ * litecoin-cli with the cookie litecoind writes at start (-rpccookiefile, the same path on every network)
+ * and the RPC port pinned to 9332, so one command works on mainnet, testnet and regtest.
+ */
+const CLI = ["/cyberapp/litecoin-cli", "-datadir=/cyberdata", "-rpcport=9332", "-rpccookiefile=/cyberdata/.cookie", "getblockcount"];
+
+/**
  * litecoind (Litecoin Core) and litecoin-cli from Debian bookworm's `litecoind` package, run in scratch
  * with their shared libraries bundled.
  *
@@ -31,6 +37,8 @@ export default defineImage({
     bundleLibs: true,
     source: "https://github.com/litecoin-project/litecoin",
     revision: `v${UPSTREAM}`,
+    // getblockcount fails with "Loading block index" (-28) at start: the start period covers that.
+    health: { command: CLI, interval: 60, timeout: 10, retries: 3, startPeriod: 900 },
   },
   container: {
     name: "litecoind",
@@ -40,6 +48,10 @@ export default defineImage({
     // published port cannot reach. Listen on all container addresses instead: the host publishes
     // 9332 on 127.0.0.1 only, and every call still needs the cookie (/cyberdata/.cookie) or the
     // -rpcuser/-rpcauth a stack adds.
-    args: ["-rpcbind=0.0.0.0", "-rpcallowip=0.0.0.0/0"],
+    args: ["-rpcbind=0.0.0.0", "-rpcallowip=0.0.0.0/0", "-rpcport=9332", "-rpccookiefile=/cyberdata/.cookie"],
+    // Litecoin Core flushes the chainstate on SIGTERM; Bitcoin Core's own service file allows 10 minutes.
+    stopSignal: "SIGTERM",
+    stopGrace: 600,
+    status: { rpcPort: 9332, height: CLI },
   },
 });

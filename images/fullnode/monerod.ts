@@ -3,6 +3,9 @@ import { defineImage } from "../../src/spec/define";
 /** Upstream release Debian bookworm ships; the build fails if the archive moves to another one. */
 const UPSTREAM = "0.18.0.0";
 
+/** monerod is its own RPC client: `monerod print_height` asks the daemon at --rpc-bind-port, pinned to 18081. */
+const PRINT_HEIGHT = ["/cyberapp/monerod", "--rpc-bind-port=18081", "print_height"];
+
 /** monerod (Monero daemon) from Debian bookworm's `monero` package, run in scratch with its shared libraries bundled. */
 export default defineImage({
   description: `monerod ${UPSTREAM} (Monero daemon), from Debian bookworm's package`,
@@ -25,6 +28,7 @@ export default defineImage({
     bundleLibs: true,
     source: "https://github.com/monero-project/monero",
     revision: `v${UPSTREAM}`,
+    health: { command: PRINT_HEIGHT, interval: 60, timeout: 15, retries: 3, startPeriod: 600 },
   },
   container: {
     name: "monerod",
@@ -33,6 +37,10 @@ export default defineImage({
     // monerod answers RPC on the container's own loopback by default, which the published port
     // cannot reach; the host publishes 18081 on 127.0.0.1 only. No UPnP port mapping from inside a
     // container. (monerod refuses an option given twice, so a stack cannot repeat these.)
-    args: ["--rpc-bind-ip=0.0.0.0", "--confirm-external-bind", "--no-igd"],
+    args: ["--rpc-bind-ip=0.0.0.0", "--rpc-bind-port=18081", "--confirm-external-bind", "--no-igd"],
+    // monerod stores the blockchain on exit (LMDB sync); on a slow disk that takes minutes.
+    stopSignal: "SIGTERM",
+    stopGrace: 600,
+    status: { rpcPort: 18081, height: PRINT_HEIGHT },
   },
 });

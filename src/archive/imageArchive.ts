@@ -32,6 +32,8 @@ export interface ImageConfig {
     WorkingDir?: string;
     Volumes?: Record<string, object>;
     Labels?: Record<string, string>;
+    /** Durations in nanoseconds, as Docker stores them. */
+    Healthcheck?: { Test: string[]; Interval: number; Timeout: number; StartPeriod: number; Retries: number };
   };
   rootfs: { type: "layers"; diff_ids: string[] };
   history?: { created?: string; created_by?: string; empty_layer?: boolean; comment?: string }[];
@@ -133,6 +135,18 @@ export function runImageConfig(input: RunImageInput, diffId: string): ImageConfi
     Labels: sorted(labels),
   };
   if (Object.keys(config.ExposedPorts ?? {}).length === 0) delete config.ExposedPorts;
+  // Only specs that declare a check get the key, so images of the others keep their IDs.
+  const h = spec.run.health;
+  if (h) {
+    const ns = (s: number) => s * 1e9;
+    config.Healthcheck = {
+      Test: ["CMD", ...h.command],
+      Interval: ns(h.interval),
+      Timeout: ns(h.timeout),
+      StartPeriod: ns(h.startPeriod),
+      Retries: h.retries,
+    };
+  }
   return {
     architecture: base?.config.architecture ?? input.architecture,
     os: "linux",

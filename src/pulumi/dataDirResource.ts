@@ -14,17 +14,37 @@ export interface DataDirInputs {
   selinux: boolean;
   /** The stack's Docker host URL; decides where the folder is made. */
   host: string;
+  /** Files made once inside it (name → template with ${random}); existing files are left alone. */
+  secretFiles?: [string, string][];
 }
 
+/** Hex digits for one ${random}: 32 bytes, e.g. an Engine API JWT secret or an RPC password. */
+const RANDOM_HEX = "od -An -N32 -tx1 /dev/urandom | tr -d ' \\n'";
+
 /** The shell script that makes the folder. Pure; every value is quoted. */
-export function dataDirScript(path: string, uid: number, selinux: boolean): string {
+export function dataDirScript(path: string, uid: number, selinux: boolean, secretFiles: [string, string][] = []): string {
   const p = shellQuote(path);
   return [
     "set -e",
     `mkdir -p -- ${p}`,
     `if [ "$(stat -c %u:%g -- ${p})" != "${uid}:${uid}" ]; then chown ${uid}:${uid} -- ${p}; fi`,
+    ...secretFiles.map(([name, template]) => secretFileScript(`${path}/${name}`, template, uid)),
     ...(selinux ? [`chcon -R -t container_file_t -- ${p}`] : []),
   ].join("\n");
+}
+
+/**
+ * Writes the file once, only when it is missing: the random value is made on the host and never leaves
+ * it. Written to a temporary name and renamed, so a node never reads half a file. Pure.
+ */
+export function secretFileScript(file: string, template: string, uid: number): string {
+  const f = shellQuote(file);
+  const parts = template.split("${random}").map(shellQuote);
+  const printfArgs = parts.flatMap((part, i) => (i === 0 ? [part] : ['"$r"', part])).join(" ");
+  return (
+    `if [ ! -e ${f} ]; then r=$(${RANDOM_HEX}); [ \${#r} -eq 64 ] || { echo "cannot read /dev/urandom" >&2; exit 1; }; ` +
+    `(umask 077 && printf '%s' ${printfArgs} > ${f}.tmp) && chown ${uid}:${uid} ${f}.tmp && mv -f ${f}.tmp ${f}; fi`
+  );
 }
 
 /** How to run the script for a host URL, or an error text when that host kind is not supported. Pure. */
@@ -40,7 +60,7 @@ export function dataDirCommand(host: string, script: string): { cmd: string; arg
 
 async function ensureDir(i: DataDirInputs): Promise<void> {
   const cp = require("node:child_process") as typeof import("node:child_process");
-  const how = dataDirCommand(i.host, dataDirScript(i.path, i.uid, i.selinux));
+  const how = dataDirCommand(i.host, dataDirScript(i.path, i.uid, i.selinux, i.secretFiles ?? []));
   if (typeof how === "string") throw new Error(`data folder ${i.path}: ${how}`);
   const r = cp.spawnSync(how.cmd, how.args, { encoding: "utf8", timeout: 60_000 });
   if (r.status !== 0) {
@@ -53,7 +73,9 @@ async function ensureDir(i: DataDirInputs): Promise<void> {
 export const dataDirProvider: pulumi.dynamic.ResourceProvider = {
   async diff(_id: string, olds: DataDirInputs, news: DataDirInputs) {
     const replaces = olds.path !== news.path || olds.host !== news.host ? ["path"] : [];
-    return { changes: replaces.length > 0 || olds.uid !== news.uid || olds.selinux !== news.selinux, replaces, deleteBeforeReplace: false };
+    const files = (x: DataDirInputs) => JSON.stringify(x.secretFiles ?? []);
+    const changes = replaces.length > 0 || olds.uid !== news.uid || olds.selinux !== news.selinux || files(olds) !== files(news);
+    return { changes, replaces, deleteBeforeReplace: false };
   },
   async create(inputs: DataDirInputs) {
     await ensureDir(inputs);

@@ -1,5 +1,6 @@
 import { fieldChecks, IPV4_RE } from "../spec/fields";
 import type { StackContext } from "./config";
+import { OPERATION_FIELDS, parseOperation, type NodeOperation } from "./nodeOperation";
 
 /**
  * One entry of `cybernode:nodes`, checked against its image spec's container defaults. Pure; problems
@@ -28,6 +29,10 @@ export interface NodePlan {
   secrets: string[];
   /** Hardening, each on by default and overridable per node. */
   security: NodeSecurity;
+  /** Stop signal and grace, health check, status command, limits and log rotation. */
+  operation: NodeOperation;
+  /** Files made once in the node's data folder (from the spec): name → template with ${random}. */
+  secretFiles: [string, string][];
 }
 
 export interface NodeSecurity {
@@ -134,6 +139,7 @@ export function parseNode(
     "capDrop",
     "capAdd",
     "tmpSize",
+    ...OPERATION_FIELDS,
   ];
   for (const extra of Object.keys(n)) if (!FIELDS.includes(extra)) bad(`${k}.${extra}`, `unknown field (${FIELDS.join(", ")})`);
   return {
@@ -146,6 +152,8 @@ export function parseNode(
     restart: String(restart),
     secrets,
     security,
+    operation: parseOperation(n, k, spec, bad),
+    secretFiles: spec.container.secretFiles,
   };
 }
 

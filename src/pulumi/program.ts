@@ -10,6 +10,7 @@ import { passwdUid } from "../cli/doctor";
 import { fillSecrets, validateStackConfig, type NodePlan, type StackPlan } from "./config";
 import { Image } from "./imageResource";
 import { DataDir } from "./dataDirResource";
+import type { NodeOperation } from "./nodeOperation";
 
 const DEFAULT_HOST = "unix:///var/run/docker.sock";
 
@@ -133,6 +134,19 @@ export function promotedConfigDigest(
   return id;
 }
 
+/** A node's own health check for the Container, or undefined to keep the run image's. */
+export function containerHealthcheck(h: NodeOperation["health"]): docker.types.input.ContainerHealthcheck | undefined {
+  if (h === "image") return undefined;
+  if (h === "off") return { tests: ["NONE"] };
+  return {
+    tests: ["CMD", ...h.command],
+    interval: `${h.interval}s`,
+    timeout: `${h.timeout}s`,
+    startPeriod: `${h.startPeriod}s`,
+    retries: h.retries,
+  };
+}
+
 /** The stack's Docker provider and one container per node, each running its image's run image by ID. */
 function nodeContainers(plan: StackPlan, images: Map<string, Image>): docker.Container[] {
   const provider = new docker.Provider(`host-${plan.stack}`, { host: plan.host });
@@ -168,7 +182,9 @@ function nodeContainer(
     uid: plan.uid,
     selinux: plan.selinux,
     host: plan.host,
+    secretFiles: node.secretFiles,
   });
+  const op = node.operation;
   // Args with ${secret:key} become a secret output, so they never show in plain state or previews.
   const command: pulumi.Input<string[]> = node.secrets.length
     ? pulumi
@@ -198,6 +214,17 @@ function nodeContainer(
       tmpfs: node.security.readOnlyRoot ? { "/tmp": `rw,nosuid,nodev,size=${node.security.tmpSize}` } : undefined,
       securityOpts: node.security.noNewPrivileges ? ["no-new-privileges:true"] : [],
       capabilities: { drops: node.security.capDrop, adds: node.security.capAdd },
+      // Daemons flush their databases on the stop signal: docker stop (stopTimeout) and replacements or
+      // destroys (destroyGraceSeconds) wait the grace period before SIGKILL. Without them the provider
+      // kills the container at once.
+      stopSignal: op.stopSignal,
+      stopTimeout: op.stopGrace,
+      destroyGraceSeconds: op.stopGrace,
+      healthcheck: containerHealthcheck(op.health),
+      memory: op.memoryMiB,
+      cpus: op.cpus,
+      logDriver: "json-file",
+      logOpts: { "max-size": op.logs.maxSize, "max-file": String(op.logs.maxFiles) },
     },
     // Fixed names and host ports: the old container must go before its replacement starts.
     { provider, deleteBeforeReplace: true, dependsOn: [image, dataDir] },

@@ -33,6 +33,11 @@ export function parsePort(v: unknown): { port: number; protocol: PortProtocol } 
   return { port, protocol: (m[2] as PortProtocol | undefined) ?? "tcp" };
 }
 
+/** Reports keys of a section the spec format does not have (a typo would otherwise be ignored silently). */
+export function unknownFields(section: string, v: Record<string, unknown>, known: string[], bad: Report): void {
+  for (const k of Object.keys(v)) if (!known.includes(k)) bad(`${section}.${k}`, `unknown field (${known.join(", ")})`);
+}
+
 const byKey = ([a]: [string, string], [b]: [string, string]) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The checks, bound to one report function. */

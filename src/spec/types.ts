@@ -65,6 +65,25 @@ export interface RunSpec {
   source?: string;
   /** Source revision (tag or commit) of the software, for `org.opencontainers.image.revision`. */
   revision?: string;
+  /**
+   * How Docker checks that the node is healthy: a program of the image run inside the container (no shell,
+   * absolute path), e.g. ["/cyberapp/btcctl", "-C", "/cyberdata/rpc.conf", "getblockcount"]. Written into
+   * the run image config; a node may override it. Specs without it keep their image IDs.
+   */
+  health?: HealthSpec;
+}
+
+export interface HealthSpec {
+  /** Program and arguments; exit 0 = healthy. */
+  command: string[];
+  /** Seconds between checks. Default 30. */
+  interval?: number;
+  /** Seconds a check may take. Default 10. */
+  timeout?: number;
+  /** Failed checks in a row before the container is unhealthy. Default 3. */
+  retries?: number;
+  /** Seconds after start during which failures do not count (loading the chain). Default 60. */
+  startPeriod?: number;
 }
 
 export type RestartPolicy = "no" | "always" | "unless-stopped" | `on-failure${"" | `:${number}`}`;
@@ -87,6 +106,28 @@ export interface ContainerDefaults {
   ports?: ContainerPort[];
   /** Arguments appended after the image's entrypoint. */
   args?: string[];
+  /** Signal that asks the daemon to shut down cleanly. Default SIGTERM. */
+  stopSignal?: string;
+  /**
+   * Seconds the daemon gets to flush its databases after stopSignal before Docker sends SIGKILL, on
+   * `docker stop`, replacements and `pulumi destroy`. Default 60.
+   */
+  stopGrace?: number;
+  /** What `npx cybernode status` asks the node. */
+  status?: StatusSpec;
+  /**
+   * Files created once in the node's data folder (mode 0600, owned by the run uid), e.g. RPC credentials:
+   * name → text where each `${random}` becomes 64 random hex characters generated on the host. Never in
+   * images, labels or Pulumi state; delete the file to get a new one.
+   */
+  secretFiles?: Record<string, string>;
+}
+
+export interface StatusSpec {
+  /** The RPC port (one of run.ports) the status command talks to inside the container. */
+  rpcPort: number;
+  /** Program run with `docker exec` in the node; the last whole number it prints is the chain height. */
+  height: string[];
 }
 
 export interface ImageSpec {

@@ -1,5 +1,6 @@
 import { InputError } from "./errors";
 import { fieldChecks, IMAGE_NAME_RE, isObject } from "./fields";
+import type { Health } from "./operate";
 import type { ImageSpec, PortProtocol, VersionSource } from "./types";
 import { validateBuild } from "./validateBuild";
 import { validateContainer } from "./validateContainer";
@@ -32,12 +33,23 @@ export interface ResolvedSpec {
     bundleLibs: boolean;
     source: string;
     revision: string;
+    /**
+     * Docker health check written into the image config. Absent (not null) when the spec has none, so the
+     * hashes and image IDs of such specs stay what they were.
+     */
+    health?: Health;
   };
   container: {
     name: string;
     restart: string;
     ports: { port: number; hostPort: number; bind: string; protocol: PortProtocol }[];
     args: string[];
+    stopSignal: string;
+    /** Seconds between stopSignal and SIGKILL. */
+    stopGrace: number;
+    status: { rpcPort: number; height: string[] } | null;
+    /** Files made once in the data folder: name → template with ${random}. */
+    secretFiles: [string, string][];
   };
 }
 
@@ -73,6 +85,12 @@ export function validateSpec(name: string, raw: unknown): ResolvedSpec {
   const build = validateBuild(spec.build, section("build", "the build image (from, steps, artifacts, version)"), bad, check);
   const run = validateRun(spec.run, section("run", "the run image (entrypoint, ports, ...)"), bad, check);
   const container = validateContainer(spec.container, section("container", "the container defaults (name, ports, ...)"), bad, check);
+  // The status command talks to the node's RPC: a spec without that port has nothing to ask.
+  if (container.status && !run.ports.some((p) => p.port === container.status?.rpcPort && p.protocol === "tcp"))
+    bad(
+      "container.status.rpcPort",
+      `${container.status.rpcPort} is not one of run.ports (${run.ports.map((p) => p.port).join(", ") || "none"}): a status command needs the node's RPC port`,
+    );
   if (problems.length > 0) throw new InputError(`image ${name}`, problems);
   return { name, description: typeof spec.description === "string" ? spec.description : "", build, run, container };
 }

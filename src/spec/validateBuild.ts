@@ -1,11 +1,12 @@
 import { posix } from "node:path";
-import { CACHE_NAME_RE, ENV_KEY_RE, isObject, type FieldChecks, type Report } from "./fields";
+import { CACHE_NAME_RE, ENV_KEY_RE, isObject, type FieldChecks, type Report, unknownFields } from "./fields";
 import type { VersionSource } from "./types";
 import type { ResolvedSpec } from "./validate";
 
 /** The `build` section of a spec: toolchain image, steps, env, caches, artifacts, version. Pure. */
 export function validateBuild(raw: unknown, present: boolean, bad: Report, check: FieldChecks): ResolvedSpec["build"] {
   const b = isObject(raw) ? raw : {};
+  unknownFields("build", b, ["from", "env", "passEnv", "steps", "workdir", "caches", "inputs", "artifacts", "version"], bad);
   const from = present ? check.imageRef("build.from", b.from) : "";
   if (from === "scratch") bad("build.from", "scratch has no shell to run build steps; use a toolchain image");
   const steps = check.strings("build.steps", b.steps, { nonEmpty: true });

@@ -1,14 +1,37 @@
-import { CONTAINER_NAME_RE, IPV4_RE, isObject, parsePort, type FieldChecks, type Report } from "./fields";
+import { CONTAINER_NAME_RE, IPV4_RE, isObject, parsePort, type FieldChecks, type Report, unknownFields } from "./fields";
+import { checkGrace, checkImageCommand, checkSecretFiles, checkSignal, DEFAULT_STOP_GRACE, DEFAULT_STOP_SIGNAL } from "./operate";
 import type { ResolvedSpec } from "./validate";
 
 /** The `container` section of a spec: the defaults a stack's node starts from. Pure. */
 export function validateContainer(raw: unknown, present: boolean, bad: Report, check: FieldChecks): ResolvedSpec["container"] {
   const c = isObject(raw) ? raw : {};
+  unknownFields("container", c, ["name", "restart", "ports", "args", "stopSignal", "stopGrace", "status", "secretFiles"], bad);
   const name = typeof c.name === "string" ? c.name : "";
   if (present && !CONTAINER_NAME_RE.test(name))
     bad("container.name", `${JSON.stringify(c.name)} must be a short name such as btcd (letters, digits, '.', '_', '-')`);
   const restart = c.restart === undefined ? "always" : check.restart("container.restart", c.restart);
-  return { name, restart, ports: ports(c.ports, bad), args: check.strings("container.args", c.args) };
+  return {
+    name,
+    restart,
+    ports: ports(c.ports, bad),
+    args: check.strings("container.args", c.args),
+    stopSignal: c.stopSignal === undefined ? DEFAULT_STOP_SIGNAL : checkSignal("container.stopSignal", c.stopSignal, bad),
+    stopGrace: c.stopGrace === undefined ? DEFAULT_STOP_GRACE : checkGrace("container.stopGrace", c.stopGrace, bad),
+    status: c.status === undefined ? null : status(c.status, bad),
+    secretFiles: checkSecretFiles("container.secretFiles", c.secretFiles, bad),
+  };
+}
+
+function status(v: unknown, bad: Report): ResolvedSpec["container"]["status"] {
+  if (!isObject(v)) {
+    bad("container.status", 'must be { rpcPort: 8334, height: ["/cyberapp/btcctl", "getblockcount"] }');
+    return null;
+  }
+  for (const k of Object.keys(v)) if (k !== "rpcPort" && k !== "height") bad(`container.status.${k}`, "unknown field (rpcPort, height)");
+  const port = parsePort(v.rpcPort);
+  if (typeof port === "string") bad("container.status.rpcPort", `${port}: the node's RPC port, which the status command asks`);
+  const height = checkImageCommand("container.status.height", v.height, bad);
+  return typeof port === "string" ? null : { rpcPort: port.port, height };
 }
 
 function ports(v: unknown, bad: Report): ResolvedSpec["container"]["ports"] {

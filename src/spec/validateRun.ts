@@ -1,10 +1,17 @@
-import { isObject, isValidUid, parsePort, type FieldChecks, type Report } from "./fields";
+import { isObject, isValidUid, parsePort, type FieldChecks, type Report, unknownFields } from "./fields";
+import { checkHealth } from "./operate";
 import type { PortProtocol } from "./types";
 import type { ResolvedSpec } from "./validate";
 
 /** The `run` section of a spec: base, entrypoint, env, ports, uid, labels. Pure. */
 export function validateRun(raw: unknown, present: boolean, bad: Report, check: FieldChecks): ResolvedSpec["run"] {
   const r = isObject(raw) ? raw : {};
+  unknownFields(
+    "run",
+    r,
+    ["base", "entrypoint", "cmd", "env", "ports", "uid", "labels", "bundleLibs", "source", "revision", "health"],
+    bad,
+  );
   const base = r.base === undefined ? "scratch" : check.imageRef("run.base", r.base);
   const entrypoint = check.strings("run.entrypoint", r.entrypoint);
   if (present && (entrypoint.length === 0 || entrypoint[0].trim() === ""))
@@ -40,6 +47,7 @@ export function validateRun(raw: unknown, present: boolean, bad: Report, check: 
     bundleLibs: r.bundleLibs === true,
     source: typeof r.source === "string" ? r.source : "",
     revision: typeof r.revision === "string" ? r.revision : "",
+    ...(r.health === undefined ? {} : { health: checkHealth("run.health", r.health, bad, null) ?? undefined }),
   };
 }
 

@@ -1,12 +1,14 @@
 import test from "ava";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
+import { load } from "js-yaml";
+import { loadSpec } from "../../src/spec/load";
 import { join } from "node:path";
 import { promotedConfigDigest } from "../../src/pulumi/program";
 import { MOCK_IMAGE_ID, PULLED_IMAGE_ID, runStackWithMocks, type Declared } from "../helpers/pulumiMocks";
 
 const PROJECT = join(__dirname, "../..");
 const STACKS = readdirSync(join(PROJECT, "stacks")).filter((f) => /^Pulumi\..+\.yaml$/.test(f));
-const SECRETS = { "cybernode:btcdRpcPass": "s3cret-rpc-pass" };
+const SECRETS = { "cybernode:btcdExplorerPass": "s3cret-rpc-pass" };
 const PLAIN = { "cybernode:uid": "1000" }; // this machine has no user `cyber`
 // biome-ignore lint/suspicious/noExplicitAny: engine inputs are untyped JSON
 type Json = Record<string, any>;
@@ -17,6 +19,13 @@ function unwrap(v: unknown): { secret: boolean; value: unknown } {
   if (v && typeof v === "object" && Object.values(v as object).includes(SECRET_SIG))
     return { secret: true, value: (v as { value: unknown }).value };
   return { secret: false, value: v };
+}
+
+const FIXTURE_IMAGES = join(PROJECT, "tests/fixtures/images");
+/** The nodes a stack file declares, as written. */
+function nodesOf(stack: string): Json {
+  const doc = load(readFileSync(join(PROJECT, "stacks", `Pulumi.${stack}.yaml`), "utf8")) as Json;
+  return doc.config["cybernode:nodes"] ?? {};
 }
 
 const of = (declared: Declared[], re: RegExp) => declared.filter((d) => re.test(d.type));
@@ -74,12 +83,27 @@ for (const file of STACKS) {
       t.deepEqual(Object.keys(i.tmpfs ?? {}), ["/tmp"]);
       t.deepEqual(i.securityOpts, ["no-new-privileges:true"]);
       t.deepEqual(i.capabilities, { drops: ["ALL"], adds: [] });
+      // Graceful stop on docker stop (stopTimeout) and on replace/destroy (destroyGraceSeconds): the
+      // spec's grace, or the node's own; never the provider's default of an immediate SIGKILL.
+      const spec = loadSpec(
+        c.name === "fixnode" ? FIXTURE_IMAGES : join(PROJECT, "images"),
+        String(i.labels.find((l: Json) => l.label === "cybernode.image").value),
+      ).spec;
+      const grace = (nodesOf(stack)[c.name] as Json).stopGrace ?? spec.container.stopGrace;
+      t.is(i.stopSignal, spec.container.stopSignal, `${stack}/${c.name} stop signal`);
+      t.is(i.stopTimeout, grace, `${stack}/${c.name} stopTimeout`);
+      t.is(i.destroyGraceSeconds, grace, `${stack}/${c.name} destroyGraceSeconds`);
+      t.true(grace >= 20, "a daemon gets at least 20 s to flush");
+      t.is(i.logDriver, "json-file");
+      const logs = (nodesOf(stack)[c.name] as Json).logs ?? {};
+      t.deepEqual(i.logOpts, { "max-size": logs.maxSize ?? "50m", "max-file": String(logs.maxFiles ?? 3) }, "rotating logs");
+      t.is(i.healthcheck, undefined, "the run image's own health check applies");
       for (const p of i.ports as Json[])
         if ([8334, 18334, 18545].includes(p.internal)) t.is(p.ip, "127.0.0.1", `RPC port ${p.internal} on loopback`);
       const command = unwrap(i.command);
-      const carriesSecret = JSON.stringify(command.value).includes(SECRETS["cybernode:btcdRpcPass"]);
+      const carriesSecret = JSON.stringify(command.value).includes(SECRETS["cybernode:btcdExplorerPass"]);
       t.is(command.secret, carriesSecret, "args are secret exactly when they carry a secret");
-      t.false(JSON.stringify({ ...i, command: null }).includes(SECRETS["cybernode:btcdRpcPass"]), "the secret appears nowhere else");
+      t.false(JSON.stringify({ ...i, command: null }).includes(SECRETS["cybernode:btcdExplorerPass"]), "the secret appears nowhere else");
     }
     const dirs = of(declared, /DataDir/);
     t.is(dirs.length, containers.length);
@@ -109,7 +133,7 @@ test.serial("btcd on node1: seed ports, secret RPC password, image shipped to th
   t.is(btcd.restart, "always");
   const command = unwrap(btcd.command);
   t.true(command.secret, "args with the RPC password are a secret in the engine and in state");
-  t.true((command.value as string[]).includes(`--rpcpass=${SECRETS["cybernode:btcdRpcPass"]}`));
+  t.true((command.value as string[]).includes(`--rpclimitpass=${SECRETS["cybernode:btcdExplorerPass"]}`));
   const run = of(declared, /RunImage/)[0].inputs as Json;
   t.is(run.targetHost, "ssh://cyber@node1");
   t.is(run.buildHost, "", "built on the machine running Pulumi");
@@ -181,3 +205,35 @@ test.serial("with cybernode:registry the host pulls the run image by digest inst
   t.is((of(declared, /Container$/)[0].inputs as Json).image, PULLED_IMAGE_ID, "the container runs the pulled image");
   t.is((of(declared, /RunImage/)[0].inputs as Json).registry, "registry.example.com:5000/cybernode");
 });
+
+test.serial(
+  "a node's operating overrides reach its container: health, limits, stop signal; the data folder gets btcd's rpc.conf template only",
+  async (t) => {
+    const file = join(PROJECT, "stacks/Pulumi.local.yaml");
+    const nodes = nodesOf("local");
+    nodes.btcd = { ...nodes.btcd, health: { interval: 120 }, memory: "1.5g", cpus: 2, stopSignal: "INT", stopGrace: 900 };
+    nodes.fixnode = { ...nodes.fixnode, health: false, logs: { maxSize: "10m", maxFiles: 2 } };
+    const { declared } = await runStackWithMocks("local", file, { plain: { ...PLAIN, "cybernode:nodes": nodes } });
+    const input = (name: string) => of(declared, /Container$/).find((c) => c.name === name)?.inputs as Json;
+    const btcd = input("btcd");
+    const spec = loadSpec(join(PROJECT, "images"), "fullnode/btcd").spec;
+    t.deepEqual(btcd.healthcheck, {
+      tests: ["CMD", ...(spec.run.health?.command ?? [])],
+      interval: "120s",
+      timeout: `${spec.run.health?.timeout}s`,
+      startPeriod: `${spec.run.health?.startPeriod}s`,
+      retries: spec.run.health?.retries,
+    });
+    t.is(btcd.memory, 1536, "MiB, as @pulumi/docker takes it");
+    t.is(btcd.cpus, "2");
+    t.is(btcd.stopSignal, "SIGINT");
+    t.is(btcd.stopTimeout, 900);
+    t.is(btcd.destroyGraceSeconds, 900);
+    const fix = input("fixnode");
+    t.deepEqual(fix.healthcheck, { tests: ["NONE"] }, "health: false turns the image's check off");
+    t.deepEqual(fix.logOpts, { "max-size": "10m", "max-file": "2" });
+    t.is(fix.memory, undefined, "no limit unless set");
+    const dir = of(declared, /DataDir/).find((d) => d.name === "btcd-data")?.inputs as Json;
+    t.deepEqual(dir.secretFiles, [["rpc.conf", "rpcuser=cybernode\nrpcpass=${random}\n"]], "a template: the password is made on the host");
+  },
+);

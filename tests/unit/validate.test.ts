@@ -66,6 +66,72 @@ const BAD: [string, unknown, string][] = [
     "build.version",
   ],
   ["version file relative", withChange((s) => (s.build.version = { file: "VERSION" })), "build.version.file"],
+  // Operating a node (issue 11): stop, health, status, secret files. Each refused before Docker is touched.
+  ["stopGrace negative", withChange((s) => (s.container.stopGrace = -5)), "container.stopGrace"],
+  ["stopGrace absurd (milliseconds?)", withChange((s) => (s.container.stopGrace = 300000)), "container.stopGrace"],
+  ["stopGrace fractional", withChange((s) => (s.container.stopGrace = 2.5)), "container.stopGrace"],
+  ["stopSignal unknown", withChange((s) => (s.container.stopSignal = "SIGSTOPNOW")), "container.stopSignal"],
+  ["stopSignal SIGKILL (cannot be handled)", withChange((s) => (s.container.stopSignal = "SIGKILL")), "container.stopSignal"],
+  ["stopSignal a number", withChange((s) => ((s.container as unknown as Record<string, unknown>).stopSignal = 15)), "container.stopSignal"],
+  ["health command relative", withChange((s) => (s.run.health = { command: ["btcctl", "getblockcount"] })), "run.health.command"],
+  [
+    "health command a shell string",
+    withChange((s) => ((s.run as unknown as Record<string, unknown>).health = { command: "btcctl getblockcount" })),
+    "run.health.command",
+  ],
+  ["health command with ..", withChange((s) => (s.run.health = { command: ["/cyberapp/../bin/sh"] })), "run.health.command"],
+  [
+    "health command missing",
+    withChange((s) => ((s.run as unknown as Record<string, unknown>).health = { interval: 30 })),
+    "run.health.command",
+  ],
+  ["health interval zero", withChange((s) => (s.run.health = { command: ["/cyberapp/node"], interval: 0 })), "run.health.interval"],
+  [
+    "health timeout longer than interval",
+    withChange((s) => (s.run.health = { command: ["/cyberapp/node"], interval: 5, timeout: 30 })),
+    "run.health.timeout",
+  ],
+  ["health retries negative", withChange((s) => (s.run.health = { command: ["/cyberapp/node"], retries: -1 })), "run.health.retries"],
+  [
+    "health unknown field",
+    withChange((s) => ((s.run as unknown as Record<string, unknown>).health = { command: ["/cyberapp/node"], every: 5 })),
+    "run.health.every",
+  ],
+  [
+    "status for a node without that RPC port",
+    withChange((s) => (s.container.status = { rpcPort: 9999, height: ["/cyberapp/node", "height"] })),
+    "container.status.rpcPort",
+  ],
+  [
+    "status for a spec exposing no ports",
+    withChange((s) => {
+      s.run.ports = [];
+      s.container.ports = [];
+      s.container.status = { rpcPort: 8334, height: ["/cyberapp/node"] };
+    }),
+    "container.status.rpcPort",
+  ],
+  [
+    "status command relative",
+    withChange((s) => (s.container.status = { rpcPort: 8334, height: ["node", "height"] })),
+    "container.status.height",
+  ],
+  [
+    "secret file name with a slash",
+    withChange((s) => (s.container.secretFiles = { "../rpc.conf": "x" })),
+    "container.secretFiles.../rpc.conf",
+  ],
+  [
+    "secret file with an unknown placeholder",
+    withChange((s) => (s.container.secretFiles = { "rpc.conf": "pass=${secret}" })),
+    "container.secretFiles.rpc.conf",
+  ],
+  [
+    "unknown container field (typo)",
+    withChange((s) => ((s.container as unknown as Record<string, unknown>).stopgrace = 60)),
+    "container.stopgrace",
+  ],
+  ["unknown run field (typo)", withChange((s) => ((s.run as unknown as Record<string, unknown>).healthcheck = {})), "run.healthcheck"],
   ["container name with space", withChange((s) => (s.container.name = "my node")), "container.name"],
   ["container name unicode", withChange((s) => (s.container.name = "nöde")), "container.name"],
   [
@@ -129,4 +195,34 @@ test("the fixture spec loads", (t) => {
   const l = loadSpec(join(__dirname, "../fixtures/images"), "fullnode/fixnode");
   t.is(l.spec.container.name, "fixnode");
   t.true(l.dir.endsWith("fixtures/images/fullnode/fixnode"));
+});
+
+test("operating defaults: SIGTERM with 60 s grace, no health check (image IDs of such specs unchanged), no status", (t) => {
+  const s = validateSpec("fullnode/node", goodSpec());
+  t.is(s.container.stopSignal, "SIGTERM");
+  t.is(s.container.stopGrace, 60);
+  t.false("health" in s.run, "absent, not null: hashes of specs without a check are what they were");
+  t.is(s.container.status, null);
+  t.deepEqual(s.container.secretFiles, []);
+  const h = validateSpec(
+    "fullnode/node",
+    withChange((x) => (x.run.health = { command: ["/cyberapp/node", "--ping"], interval: 20 })),
+  );
+  t.deepEqual(h.run.health, { command: ["/cyberapp/node", "--ping"], interval: 20, timeout: 10, retries: 3, startPeriod: 60 });
+  t.is(
+    validateSpec(
+      "fullnode/node",
+      withChange((x) => (x.container.stopSignal = "int")),
+    ).container.stopSignal,
+    "SIGINT",
+  );
+});
+
+test("every catalogue image declares a graceful stop of at least 5 minutes, a health check and a status command", (t) => {
+  for (const name of ["fullnode/btcd", "fullnode/litecoind", "fullnode/monerod"]) {
+    const { spec } = loadSpec(join(__dirname, "../../images"), name);
+    t.true(spec.container.stopGrace >= 300, name);
+    t.truthy(spec.run.health, name);
+    t.deepEqual(spec.run.health?.command, spec.container.status?.height, `${name}: health and status ask the same`);
+  }
 });
