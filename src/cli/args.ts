@@ -13,7 +13,7 @@ export class UsageError extends Error {
 }
 
 /** Options that take a value; everything else starting with -- is a boolean flag. */
-const WITH_VALUE = new Set(["images", "user", "data-root", "state"]);
+const WITH_VALUE = new Set(["images", "user", "data-root", "state", "stack", "stacks-dir"]);
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const out: ParsedArgs = { positional: [], flags: new Set(), options: new Map() };

@@ -9,6 +9,7 @@ import { cmdInspect } from "./inspect";
 import { cmdDoctor } from "./doctor";
 import { cmdClean } from "./clean";
 import { cmdPromote } from "./promote";
+import { cmdStatus } from "./status";
 
 const USAGE = `cybernode - build fullnode images without Dockerfiles
 
@@ -21,6 +22,7 @@ Commands:
   doctor                 check Docker access, the cyber user, the data root and SELinux
   clean                  remove build-step images and stopped temporary containers
   promote <from> <to>    what deploying <from>'s tested images would change on stack <to>
+  status [--stack S] [--json]   state, health, version, data size and chain height of a stack's nodes
 
 Common options:
   --images DIR           folder of image specs (default ./images, or CYBERNODE_IMAGES)
@@ -58,6 +60,16 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
       "Usage: npx cybernode promote <from-stack> <to-stack> [--state DIR]\n" +
       "Compares the images <from> exports (its last pulumi up) with what <to> runs, image by image.\n" +
       "Reads the file backend (--state, PULUMI_BACKEND_URL=file://..., or Pulumi.yaml's backend.url).",
+  },
+  status: {
+    run: cmdStatus,
+    help:
+      "Usage: npx cybernode status [--stack S] [--json] [--stacks-dir DIR]\n" +
+      "One line per node of the stack's host (stacks/Pulumi.<S>.yaml, default local): container state, health, restarts,\n" +
+      "uptime, version label, run image ID, data folder size and the chain height from the node's status command.\n" +
+      "Needs only the stack file and the Docker engine (no Pulumi). Exit 1 when the host cannot be reached or a node is\n" +
+      "missing, not running, unhealthy or its status command fails. --json: an array of objects on stdout.\n" +
+      "Example: npx cybernode status --stack node1",
   },
   clean: {
     run: cmdClean,

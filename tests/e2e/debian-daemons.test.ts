@@ -86,9 +86,10 @@ const DAEMONS: Daemon[] = [
     spec: "fullnode/litecoind",
     versionOutput: /^Litecoin Core version v0\.21\.2\.1\b/,
     versionLabel: /^litecoind 0\.21\.2\.1-/,
-    // The spec's container args add -rpcbind=0.0.0.0 -rpcallowip=0.0.0.0/0. No outgoing connections.
-    args: ["-regtest", "-rpcuser=u", "-rpcpassword=p", "-rpcport=19443", "-connect=0", "-dnsseed=0", "-listen=0", "-upnp=0"],
-    rpcPort: 19443,
+    // The spec's container args add -rpcbind=0.0.0.0 -rpcallowip=0.0.0.0/0 -rpcport=9332. No outgoing connections.
+    // The spec's args pin -rpcport=9332 and the cookie file; this test uses a password instead.
+    args: ["-regtest", "-rpcuser=u", "-rpcpassword=p", "-connect=0", "-dnsseed=0", "-listen=0", "-upnp=0"],
+    rpcPort: 9332,
     blockCount: async (port) => {
       const r = await post(port, "/", { jsonrpc: "1.0", id: 1, method: "getblockcount", params: [] }, "u:p");
       const body = r.body as { result?: unknown };
@@ -101,9 +102,10 @@ const DAEMONS: Daemon[] = [
     spec: "fullnode/monerod",
     versionOutput: /^Monero '.*' \(v0\.18\.0\.0-/,
     versionLabel: /^monerod 0\.18\.0\.0\+/,
-    // The spec's container args add --rpc-bind-ip=0.0.0.0 --confirm-external-bind --no-igd
+    // The spec's container args add --rpc-bind-ip=0.0.0.0 --rpc-bind-port=18081 --confirm-external-bind --no-igd
     // (monerod refuses an option given twice). --offline: no peers, no DNS.
-    args: ["--regtest", "--offline", "--fixed-difficulty", "1", "--rpc-bind-port", "18081"],
+    // The spec pins --rpc-bind-port=18081 (its status and health commands ask that port).
+    args: ["--regtest", "--offline", "--fixed-difficulty", "1"],
     rpcPort: 18081,
     blockCount: async (port) => {
       const r = await post(port, "/json_rpc", { jsonrpc: "2.0", id: "0", method: "get_block_count" });
