@@ -211,3 +211,33 @@ test("extraction strips setuid bits and keeps ordinary files", async (t) => {
   t.regex(notes[0], /stripped setuid/);
   rmSync(dest, { recursive: true, force: true });
 });
+
+test("health checks: written into the config only when a spec has one, so other specs keep their image IDs", (t) => {
+  const spec = (health?: unknown) =>
+    validateSpec("fullnode/node", {
+      build: { from: "golang:1.26-bookworm", steps: ["true"], artifacts: ["/out/node"], version: { file: "/out/VERSION" } },
+      run: { entrypoint: ["/cyberapp/node"], ports: [8333], ...(health ? { health } : {}) },
+      container: { name: "node" },
+    });
+  const files = [{ path: "cyberapp/node", mode: 0o755, data: Buffer.from("binary") }];
+  const plan = (s: ReturnType<typeof spec>) => planRunImage({ spec: s, version: "1.0.0", files, epochSeconds: 0, architecture: "amd64" });
+  const without = plan(spec());
+  // The ID this spec had before health checks existed (commit a5a7746, measured with that code).
+  t.is(without.imageId, "sha256:078a28ce67dac721e0c09bfa4e14c388551967eae64bdb7717eed970a261a90f");
+  t.false(without.configBytes.toString().includes("Healthcheck"));
+  const withHealth = plan(spec({ command: ["/cyberapp/node", "--ping"], interval: 30, timeout: 5, retries: 2, startPeriod: 120 }));
+  const config = JSON.parse(withHealth.configBytes.toString()).config;
+  t.deepEqual(config.Healthcheck, {
+    Test: ["CMD", "/cyberapp/node", "--ping"],
+    Interval: 30e9,
+    Timeout: 5e9,
+    StartPeriod: 120e9,
+    Retries: 2,
+  });
+  t.not(withHealth.imageId, without.imageId);
+  t.is(
+    plan(spec({ command: ["/cyberapp/node", "--ping"], interval: 30, timeout: 5, retries: 2, startPeriod: 120 })).imageId,
+    withHealth.imageId,
+    "deterministic",
+  );
+});
