@@ -1,5 +1,7 @@
 import { InputError } from "../spec/errors";
 import { DockerError, DockerUnreachableError } from "../docker/cli";
+import { Interrupted, withEngine } from "../docker/engine";
+import { removeTemporariesOnSignals } from "../docker/interrupts";
 import { PromotionMismatchError } from "../build/assemble";
 import { StepFailedError } from "../build/steps";
 import { UnsafeArchiveError } from "../archive/safeExtract";
@@ -100,16 +102,24 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    return await cmd.run({ ...args, positional: args.positional.slice(1) });
+    // The CLI is an entry point: it owns what SIGINT/SIGTERM do to the work it starts.
+    const engine = removeTemporariesOnSignals();
+    return await withEngine(engine, () => cmd.run({ ...args, positional: args.positional.slice(1) }));
   } catch (e) {
     if (e instanceof UsageError) {
       process.stderr.write(`${e.message}\n\n${cmd.help}\n`);
       return 2;
     }
     // Errors we raise say what went wrong and what to do: no stack trace (CYBERNODE_DEBUG=1 shows it).
-    const known = [InputError, DockerError, DockerUnreachableError, StepFailedError, UnsafeArchiveError, PromotionMismatchError].some(
-      (k) => e instanceof k,
-    );
+    const known = [
+      InputError,
+      DockerError,
+      DockerUnreachableError,
+      StepFailedError,
+      UnsafeArchiveError,
+      PromotionMismatchError,
+      Interrupted,
+    ].some((k) => e instanceof k);
     const debug = process.env.CYBERNODE_DEBUG === "1";
     process.stderr.write(`cybernode ${name}: ${known && !debug ? (e as Error).message : ((e as Error).stack ?? String(e))}\n`);
     return 1;

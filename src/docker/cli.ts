@@ -1,6 +1,6 @@
-import { AsyncLocalStorage } from "node:async_hooks";
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import type { Readable } from "node:stream";
+import { currentEngine, throwIfInterrupted, withEngine } from "./engine";
 
 /**
  * All Docker access goes through the docker CLI, so DOCKER_HOST, DOCKER_CONTEXT and `docker context use`
@@ -22,21 +22,27 @@ export class DockerError extends Error {
 
 // ---- which Docker host a call goes to
 
-const hostContext = new AsyncLocalStorage<{ host: string }>();
-
 /**
  * Runs fn with every docker call made inside it (and in everything it awaits) addressed to `host`;
  * "" is the docker CLI's own default (DOCKER_HOST of the environment is then ignored). Scoped, not
  * global: two builds for two hosts can run in one process, and process.env is never changed.
  */
 export function onDockerHost<T>(host: string, fn: () => Promise<T>): Promise<T> {
-  return hostContext.run({ host }, fn);
+  return withEngine({ host }, fn);
 }
 
-/** The Docker host docker calls go to here: the onDockerHost scope, else DOCKER_HOST, else "" (the default). */
+/** The Docker host docker calls go to here: the engine's host, else DOCKER_HOST, else "" (the default). */
 export function currentDockerHost(): string {
-  const scoped = hostContext.getStore();
-  return scoped ? scoped.host : (process.env.DOCKER_HOST ?? "");
+  return currentEngine().host ?? process.env.DOCKER_HOST ?? "";
+}
+
+/**
+ * How a docker child ends when the engine's work is cancelled: killed at once (SIGKILL, so an attached
+ * `docker run` does not forward the signal to the step). Cleanup calls pass `cleanup` and run anyway.
+ */
+function abortOptions(cleanup: boolean | undefined): { signal?: AbortSignal; killSignal: NodeJS.Signals } {
+  const signal = cleanup ? undefined : currentEngine().signal;
+  return { ...(signal ? { signal } : {}), killSignal: "SIGKILL" };
 }
 
 /** Environment for a docker child process addressed to `host` (default: the current one). */
@@ -65,10 +71,15 @@ export class DockerUnreachableError extends Error {
  */
 export function runDocker(
   args: string[],
-  o: { input?: string | Buffer; timeoutMs?: number; host?: string } = {},
+  o: { input?: string | Buffer; timeoutMs?: number; host?: string; cleanup?: boolean } = {},
 ): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn("docker", args, { env: dockerEnv(o.host), stdio: ["pipe", "pipe", "pipe"], timeout: o.timeoutMs });
+    const child = spawn("docker", args, {
+      env: dockerEnv(o.host),
+      stdio: ["pipe", "pipe", "pipe"],
+      timeout: o.timeoutMs,
+      ...abortOptions(o.cleanup),
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on("data", (c: Buffer) => out.push(c));
@@ -84,7 +95,9 @@ export function runDocker(
 
 /** Runs `docker ...args` and returns trimmed stdout; throws DockerError on a non-zero exit. */
 export async function docker(args: string[], input?: string | Buffer): Promise<string> {
+  throwIfInterrupted();
   const out = await runDocker(args, { input });
+  throwIfInterrupted();
   if (out.exitCode !== 0) throw new DockerError(args, out.exitCode, out.stderr);
   return out.stdout.trim();
 }
@@ -155,14 +168,17 @@ export function dockerStream(
     timeoutMs?: number;
   } = {},
 ): Promise<StreamedRun & { stderr: string }> {
+  throwIfInterrupted();
+  const { temporaries, signal: abort } = currentEngine();
   return new Promise((resolve, reject) => {
     const child = spawn("docker", args, {
       env: dockerEnv(opts.host || undefined),
       stdio: ["pipe", "pipe", "pipe"],
       timeout: opts.timeoutMs,
+      ...abortOptions(false),
     });
-    children.add(child);
-    child.on("close", () => children.delete(child));
+    temporaries.children.add(child);
+    child.on("close", () => temporaries.children.delete(child));
     let stderr = "";
     let pending = "";
     const lines = (chunk: Buffer) => {
@@ -181,7 +197,11 @@ export function dockerStream(
     if (Buffer.isBuffer(opts.stdin)) child.stdin.end(opts.stdin);
     else if (opts.stdin) (opts.stdin as Readable).pipe(child.stdin);
     else child.stdin.end();
-    child.on("error", reject);
+    child.on("error", (e) => {
+      temporaries.children.delete(child);
+      // An abort ends the child with an AbortError: report the engine's reason instead.
+      reject(abort?.aborted && abort.reason instanceof Error ? abort.reason : e);
+    });
     child.on("close", (exitCode, signal) => {
       if (pending && opts.onLine) opts.onLine(pending);
       consumer.then(
@@ -190,12 +210,4 @@ export function dockerStream(
       );
     });
   });
-}
-
-/** Running docker children: a `docker cp` holds its container, so `docker rm -f` would wait for it. */
-const children = new Set<ChildProcess>();
-
-/** Ends every running docker child at once (interrupted builds, before temporaries are removed). */
-export function killDockerChildren(): void {
-  for (const c of children) c.kill("SIGKILL");
 }

@@ -1,76 +1,42 @@
-import { spawnSync } from "node:child_process";
-import { rmSync } from "node:fs";
 import { hostname } from "node:os";
-import { currentDockerHost, dockerEnv, dockerMaybe, killDockerChildren, runDocker } from "./cli";
+import { currentDockerHost, dockerMaybe, runDocker } from "./cli";
+import { currentEngine, throwIfInterrupted } from "./engine";
 
 /**
  * Temporary containers and scratch folders of the builder: named so that a later process can tell
- * its own from a dead process's, and removed on success, failure, SIGINT and SIGTERM.
+ * its own from a dead process's, tracked by the current engine (engine.ts) and removed on success and
+ * failure here, and on SIGINT/SIGTERM by the entry point's handlers (interrupts.ts).
  */
-
-/** Temporary container name → the Docker host it was created on. */
-const temporary = new Map<string, string>();
-const scratchDirs = new Set<string>();
-let handlersInstalled = false;
 
 /** Label on every container and step image this project creates, for `cybernode clean`. */
 export const TEMP_LABEL = "cybernode.temp";
 
-function removeTemporarySync(): void {
-  killDockerChildren();
-  for (const p of scratchDirs) rmSync(p, { recursive: true, force: true });
-  scratchDirs.clear();
-  if (temporary.size + unremoved.size === 0) return;
-  const byHost = new Map<string, string[]>();
-  for (const [name, host] of [...temporary, ...unremoved]) byHost.set(host, [...(byHost.get(host) ?? []), name]);
-  for (const [host, names] of byHost)
-    spawnSync("docker", ["rm", "-f", ...names], { env: dockerEnv(host), stdio: "ignore", timeout: 30_000 });
-  temporary.clear();
-  unremoved.clear();
-}
-
-function installSignalHandlers(): void {
-  if (handlersInstalled) return;
-  handlersInstalled = true;
-  for (const sig of ["SIGINT", "SIGTERM"] as const) {
-    process.on(sig, () => {
-      process.stderr.write(`\ncybernode: ${sig}: removing ${temporary.size} temporary container(s)\n`);
-      removeTemporarySync();
-      process.exit(sig === "SIGINT" ? 130 : 143);
-    });
-  }
-  process.on("exit", removeTemporarySync);
-}
-
-/** Registers a container name for removal if the process is interrupted before it is cleaned up. */
+/** Registers a container name for removal if the work is interrupted before it is cleaned up. */
 export function trackTemporary(name: string): void {
-  installSignalHandlers();
-  temporary.set(name, currentDockerHost());
+  currentEngine().temporaries.containers.set(name, currentDockerHost());
 }
 
 /** Registers a scratch folder for removal on interruption; returns the function that unregisters it. */
 export function trackScratch(path: string): () => void {
-  installSignalHandlers();
-  scratchDirs.add(path);
-  return () => void scratchDirs.delete(path);
+  const { scratch } = currentEngine().temporaries;
+  scratch.add(path);
+  return () => void scratch.delete(path);
 }
 
-/** Temporaries whose removal failed because the daemon did not answer; retried by the next build and at exit. */
-const unremoved = new Map<string, string>();
-
-/** Removes a temporary container now (ignoring "no such container"). */
+/** Removes a temporary container now (ignoring "no such container"), also when the work was interrupted. */
 export async function removeTemporary(name: string): Promise<void> {
+  const { containers, unremoved } = currentEngine().temporaries;
   // On the host it was created on, whichever host this call runs for.
-  const host = temporary.get(name) ?? unremoved.get(name) ?? currentDockerHost();
-  const out = await runDocker(["rm", "-f", name], { host });
-  temporary.delete(name);
+  const host = containers.get(name) ?? unremoved.get(name) ?? currentDockerHost();
+  const out = await runDocker(["rm", "-f", name], { host, cleanup: true });
+  containers.delete(name);
   if (out.exitCode === 0 || /no such container/i.test(out.stderr)) unremoved.delete(name);
   else unremoved.set(name, host);
 }
 
-/** Retries the removals that failed earlier in this process (e.g. while the daemon restarted). */
+/** Retries the removals that failed earlier in this engine (e.g. while the daemon restarted). */
 export async function removeUnremovedTemporaries(): Promise<void> {
-  for (const name of [...unremoved.keys()]) await removeTemporary(name);
+  for (const name of [...currentEngine().temporaries.unremoved.keys()]) await removeTemporary(name);
 }
 
 /** This machine's name as it goes into temporary container names ([a-z0-9], at most 24 characters). */
@@ -121,6 +87,7 @@ export async function removeOrphanedTemporaries(): Promise<string[]> {
  * `--name`/label arguments to create it with, and removal when fn ends, whether it succeeded or threw.
  */
 export async function withTemporary<T>(purpose: string, fn: (t: { name: string; createArgs: string[] }) => Promise<T>): Promise<T> {
+  throwIfInterrupted();
   const name = temporaryName(purpose);
   trackTemporary(name);
   try {

@@ -46,6 +46,12 @@ export function builder(projectDir: string) {
     get imageId(): typeof import("../docker/imageId") {
       return load("src/docker/imageId.ts");
     },
+    get engine(): typeof import("../docker/engine") {
+      return load("src/docker/engine.ts");
+    },
+    get interrupts(): typeof import("../docker/interrupts") {
+      return load("src/docker/interrupts.ts");
+    },
   };
 }
 
@@ -64,11 +70,13 @@ export function prepare(i: PhaseInputs) {
 
 /**
  * Runs a phase with every docker call addressed to the build host ("" = this machine's default, even
- * when the process running Pulumi has DOCKER_HOST set: buildOn local means this machine).
+ * when the process running Pulumi has DOCKER_HOST set: buildOn local means this machine). The provider
+ * process is an entry point: it owns what SIGINT/SIGTERM from the engine do (remove the temporaries).
  */
 export function onBuildHost<T>(i: PhaseInputs, fn: (p: ReturnType<typeof prepare>) => Promise<T>): Promise<T> {
   const p = prepare(i);
-  return p.b.cli.onDockerHost(i.buildHost, () => fn(p));
+  const engine = p.b.interrupts.removeTemporariesOnSignals();
+  return p.b.engine.withEngine({ ...engine, host: i.buildHost }, () => fn(p));
 }
 
 /**
