@@ -4,7 +4,7 @@ import { join, relative, resolve } from "node:path";
 import { DockerError, onDockerHost, runDocker } from "../docker/cli";
 import { imagesDirsFromConfig, loadCatalogue } from "../pulumi/catalogue";
 import { validateStackConfig, type StackPlan } from "../pulumi/config";
-import { dataDirCommand } from "../pulumi/dataDirResource";
+import { dataDirCommand } from "../plan/dataDir";
 import { InputError } from "../spec/errors";
 import { allowOnly, UsageError, type ParsedArgs } from "./args";
 import { passwdUid } from "./doctor";

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { dump } from "js-yaml";
 import { buildImage } from "../../src/build/builder";
 import { docker, dockerMaybe } from "../../src/docker/cli";
-import { dataDirScript } from "../../src/pulumi/dataDirResource";
+import { dataDirScript } from "../../src/plan/dataDir";
 import { loadSpec, type LoadedSpec } from "../../src/spec/load";
 import { requireDocker, SKIP_DOCKER, testBaseMap } from "../helpers/docker";
 import { dockerTest } from "../helpers/dockerTest";
