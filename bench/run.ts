@@ -1,78 +1,159 @@
 /**
- * `npm run bench`: the builder's figures, measured side by side in one run on the fixture image.
- * Needs Docker and the test base images (bash scripts/make-test-bases.sh). Prints a table and JSON.
- * BENCH_RUNS (default 5) sets the repetitions; the seed-style comparison uses BENCH_SEED_RUNS (default 3).
+ * `npm run bench`: the builder's figures on the fixture image, each beside a fair anchor, measured
+ * interleaved in one run (medians). Needs Docker and the test base images (bash scripts/make-test-bases.sh).
+ * BENCH_RUNS (default 5) sets the rounds; BENCH_FORCED_RUNS (default 1, 0 to skip) the seed flow's
+ * --no-cache rebuilds (about a minute each). Prints a table and, last, one JSON line. Anchors: bench/anchors.ts.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { buildImage } from "../src/build/builder";
+import { type BuildResult, buildImage } from "../src/build/builder";
 import { extractArtifacts } from "../src/build/extract";
-import { docker } from "../src/docker/cli";
-import { containerEvents, fixtureSpec, now, removeTestImages, requireDocker, testBaseMap } from "../tests/helpers/docker";
+import { CACHE_VOLUME_PREFIX } from "../src/build/steps";
+import { docker, dockerMaybe } from "../src/docker/cli";
+import type { LoadedSpec } from "../src/spec/load";
+import { now, removeTestImages, requireDocker, testBaseMap } from "../tests/helpers/docker";
+import { benchImages, cliBuild, containersStartedBy, median, rawStepsRun, SeedFlow } from "./anchors";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-const SEED_RUNS = Number(process.env.BENCH_SEED_RUNS ?? 3);
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+const FORCED_RUNS = Number(process.env.BENCH_FORCED_RUNS ?? 1);
 const quiet = { baseMap: testBaseMap(), log: () => {} };
+const unique = () => Math.random().toString(36).slice(2, 10);
 
-/** The seed's build-*.sh, as it was: docker build --no-cache of the build image, docker run -v bin:/build, docker build of the run image. */
-function seedStyleBuild(srcDir: string, binDir: string): void {
-  const buildFile = `FROM cybernode-test/golang:1.26-bookworm\nCOPY . /src\nRUN cd /src && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w -X main.version=1.0.0' -o /go/bin/fixnode .\nCMD cp /go/bin/* /build\n`;
-  const runFile = `FROM scratch\nADD bin/* /cyberapp/\nVOLUME /cyberdata\nENV HOME /cyberdata\nEXPOSE 18333 18545\nENTRYPOINT ["/cyberapp/fixnode","--datadir=/cyberdata"]\n`;
-  const sh = (args: string[], input?: string) => {
-    const r = spawnSync("docker", args, { input, stdio: ["pipe", "ignore", "pipe"], env: { ...process.env, DOCKER_BUILDKIT: "0" } });
-    if (r.status !== 0) throw new Error(`docker ${args.join(" ")}: ${r.stderr}`);
-  };
-  rmSync(binDir, { recursive: true, force: true });
-  sh(["build", "--no-cache", "-q", "-t", "cybernode-bench/seed-build", "-f", "-", srcDir], buildFile);
-  sh(["run", "--rm", "-v", `${binDir}:/build`, "cybernode-bench/seed-build"]);
-  sh(["build", "--no-cache", "-q", "-t", "cybernode-bench/seed-run", "--label", "version=1.0.0", "-f", "-", join(binDir, "..")], runFile);
+/** The spec with its build steps changed (the result has other step keys). */
+function withSteps(loaded: LoadedSpec, change: (steps: string[]) => string[]): LoadedSpec {
+  const build = { ...loaded.spec.build, steps: change([...loaded.spec.build.steps]) };
+  return { ...loaded, spec: { ...loaded.spec, build } };
+}
+
+function noopOrThrow(r: BuildResult, what: string): void {
+  if (r.stepsRun !== 0 || r.extracted || r.loaded) throw new Error(`${what} was not a no-op: ${JSON.stringify(r)}`);
 }
 
 async function main(): Promise<void> {
   await requireDocker();
   const name = "fullnode/fixnode-bench";
   await removeTestImages(name);
-  const loaded = fixtureSpec(name);
-  const cold = await buildImage(loaded, quiet); // warm the step cache
+  const { root, loaded } = benchImages(name);
+  const { spec } = loaded;
+  const volumes = spec.build.caches.map((c) => `${CACHE_VOLUME_PREFIX}${c.name}`);
+  const newVolumes: string[] = [];
+  for (const v of volumes) if ((await dockerMaybe(["volume", "inspect", v])) === null) newVolumes.push(v);
+  const seed = new SeedFlow(loaded, "cybernode-bench/fixnode");
+  try {
+    await figures(root, name, loaded, seed);
+  } finally {
+    await removeTestImages(name);
+    seed.cleanup();
+    if (newVolumes.length) await docker(["volume", "rm", ...newVolumes]).catch(() => "");
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+async function figures(root: string, name: string, loaded: LoadedSpec, seed: SeedFlow): Promise<void> {
+  // Warm-up, not measured: step cache, go-build cache volume, seed layer cache, tsx's transpile cache.
+  const cold = await buildImage(loaded, quiet);
   const artifactBytes = cold.manifest.files.reduce((n, f) => n + f.size, 0);
+  seed.flow();
+  cliBuild(root, name);
+  rawStepsRun(loaded.spec, join(seed.dir, "src"));
+  const settleOurs = async () => buildImage(loaded, quiet);
+  const settleSeed = () => {
+    if (!seed.flow().cached) throw new Error("seed flow: the no-op after a change ran build instructions");
+  };
+  await settleOurs();
+  settleSeed();
 
-  // 1. no-op rebuild: wall time and containers started
-  const noop: number[] = [];
+  const s = {
+    noopOurs: [] as number[],
+    cliNoop: [] as number[],
+    seedNoop: [] as number[],
+    lastOurs: [] as number[],
+    lastSeed: [] as number[],
+    coldOurs: [] as number[],
+    coldOursSteps: [] as number[],
+    coldRaw: [] as number[],
+    seedForced: [] as number[],
+  };
   let noopStarts = 0;
-  for (let i = 0; i < RUNS; i++) {
+  let cliStarts = 0;
+  const stepsRerun: number[] = [];
+  const lastStep = loaded.spec.build.steps.at(-1);
+
+  const oursNoop = async () => {
     const t0 = now();
-    await buildImage(loaded, quiet);
+    const r = await buildImage(loaded, quiet);
     const t1 = now();
-    noop.push(t1 - t0);
-    noopStarts += await containerEvents("start", t0, t1);
-  }
-
-  // 2. seed-style rebuild of the same program (no cache, run with volume, build the run image)
-  const seed: number[] = [];
-  for (let i = 0; i < SEED_RUNS; i++) {
+    noopOrThrow(r, "in-process build");
+    s.noopOurs.push(t1 - t0);
+    noopStarts += containersStartedBy(process.pid, t0, t1);
+  };
+  const cliNoop = async () => {
     const t0 = now();
-    seedStyleBuild(loaded.dir, join(loaded.dir, "seed-bin"));
-    seed.push(now() - t0);
-  }
-  rmSync(join(loaded.dir, "seed-bin"), { recursive: true, force: true });
+    const { stdout: out, pid } = cliBuild(root, name);
+    const t1 = now();
+    if (!/^steps\s+0 of \d+ ran/m.test(out) || !/\(unchanged\)/.test(out)) throw new Error(`CLI build was not a no-op:\n${out}`);
+    s.cliNoop.push(t1 - t0);
+    cliStarts += containersStartedBy(pid, t0, t1);
+  };
+  const seedNoop = async () => {
+    const r = seed.flow();
+    if (!r.cached) throw new Error("seed flow no-op ran build instructions");
+    s.seedNoop.push(r.seconds);
+  };
+  // Last step changed: ours reruns its last step (the version file); the seed flow reruns an appended
+  // RUN doing the same (the binary's --version), then its docker run and run-image build.
+  const lastOurs = async (tag: string) => {
+    const t0 = now();
+    const r = await buildImage(
+      withSteps(loaded, (st) => [...st.slice(0, -1), `${lastStep} # bench ${tag}`]),
+      quiet,
+    );
+    s.lastOurs.push(now() - t0);
+    stepsRerun.push(r.stepsRun);
+  };
+  const lastSeed = async (tag: string) => {
+    const r = seed.flow({ lastRun: `/go/bin/fixnode --version | cut -d' ' -f2 > /VERSION # bench ${tag}` });
+    if (r.cached) throw new Error("seed flow: the changed last instruction came from the cache");
+    s.lastSeed.push(r.seconds);
+  };
+  // Cold: every step reruns (a unique comment on the first step: new keys), caches warm for both.
+  const coldOurs = async (tag: string) => {
+    const t0 = now();
+    const r = await buildImage(
+      withSteps(loaded, ([first, ...rest]) => [`${first} # bench cold ${tag}`, ...rest]),
+      quiet,
+    );
+    s.coldOurs.push(now() - t0);
+    if (r.stepsRun !== r.stepsTotal) throw new Error(`cold build ran ${r.stepsRun} of ${r.stepsTotal} steps`);
+    s.coldOursSteps.push(r.stepSeconds.reduce((a, b) => a + b, 0));
+  };
+  const coldRaw = async () => {
+    s.coldRaw.push(rawStepsRun(loaded.spec, join(seed.dir, "src")));
+  };
+  const pair = async (i: number, a: (tag: string) => Promise<void>, b: (tag: string) => Promise<void>) => {
+    const tag = `${i} ${unique()}`;
+    for (const f of i % 2 ? [b, a] : [a, b]) await f(tag);
+  };
 
-  // 3. change of the last step only: steps rerun
-  const lastStep: number[] = [];
   for (let i = 0; i < RUNS; i++) {
-    const steps = [...loaded.spec.build.steps.slice(0, -1), `${loaded.spec.build.steps.at(-1)} # bench ${i} ${Math.random()}`];
-    const r = await buildImage({ ...loaded, spec: { ...loaded.spec, build: { ...loaded.spec.build, steps } } }, quiet);
-    lastStep.push(r.stepsRun);
+    const trio = [oursNoop, cliNoop, seedNoop];
+    for (let k = 0; k < trio.length; k++) await trio[(i + k) % trio.length]();
+    await pair(i, lastOurs, lastSeed);
+    await settleOurs();
+    settleSeed();
+    await pair(i, coldOurs, coldRaw);
+    await settleOurs();
+    if (i < FORCED_RUNS) {
+      s.seedForced.push(seed.flow({ noCache: true }).seconds);
+      settleSeed();
+    }
   }
 
-  // 4. run image size minus artifact bytes
+  // Run image size minus artifact bytes.
   const size = Number(await docker(["image", "inspect", "--format", "{{.Size}}", cold.imageId]));
 
-  // 5. extraction throughput vs raw docker cp to /dev/null
+  // Extraction throughput vs raw docker cp to /dev/null.
   const lastTag = `cybernode-step/${name.replace("/", "-")}:${cold.buildKey}`;
   const ours: number[] = [];
   const raw: number[] = [];
@@ -95,7 +176,7 @@ async function main(): Promise<void> {
     raw.push(now() - t0);
   }
 
-  // 6. determinism: two clean assemblies
+  // Determinism: two clean assemblies.
   const ids: string[] = [];
   for (let i = 0; i < 2; i++) {
     await docker(["rmi", "-f", ...cold.tags]).catch(() => "");
@@ -103,42 +184,70 @@ async function main(): Promise<void> {
     ids.push((await buildImage(loaded, quiet)).imageId);
   }
 
-  const figures = {
+  const ms = (x: number) => Math.round(x * 1000) / 1000;
+  const m = Object.fromEntries(Object.entries(s).map(([k, v]) => [k, ms(median(v))])) as Record<keyof typeof s, number>;
+  const f = {
     runs: RUNS,
-    noopRebuildSeconds: median(noop),
+    noopOursSeconds: m.noopOurs,
     noopContainersStarted: noopStarts,
-    seedStyleRebuildSeconds: median(seed),
-    seedRuns: SEED_RUNS,
-    seedOverNoopRatio: median(seed) / median(noop),
-    lastStepChangeStepsRerun: median(lastStep),
+    cliNoopSeconds: m.cliNoop,
+    cliNoopContainersStarted: cliStarts,
+    seedCachedNoopSeconds: m.seedNoop,
+    noopOverSeedNoopRatio: ms(m.noopOurs / m.seedNoop),
+    cliOverSeedNoopRatio: ms(m.cliNoop / m.seedNoop),
+    lastStepOursSeconds: m.lastOurs,
+    lastStepSeedSeconds: m.lastSeed,
+    lastStepOverSeedRatio: ms(m.lastOurs / m.lastSeed),
+    lastStepChangeStepsRerun: median(stepsRerun),
+    coldOursSeconds: m.coldOurs,
+    coldOursStepsSeconds: m.coldOursSteps,
+    coldRawSeconds: m.coldRaw,
+    coldOverheadRatio: ms(m.coldOurs / m.coldRaw),
+    seedForcedFullRebuildSeconds: s.seedForced.length ? m.seedForced : null,
+    seedForcedRuns: s.seedForced.length,
     runImageBytes: size,
     artifactBytes,
     runImageOverheadBytes: size - artifactBytes,
-    layerTarOverheadBytes: cold.manifest ? (await layerBytes(cold.imageId)) - artifactBytes : 0,
-    extractionSeconds: median(ours),
-    rawDockerCpSeconds: median(raw),
-    extractionThroughputRatio: median(raw) / median(ours),
+    layerTarOverheadBytes: (await layerBytes(cold.imageId)) - artifactBytes,
+    extractionSeconds: ms(median(ours)),
+    rawDockerCpSeconds: ms(median(raw)),
+    extractionThroughputRatio: ms(median(raw) / median(ours)),
     cleanAssemblyIds: ids,
     deterministic: ids[0] === ids[1] && ids[0] === cold.imageId,
+    samples: Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v.map(ms)])),
   };
-  const row = (k: string, v: string) => console.log(`${k.padEnd(44)} ${v}`);
-  row("no-op rebuild (median)", `${figures.noopRebuildSeconds.toFixed(3)} s, ${noopStarts} containers started in ${RUNS} runs`);
+  const sec = (k: keyof typeof s) => `${m[k].toFixed(3)} s [${Math.min(...s[k]).toFixed(2)}–${Math.max(...s[k]).toFixed(2)}]`;
+  const row = (k: string, v: string) => console.log(`${k.padEnd(62)} ${v}`);
+  console.log(`medians of ${RUNS} interleaved rounds [min–max]`);
   row(
-    `seed-style rebuild (median of ${SEED_RUNS})`,
-    `${figures.seedStyleRebuildSeconds.toFixed(2)} s (x${figures.seedOverNoopRatio.toFixed(0)} the no-op)`,
+    "no-op: ours in-process vs seed flow cached",
+    `${sec("noopOurs")} vs ${sec("seedNoop")}, ours/seed ${f.noopOverSeedNoopRatio.toFixed(2)}`,
   );
-  row("steps rerun after changing the last step", String(figures.lastStepChangeStepsRerun));
-  row("run image size - artifact bytes", `${figures.runImageOverheadBytes} B (image ${size} B, artifacts ${artifactBytes} B)`);
-  row("layer tar - artifact bytes", `${figures.layerTarOverheadBytes} B`);
+  row(
+    "no-op: `cybernode build` CLI process vs seed flow cached",
+    `${sec("cliNoop")} vs ${sec("seedNoop")}, ours/seed ${f.cliOverSeedNoopRatio.toFixed(2)}`,
+  );
+  row("no-op: containers started (in-process, CLI)", `${noopStarts}, ${cliStarts} in ${RUNS} runs each`);
+  row(
+    "last step changed: ours vs seed flow cached",
+    `${sec("lastOurs")} vs ${sec("lastSeed")}, ours/seed ${f.lastStepOverSeedRatio.toFixed(2)}`,
+  );
+  row("steps rerun after changing the last step", String(f.lastStepChangeStepsRerun));
+  row(
+    "cold (all steps rerun, caches warm): ours vs raw docker run",
+    `${sec("coldOurs")} vs ${sec("coldRaw")}, ours/raw ${f.coldOverheadRatio.toFixed(2)}`,
+  );
+  row("  of which ours' step containers", sec("coldOursSteps"));
+  if (s.seedForced.length)
+    row("seed flow forced full rebuild (--no-cache), not a no-op", `${sec("seedForced")} (${s.seedForced.length} runs)`);
+  row("run image size - artifact bytes", `${f.runImageOverheadBytes} B (image ${size} B, artifacts ${artifactBytes} B)`);
+  row("layer tar - artifact bytes", `${f.layerTarOverheadBytes} B`);
   row(
     "extraction vs raw docker cp (median)",
-    `${figures.extractionSeconds.toFixed(3)} s vs ${figures.rawDockerCpSeconds.toFixed(3)} s, throughput ratio ${figures.extractionThroughputRatio.toFixed(2)}`,
+    `${f.extractionSeconds.toFixed(3)} s vs ${f.rawDockerCpSeconds.toFixed(3)} s, throughput ratio ${f.extractionThroughputRatio.toFixed(2)}`,
   );
-  row("two clean assemblies", figures.deterministic ? `same ID ${ids[0].slice(0, 19)}…` : `DIFFERENT: ${ids.join(" ")}`);
-  console.log(JSON.stringify(figures));
-  await removeTestImages(name);
-  await docker(["rmi", "-f", "cybernode-bench/seed-build", "cybernode-bench/seed-run"]).catch(() => "");
-  rmSync(loaded.dir, { recursive: true, force: true });
+  row("two clean assemblies", f.deterministic ? `same ID ${ids[0].slice(0, 19)}…` : `DIFFERENT: ${ids.join(" ")}`);
+  console.log(JSON.stringify(f));
 }
 
 async function layerBytes(imageId: string): Promise<number> {
