@@ -17,7 +17,10 @@ export function removeTemporariesOnSignals(): Engine {
   const envFor = (host: string) => dockerEnv(host);
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
     process.on(sig, () => {
-      process.stderr.write(`\ncybernode: ${sig}: removing ${engine.temporaries.count} temporary container(s)\n`);
+      // Quiet when there is nothing to clean up (e.g. Pulumi ending a provider process after a preview).
+      const n = engine.temporaries.count;
+      if (n > 0 || engine.temporaries.children.size > 0)
+        process.stderr.write(`\ncybernode: ${sig}: removing ${n} temporary container(s)\n`);
       controller.abort(new Interrupted(sig));
       engine.temporaries.removeAllSync(envFor);
       process.exit(sig === "SIGINT" ? 130 : 143);

@@ -148,7 +148,14 @@ async function checkPromotion(i: RunImageInputs): Promise<pulumi.dynamic.CheckFa
     const path = require("node:path") as typeof import("node:path");
     const binDir = path.join(loaded.dir, "bin");
     const manifest = binCurrent(b, binDir, plan.buildKey);
-    if (!manifest) return [];
+    if (!manifest) {
+      // The ID is known only after the build: say so once, in the preview's diagnostics.
+      const log = (require("@pulumi/pulumi") as typeof pulumi).log;
+      log.info(
+        `image ${i.image}: promotion from ${i.promotedFrom} is checked at pulumi up: bin/ is not current for the planned build, so the run image ID is known only after the build (nothing is loaded if it differs from ${i.promotedImageId.slice(0, 19)}…)`,
+      );
+      return [];
+    }
     const predicted = await b.assemble.predictRunImage({ spec: loaded.spec, binDir, manifest, baseMap: opts.baseMap });
     if (predicted.imageId === i.promotedImageId) return [];
     return [
