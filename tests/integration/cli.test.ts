@@ -77,11 +77,12 @@ dockerTest("build prints the image ID, version and artifact sizes; inspect shows
 
 dockerTest("clean removes build-step images and stopped temporaries but never run images", async (t) => {
   const runImage = await docker(["image", "inspect", "--format", "{{.Id}}", "cybernode/fullnode-fixnode:latest"]);
-  await docker(["create", "--label", "cybernode.temp=1", runImage]);
+  const created = await docker(["create", "--label", "cybernode.temp=1", runImage]);
   const r = await runCli(["clean"], ENV);
   t.is(r.code, 0, r.stderr);
   t.regex(r.stdout, /removed 1 temporary container\(s\), \d+ build-step image tag\(s\)/);
   t.is(await docker(["image", "ls", "-q", "--filter", "reference=cybernode-step/*"]), "");
   t.is(await docker(["image", "inspect", "--format", "{{.Id}}", "cybernode/fullnode-fixnode:latest"]), runImage);
-  t.deepEqual(await leftoverTemporaries(), []);
+  // The stopped temporary is gone; a build running elsewhere on the engine keeps its own.
+  t.is(await docker(["ps", "-a", "-q", "--no-trunc", "--filter", `id=${created}`]), "");
 });
