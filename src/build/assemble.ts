@@ -2,7 +2,8 @@ import { lstatSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import * as tar from "tar";
-import { docker, dockerMaybe, dockerStream, daemonInfo } from "../docker/cli";
+import { docker, dockerStream, daemonInfo } from "../docker/cli";
+import { imageIdOf } from "../docker/imageId";
 import { APP_DIR, planRunImage, type BaseImage, type ImageConfig, type RunImageFile, type RunImagePlan } from "../archive/imageArchive";
 import { sha256 } from "../plan/hash";
 import { InputError } from "../spec/errors";
@@ -124,7 +125,7 @@ export async function assembleRunImage(o: {
   const plan = await predictRunImage(o);
   if (o.expect && o.expect.imageId !== plan.imageId)
     throw new PromotionMismatchError(o.spec.name, o.expect.from, o.expect.imageId, plan.imageId);
-  const exists = await dockerMaybe(["image", "inspect", "--format", "{{.Id}}", plan.imageId]);
+  const exists = await imageIdOf(plan.imageId);
   let loaded = false;
   if (!exists) {
     const run = await dockerStream(["load", "--quiet"], { stdin: plan.archive });
@@ -132,12 +133,12 @@ export async function assembleRunImage(o: {
     loaded = true;
   }
   const tag = plan.repoTags[0];
-  const actual = await docker(["image", "inspect", "--format", "{{.Id}}", tag]).catch(() => "");
+  const actual = (await imageIdOf(tag)) ?? "";
   if (actual !== plan.imageId) {
     // Tags may point at an older build; move them to this one (tags do not change the ID).
     for (const t of plan.repoTags) await docker(["tag", plan.imageId, t]);
   }
-  const verified = await docker(["image", "inspect", "--format", "{{.Id}}", tag]);
+  const verified = (await imageIdOf(tag)) ?? `nothing tagged ${tag}`;
   if (verified !== plan.imageId && !info.containerdStore) {
     throw new Error(
       `image ${o.spec.name}: Docker reports ${verified} after loading but the planned ID is ${plan.imageId}; the archive was not loaded as written`,

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { daemonInfo, docker } from "../docker/cli";
 import { removeOrphanedTemporaries, removeUnremovedTemporaries } from "../docker/temporaries";
+import { tagsOfRepository } from "../docker/engineApi";
 import { firstMissingStep, stepRepository, versionFile } from "../plan/steps";
 import type { LoadedSpec } from "../spec/load";
 import { baseImageMapFromEnv, type BaseImageMap } from "./baseImages";
@@ -63,8 +64,11 @@ export async function buildSteps(loaded: LoadedSpec, o: BuildOptions = {}): Prom
     log(`[${spec.name}] removed ${orphans.length} temporary container(s) left by builds that ended: ${orphans.join(", ")}`);
   const { base, steps, passEnv, mountInputs } = await planBuild(loaded, o);
 
-  const listed = await docker(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", stepRepository(spec.name)]);
-  const startAt = firstMissingStep(steps, new Set(listed.split("\n").filter(Boolean)));
+  const repo = stepRepository(spec.name);
+  const listed =
+    (await tagsOfRepository(repo)) ??
+    (await docker(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", repo])).split("\n").filter(Boolean);
+  const startAt = firstMissingStep(steps, new Set(listed));
   let stepsRun = 0;
   let stepSeconds: number[] = [];
   if (startAt < steps.length) {

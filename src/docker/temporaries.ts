@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { currentDockerHost, dockerMaybe, runDocker } from "./cli";
 import { currentEngine, throwIfInterrupted } from "./engine";
+import { containerNamesWithLabel } from "./engineApi";
 
 /**
  * Temporary containers and scratch folders of the builder: named so that a later process can tell
@@ -71,9 +72,9 @@ function processAlive(pid: number): boolean {
  * while the daemon was down). Containers of other machines and of live processes are left alone.
  */
 export async function removeOrphanedTemporaries(): Promise<string[]> {
-  const names = ((await dockerMaybe(["ps", "-a", "--filter", `label=${TEMP_LABEL}=1`, "--format", "{{.Names}}"])) ?? "")
-    .split("\n")
-    .filter(Boolean);
+  const names =
+    (await containerNamesWithLabel(`${TEMP_LABEL}=1`)) ??
+    ((await dockerMaybe(["ps", "-a", "--filter", `label=${TEMP_LABEL}=1`, "--format", "{{.Names}}"])) ?? "").split("\n").filter(Boolean);
   const orphans = names.filter((n) => {
     const t = parseTemporaryName(n);
     return t !== null && t.host === HOST_TAG && t.pid !== process.pid && !processAlive(t.pid);
