@@ -219,7 +219,7 @@ test("operating defaults: SIGTERM with 60 s grace, no health check (image IDs of
 });
 
 test("every catalogue image declares a graceful stop of at least 5 minutes, a health check and a status command", (t) => {
-  for (const name of ["fullnode/btcd", "fullnode/litecoind", "fullnode/monerod"]) {
+  for (const name of ["fullnode/beacon", "fullnode/btcd", "fullnode/geth", "fullnode/litecoind", "fullnode/monerod"]) {
     const { spec } = loadSpec(join(__dirname, "../../images"), name);
     t.true(spec.container.stopGrace >= 300, name);
     t.truthy(spec.run.health, name);

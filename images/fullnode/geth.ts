@@ -1,0 +1,75 @@
+import { defineImage } from "../../src/spec/define";
+
+const VERSION = "v1.17.10";
+
+/**
+ * geth is its own RPC client: `geth attach` over the IPC socket geth opens in its data folder
+ * (/cyberdata/geth.ipc) prints the head block number bare ("0", "21984321"). IPC needs neither the HTTP API
+ * nor its port, so the check works for a node that turns HTTP off. `--datadir` keeps attach's console
+ * history out of $HOME/.ethereum (with --exec it then writes nothing).
+ */
+const BLOCK_NUMBER = ["/cyberapp/geth", "attach", "--datadir=/cyberdata", "--exec", "eth.blockNumber", "/cyberdata/geth.ipc"];
+
+/**
+ * geth (go-ethereum), the Ethereum execution client, built from the pinned module release.
+ *
+ * CGO_ENABLED=0 gives a static binary with the pure-Go secp256k1 (github.com/decred/dcrd/dcrec/secp256k1/v4,
+ * listed by `go version -m`) instead of libsecp256k1 through cgo; KZG and BLS12-381 are pure Go in
+ * any case (go-eth-kzg, gnark-crypto). Signature checks are somewhat slower than with cgo; block import
+ * is dominated by state access, not by ecrecover. `go install` applies the release's cmd/geth/default.pgo.
+ *
+ * Since the merge geth alone does not follow mainnet: it needs a consensus client (beacon node) on its
+ * authenticated Engine API (8551) with the same JWT secret, /cyberdata/jwt.hex, made once in the data folder.
+ */
+export default defineImage({
+  description: `geth ${VERSION} (go-ethereum execution client), from source, pure-Go secp256k1`,
+  build: {
+    from: "golang:1.26-bookworm",
+    env: { CGO_ENABLED: "0", GOTOOLCHAIN: "local" },
+    // Users behind a module mirror keep their settings; the values are part of the cache key.
+    passEnv: ["GOPROXY", "GOSUMDB", "GOFLAGS", "GONOSUMDB", "GOPRIVATE"],
+    caches: { "/go/pkg/mod": "go-mod", "/root/.cache/go-build": "go-build" },
+    steps: [
+      `go install -trimpath -ldflags='-s -w' github.com/ethereum/go-ethereum/cmd/geth@${VERSION}`,
+      "mkdir -p /out && cp /go/bin/geth /out/",
+    ],
+    artifacts: ["/out/geth"],
+    // "geth v1.17.10 h1:<module sum>": the release and the exact source it was built from.
+    version: { command: `go version -m /out/geth | awk '$1 == "mod" { print "geth", $3, $4 }'` },
+  },
+  run: {
+    entrypoint: ["/cyberapp/geth", "--datadir=/cyberdata"],
+    ports: [30303, "30303/udp", 8545, 8551],
+    source: "https://github.com/ethereum/go-ethereum",
+    revision: VERSION,
+    // Answers while syncing (0 until snap sync has a head); the start period covers opening a large
+    // database and loading the trie journal.
+    health: { command: BLOCK_NUMBER, interval: 60, timeout: 10, retries: 3, startPeriod: 600 },
+  },
+  container: {
+    name: "geth",
+    restart: "always",
+    ports: [{ port: 30303 }, { port: 30303, protocol: "udp" }, { port: 8545, bind: "127.0.0.1" }, { port: 8551, bind: "127.0.0.1" }],
+    // HTTP JSON-RPC (eth, net, web3) and the Engine API listen on all container addresses so that the
+    // published ports, and a consensus client in another container, reach them; the host publishes both
+    // on 127.0.0.1 only. The Engine API also needs the JWT, and `vhosts=*` because a consensus client
+    // names geth by container name or address, not "localhost". No UPnP/NAT-PMP from inside a container
+    // (the host publishes 30303; geth learns its public address from discovery).
+    args: [
+      "--http",
+      "--http.addr=0.0.0.0",
+      "--authrpc.addr=0.0.0.0",
+      "--authrpc.vhosts=*",
+      "--authrpc.jwtsecret=/cyberdata/jwt.hex",
+      "--nat=none",
+    ],
+    // 32 random bytes as 64 hex digits: the Engine API JWT secret format. A consensus client needs a copy.
+    secretFiles: { "jwt.hex": "${random}" },
+    // geth treats SIGINT and SIGTERM alike (cmd/utils.StartNode) except under `geth console`, where only
+    // SIGTERM stops it, so SIGTERM. On it geth writes the in-memory trie diffs (the path-scheme journal,
+    // up to the dirty cache size, GBs) and closes Pebble: on a busy disk that takes minutes.
+    stopSignal: "SIGTERM",
+    stopGrace: 600,
+    status: { rpcPort: 8545, height: BLOCK_NUMBER },
+  },
+});
