@@ -17,11 +17,10 @@ import {
   heightResult,
   nodeStatus,
   parseDu,
-  stackFileConfig,
   statusExitCode,
   unreachableReason,
-  withUnsetSecrets,
 } from "./statusReport";
+import { stackFileConfig, withUnsetSecrets } from "./statusStackFile";
 
 const EXEC_TIMEOUT_S = 15;
 const DU_TIMEOUT_S = 120;

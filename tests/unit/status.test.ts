@@ -17,11 +17,10 @@ import {
   type NodeStatus,
   parseDu,
   parseHeight,
-  stackFileConfig,
   statusExitCode,
   unreachableReason,
-  withUnsetSecrets,
 } from "../../src/cli/statusReport";
+import { stackFileConfig, withUnsetSecrets } from "../../src/cli/statusStackFile";
 import type { NodePlan } from "../../src/pulumi/config";
 import { InputError } from "../../src/spec/errors";
 
