@@ -41,6 +41,29 @@ async function copyOut(container: string, path: string, dest: string, follow = f
 }
 
 /**
+ * Swaps the complete folder in over bin/; the old bin/ stays until the new one is in place. Two builds of
+ * one image may finish at once (Pulumi runs resources concurrently; a CLI build may run beside it): when
+ * the other one's bin/ lands between our steps and holds the same build, it is kept; otherwise we retry.
+ */
+function swapIntoBin(partial: string, binDir: string, manifest: BinManifest): BinManifest {
+  for (let attempt = 1; ; attempt++) {
+    const old = existsSync(binDir) ? `${partial}.old` : null;
+    try {
+      if (old) renameSync(binDir, old);
+      renameSync(partial, binDir);
+      return manifest;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (attempt >= 5 || !["ENOTEMPTY", "EEXIST", "ENOENT"].includes(code ?? "")) throw e;
+      const theirs = readManifest(binDir);
+      if (theirs && theirs.buildKey === manifest.buildKey && binMatchesManifest(binDir, theirs)) return theirs;
+    } finally {
+      if (old) rmSync(old, { recursive: true, force: true });
+    }
+  }
+}
+
+/**
  * Copies the artifacts, the version file and (if asked) the shared libraries out of the final build image
  * into a scratch folder, writes the manifest, and only then renames it over bin/.
  * The build image's container is created but never started.
@@ -106,13 +129,9 @@ export async function extractArtifacts(o: ExtractOptions): Promise<ExtractResult
       writeFileSync(join(partial, VERSION_FILE), `${version}\n`);
       writeFileSync(join(partial, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
 
-      // Swap in the complete folder; the old bin/ stays until the new one is in place.
-      const old = existsSync(binDir) ? `${partial}.old` : null;
-      if (old) renameSync(binDir, old);
-      renameSync(partial, binDir);
-      if (old) rmSync(old, { recursive: true, force: true });
+      const swapped = swapIntoBin(partial, binDir, manifest);
       for (const n of notes) o.log(`[${spec.name} extract] ${n}`);
-      return { manifest, extracted: true, notes };
+      return { manifest: swapped, extracted: true, notes };
     });
   } finally {
     rmSync(partial, { recursive: true, force: true });
