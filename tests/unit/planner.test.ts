@@ -1,9 +1,9 @@
 import test from "ava";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ResolvedBase } from "../../src/build/baseImages";
-import { binMatchesManifest, describeFiles, MANIFEST_FILE, readManifest } from "../../src/build/manifest";
+import { binMatchesManifest, describeFiles, MANIFEST_FILE, readManifest, VERIFIED_FILE } from "../../src/build/manifest";
 import { planBuild } from "../../src/build/plan";
 import type { LoadedSpec } from "../../src/spec/load";
 import { validateSpec } from "../../src/spec/validate";
@@ -67,4 +67,24 @@ test("bin/ is current only while its files match the manifest", (t) => {
   writeFileSync(join(bin, "node"), "binary, edited");
   t.false(binMatchesManifest(bin, manifest), "an edited binary");
   t.is(readManifest(join(bin, "missing")), null);
+});
+
+test("bin/ verification is remembered by stat signature, and any write since is still caught", (t) => {
+  const bin = mkdtempSync(join(tmpdir(), "cybernode-bin-"));
+  writeFileSync(join(bin, "node"), "binary v1");
+  const m = { image: "fullnode/node", version: "1", buildKey: "k", files: describeFiles(bin), artifacts: ["node"], libs: [] };
+  t.false(existsSync(join(bin, VERIFIED_FILE)));
+  t.true(binMatchesManifest(bin, m), "hashed once");
+  t.true(existsSync(join(bin, VERIFIED_FILE)), "the signatures are remembered");
+  t.true(binMatchesManifest(bin, m), "unchanged: from the signatures");
+  t.deepEqual(describeFiles(bin), m.files, "the remembered file is not part of bin/'s listing");
+  // Same size, and the modification time put back: the bytes are read again (ctime moved) and differ.
+  const st = statSync(join(bin, "node"));
+  writeFileSync(join(bin, "node"), "binary v2");
+  utimesSync(join(bin, "node"), st.atime, st.mtime);
+  t.false(binMatchesManifest(bin, m));
+  writeFileSync(join(bin, "node"), "binary v1");
+  t.true(binMatchesManifest(bin, m), "back to the manifest's bytes");
+  writeFileSync(join(bin, "extra"), "x");
+  t.false(binMatchesManifest(bin, m), "a file the manifest does not list");
 });
