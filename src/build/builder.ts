@@ -9,7 +9,9 @@ import { planBuild, type PlanOptions } from "./plan";
 export { planBuild, type BuildPlan } from "./plan";
 import { extractArtifacts, type BinManifest } from "./extract";
 import { stageInputs } from "./inputs";
-import { assembleRunImage } from "./assemble";
+import { assembleRunImage, sourceDateEpoch } from "./assemble";
+import { cachedRunImage, rememberRunImage, runImageKey } from "./runImageCache";
+import { imageIdOf } from "../docker/imageId";
 import { runSteps, type FileTransfer } from "./steps";
 
 /**
@@ -133,12 +135,37 @@ export async function assembleAndLoad(
   });
 }
 
+/**
+ * Phase 3 for a plain build: when bin/ and everything the run image ID depends on are unchanged since
+ * the last assembly and the daemon still has that image under its tag, nothing is re-read or re-hashed.
+ * (Pulumi's RunImage always plans in full: its publishers need the archive.)
+ */
+async function reuseOrAssemble(
+  loaded: LoadedSpec,
+  manifest: BinManifest,
+  o: BuildOptions,
+): Promise<{ imageId: string; tags: string[]; loaded: boolean }> {
+  const binDir = join(loaded.dir, "bin");
+  const info = await daemonInfo();
+  const key = info.containerdStore ? null : runImageKey(loaded.spec, manifest, sourceDateEpoch(), info.architecture);
+  const hit = key ? cachedRunImage(binDir, key) : null;
+  if (hit && (await imageIdOf(hit.tags[0])) === hit.imageId) {
+    (o.log ?? defaultLog)(
+      `[${loaded.spec.name} run image] already present ${hit.imageId} as ${hit.tags.join(", ")} (bin/ unchanged since it was assembled)`,
+    );
+    return { ...hit, loaded: false };
+  }
+  const run = await assembleAndLoad(loaded, manifest, o);
+  if (key) rememberRunImage(binDir, key, run.imageId, run.tags);
+  return run;
+}
+
 /** All three phases: build steps (from cache where possible) → bin/ → deterministic run image. */
 export async function buildImage(loaded: LoadedSpec, o: BuildOptions = {}): Promise<BuildResult> {
   const started = Date.now();
   const steps = await buildSteps(loaded, o);
   const ex = await extractBinaries(loaded, steps, o);
-  const run = await assembleAndLoad(loaded, ex.manifest, o);
+  const run = await reuseOrAssemble(loaded, ex.manifest, o);
   return {
     ...steps,
     image: loaded.spec.name,

@@ -32,7 +32,9 @@ export const LIBS_DIR = "libs";
  */
 export const VERIFIED_FILE = ".verified.json";
 
-const notListed = (name: string) => name === MANIFEST_FILE || name === VERSION_FILE || name === VERIFIED_FILE;
+/** bin/.run-image.json (runImageCache.ts): also not a file of the image. */
+const RUN_IMAGE_FILE = ".run-image.json";
+const notListed = (name: string) => name === MANIFEST_FILE || name === VERSION_FILE || name === VERIFIED_FILE || name === RUN_IMAGE_FILE;
 
 /** Changes whenever a file's bytes, mode or inode do: any write updates ctime, which no tool can set back. */
 const signature = (st: Stats) => `${st.ino}:${st.size}:${st.mode}:${st.mtimeMs}:${st.ctimeMs}`;

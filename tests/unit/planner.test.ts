@@ -7,7 +7,8 @@ import { binMatchesManifest, describeFiles, MANIFEST_FILE, readManifest, VERIFIE
 import { planBuild } from "../../src/build/plan";
 import type { LoadedSpec } from "../../src/spec/load";
 import { validateSpec } from "../../src/spec/validate";
-import { goodSpec } from "../helpers/specs";
+import { cachedRunImage, rememberRunImage, runImageKey } from "../../src/build/runImageCache";
+import { goodSpec, withChange } from "../helpers/specs";
 
 // What previews compare (the planned build key, bin/ being current) without Docker: the base-image
 // lookup is answered from the planner's own cache, as a preview's second image would be.
@@ -87,4 +88,53 @@ test("bin/ verification is remembered by stat signature, and any write since is 
   t.true(binMatchesManifest(bin, m), "back to the manifest's bytes");
   writeFileSync(join(bin, "extra"), "x");
   t.false(binMatchesManifest(bin, m), "a file the manifest does not list");
+});
+
+test("the remembered run image ID is reused only for the same files, version, run spec, epoch and architecture", (t) => {
+  const spec = validateSpec("fullnode/node", goodSpec());
+  const bin = mkdtempSync(join(tmpdir(), "cybernode-bin-"));
+  writeFileSync(join(bin, "node"), "binary");
+  const m = { image: "fullnode/node", version: "1", buildKey: "k", files: describeFiles(bin), artifacts: ["node"], libs: [] };
+  const key = runImageKey(spec, m, 0, "amd64") as string;
+  t.regex(key, /^[0-9a-f]{64}$/);
+  t.is(runImageKey(spec, { ...m, buildKey: "other steps, same binaries" }, 0, "amd64"), key, "identical binaries keep the ID");
+  for (const other of [
+    runImageKey(spec, { ...m, version: "2" }, 0, "amd64"),
+    runImageKey(spec, { ...m, files: [{ ...m.files[0], sha256: "0".repeat(64) }] }, 0, "amd64"),
+    runImageKey(spec, { ...m, libs: ["/lib/x.so"] }, 0, "amd64"),
+    runImageKey(
+      validateSpec(
+        "fullnode/node",
+        withChange((s) => (s.run.ports = [8333])),
+      ),
+      m,
+      0,
+      "amd64",
+    ),
+    runImageKey(spec, m, 1700000000, "amd64"),
+    runImageKey(spec, m, 0, "arm64"),
+  ])
+    t.not(other, key);
+  t.is(
+    runImageKey(
+      validateSpec(
+        "fullnode/node",
+        withChange((s) => (s.run.base = "busybox:stable")),
+      ),
+      m,
+      0,
+      "amd64",
+    ),
+    null,
+    "a base's layers are not in the key",
+  );
+  t.is(cachedRunImage(bin, key), null);
+  rememberRunImage(bin, key, `sha256:${"a".repeat(64)}`, ["cybernode/fullnode-node:1", "cybernode/fullnode-node:latest"]);
+  t.deepEqual(cachedRunImage(bin, key), {
+    imageId: `sha256:${"a".repeat(64)}`,
+    tags: ["cybernode/fullnode-node:1", "cybernode/fullnode-node:latest"],
+  });
+  t.is(cachedRunImage(bin, "another key"), null);
+  t.deepEqual(describeFiles(bin), m.files, "not one of bin/'s files");
+  t.true(binMatchesManifest(bin, m));
 });
