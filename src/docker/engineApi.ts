@@ -1,6 +1,8 @@
+import { existsSync, readFileSync } from "node:fs";
 import { request } from "node:http";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import { currentDockerHost } from "./cli";
-import { localSocket } from "./imageId";
 
 /**
  * Read-only questions to a local Docker engine over its unix socket (GET on the Engine API), about 2 ms
@@ -9,9 +11,8 @@ import { localSocket } from "./imageId";
  * they do when the socket answers anything unexpected.
  */
 
-/** GET path on the current host's local socket: status and parsed JSON, or undefined when not available. */
-export async function engineGet(path: string): Promise<{ status: number; body: unknown } | undefined> {
-  const host = currentDockerHost();
+/** GET path on a host's local socket (default: the current host): status and parsed JSON, or undefined when not available. */
+export async function engineGet(path: string, host: string = currentDockerHost()): Promise<{ status: number; body: unknown } | undefined> {
   // "" is the CLI's default socket or context; a scoped host overrides DOCKER_HOST.
   const socket = localSocket(host, host ? process.env : { ...process.env, DOCKER_HOST: undefined });
   if (!socket) return undefined;
@@ -32,6 +33,23 @@ export async function engineGet(path: string): Promise<{ status: number; body: u
     req.on("error", () => resolve(undefined));
     req.end();
   });
+}
+
+/** The unix socket the docker CLI would use for this host, when that can be known without it. Pure but for reads. */
+export function localSocket(host: string, env: NodeJS.ProcessEnv = process.env): string | null {
+  const h = host || env.DOCKER_HOST || "";
+  if (h) return h.startsWith("unix://") ? h.slice("unix://".length) : null;
+  if (env.DOCKER_CONTEXT) return null;
+  const config = join(env.DOCKER_CONFIG ?? join(homedir(), ".docker"), "config.json");
+  if (existsSync(config)) {
+    try {
+      const ctx = (JSON.parse(readFileSync(config, "utf8")) as { currentContext?: string }).currentContext;
+      if (ctx && ctx !== "default") return null;
+    } catch {
+      return null;
+    }
+  }
+  return existsSync("/var/run/docker.sock") ? "/var/run/docker.sock" : null;
 }
 
 const filters = (f: Record<string, string[]>) => encodeURIComponent(JSON.stringify(f));

@@ -1,5 +1,5 @@
 import test from "ava";
-import { localSocket } from "../../src/docker/imageId";
+import { localSocket } from "../../src/docker/engineApi";
 import { join } from "node:path";
 import { parseArgs, UsageError } from "../../src/cli/args";
 import { formatListing } from "../../src/cli/inspect";
