@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { buildImage, type BuildResult } from "../../src/build/builder";
 import { docker, dockerMaybe } from "../../src/docker/cli";
 import { loadSpec } from "../../src/spec/load";
-import { runCli } from "../helpers/cli";
+import { inspectField, runCli } from "../helpers/cli";
 import { requireDocker, SKIP_DOCKER, testBaseMap } from "../helpers/docker";
 import { dockerTest } from "../helpers/dockerTest";
 
@@ -129,12 +129,7 @@ dockerTest("the version label and entrypoint, in docker inspect and in cybernode
   t.deepEqual(JSON.parse(await docker(["image", "inspect", "--format", "{{json .Config.Entrypoint}}", built.imageId])), entrypoint);
   const cli = await runCli(["inspect", "fullnode/btcd", "--images", IMAGES]);
   t.is(cli.code, 0, cli.stderr);
-  const line = (key: string) =>
-    cli.stdout
-      .split("\n")
-      .find((l) => l.startsWith(`${key} `))
-      ?.slice(key.length)
-      .trim();
+  const line = (key: string) => inspectField(cli.stdout, key);
   t.true(line("version")?.startsWith("btcd v0.26.2"), cli.stdout);
   t.deepEqual(JSON.parse(line("entrypoint") ?? "null"), entrypoint);
   t.is(line("user"), "1000:1000");

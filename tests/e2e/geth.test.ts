@@ -1,17 +1,18 @@
 import test from "ava";
 import { spawnSync } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { request } from "node:http";
 import { chownSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildImage, type BuildResult } from "../../src/build/builder";
 import { docker, dockerMaybe, runDocker } from "../../src/docker/cli";
-import { dataDirScript } from "../../src/pulumi/dataDirResource";
+import { dataDirScript } from "../../src/plan/dataDir";
 import { loadSpec, type LoadedSpec } from "../../src/spec/load";
-import { runCli } from "../helpers/cli";
+import { inspectField, runCli } from "../helpers/cli";
 import { requireDocker, SKIP_DOCKER, testBaseMap } from "../helpers/docker";
 import { dockerTest } from "../helpers/dockerTest";
+import { nodeRunArgs } from "../helpers/nodeRun";
+import { rpc } from "../helpers/rpc";
 import { poll } from "../helpers/faults";
 import { processUid } from "../helpers/host";
 
@@ -87,29 +88,10 @@ async function hostPort(port: number): Promise<number> {
 }
 
 /** One JSON-RPC 2.0 call over HTTP on 127.0.0.1; returns `result`, or throws with geth's error. */
-function call(port: number, method: string, params: unknown[] = []): Promise<unknown> {
-  const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method, params });
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: "127.0.0.1", port, method: "POST", path: "/", headers: { "content-type": "application/json" }, timeout: 5000 },
-      (res) => {
-        let text = "";
-        res.on("data", (c: Buffer) => (text += c.toString()));
-        res.on("end", () => {
-          try {
-            const r = JSON.parse(text) as { result?: unknown; error?: { message: string } };
-            if (r.error) reject(new Error(`${method}: ${r.error.message}`));
-            else resolve(r.result);
-          } catch {
-            reject(new Error(`${method}: HTTP ${res.statusCode} ${text.slice(0, 200)}`));
-          }
-        });
-      },
-    );
-    req.on("error", reject);
-    req.on("timeout", () => req.destroy(new Error(`${method}: timeout`)));
-    req.end(body);
-  });
+async function call(port: number, method: string, params: unknown[] = []): Promise<unknown> {
+  const r = (await rpc(port, method, params, "2.0")) as { result?: unknown; error?: { message: string } };
+  if (r.error) throw new Error(`${method}: ${r.error.message}`);
+  return r.result;
 }
 
 /** stdout and stderr of `docker logs` (geth logs to stderr). */
@@ -179,36 +161,7 @@ dockerTest("geth --dev runs hardened with its data folder and jwt.hex; JSON-RPC 
   t.is(statSync(jwt).mode & 0o777, 0o600, "the JWT secret is private");
   t.is(statSync(jwt).uid, 1000);
   t.regex(readFileSync(jwt, "utf8"), /^[0-9a-f]{64}$/, "32 bytes as 64 hex digits, no newline");
-  await docker([
-    "run",
-    "-d",
-    "--name",
-    NODE,
-    "-u",
-    "1000:1000",
-    "--read-only",
-    "--tmpfs",
-    "/tmp:rw,nosuid,nodev,size=64m",
-    "--cap-drop",
-    "ALL",
-    "--security-opt",
-    "no-new-privileges:true",
-    "--stop-signal",
-    spec.container.stopSignal,
-    "--stop-timeout",
-    String(spec.container.stopGrace),
-    "--health-interval",
-    "2s",
-    "--health-start-period",
-    "0s",
-    "-p",
-    "127.0.0.1::8545",
-    "-v",
-    `${data}:/cyberdata`,
-    built.imageId,
-    ...spec.container.args,
-    ...DEV,
-  ]);
+  await docker(nodeRunArgs({ name: NODE, spec, imageId: built.imageId, data, options: ["-p", "127.0.0.1::8545"], args: DEV }));
   t.true((await blockNumber()) >= 0);
   const http = await hostPort(8545);
   t.regex(String(await call(http, "web3_clientVersion")), /^Geth\/v1\.17\.10-stable\/linux-amd64\/go1\.26/);
@@ -258,12 +211,7 @@ dockerTest("the version label, in docker inspect and in cybernode inspect", asyn
   t.is(labels.version, built.version);
   const cli = await runCli(["inspect", "fullnode/geth", "--images", IMAGES]);
   t.is(cli.code, 0, cli.stderr);
-  const line = (key: string) =>
-    cli.stdout
-      .split("\n")
-      .find((l) => l.startsWith(`${key} `))
-      ?.slice(key.length)
-      .trim();
+  const line = (key: string) => inspectField(cli.stdout, key);
   t.is(line("version"), built.version, cli.stdout);
   t.deepEqual(JSON.parse(line("entrypoint") ?? "null"), ["/cyberapp/geth", "--datadir=/cyberdata"]);
   t.is(line("user"), "1000:1000");
@@ -359,37 +307,16 @@ dockerTest(
     t.is(made.status, 0, made.stderr);
     copyFileSync(join(engineData, "jwt.hex"), join(beaconData, "jwt.hex"));
     chownSync(join(beaconData, "jwt.hex"), 1000, 1000);
-    await docker([
-      "run",
-      "-d",
-      "--name",
-      BEACON_NODE,
-      "--network",
-      NET,
-      "-u",
-      "1000:1000",
-      "--read-only",
-      "--tmpfs",
-      "/tmp:rw,nosuid,nodev,size=64m",
-      "--cap-drop",
-      "ALL",
-      "--security-opt",
-      "no-new-privileges:true",
-      "--stop-signal",
-      spec.container.stopSignal,
-      "--stop-timeout",
-      String(spec.container.stopGrace),
-      "--health-interval",
-      "2s",
-      "--health-start-period",
-      "0s",
-      "-v",
-      `${beaconData}:/cyberdata`,
-      beacon.imageId,
-      ...spec.container.args,
-      "--mainnet",
-      `--execution-endpoint=http://${ENGINE_NODE}:8551`,
-    ]);
+    await docker(
+      nodeRunArgs({
+        name: BEACON_NODE,
+        spec,
+        imageId: beacon.imageId,
+        data: beaconData,
+        options: ["--network", NET],
+        args: ["--mainnet", `--execution-endpoint=http://${ENGINE_NODE}:8551`],
+      }),
+    );
     const authed = await poll(async () => /wanted chain ID 1, got 4242/.test(await logs(BEACON_NODE)), 90_000, 500);
     t.true(authed, await logs(BEACON_NODE, "--tail", "20"));
     t.notRegex(await logs(BEACON_NODE), /401|nauthorized|invalid token/i);

@@ -10,6 +10,7 @@ import { dataDirScript } from "../../src/plan/dataDir";
 import { loadSpec, type LoadedSpec } from "../../src/spec/load";
 import { requireDocker, SKIP_DOCKER, testBaseMap } from "../helpers/docker";
 import { dockerTest } from "../helpers/dockerTest";
+import { nodeRunArgs } from "../helpers/nodeRun";
 import { poll } from "../helpers/faults";
 
 // The catalogue's three daemons run as the program runs them: data folders made by the DataDir script
@@ -62,36 +63,9 @@ test.after.always(async () => {
 async function start(n: Node): Promise<void> {
   const spec = n.loaded?.spec;
   if (!spec || !n.imageId) throw new Error(`${n.image} was not built`);
-  await docker([
-    "run",
-    "-d",
-    "--name",
-    n.name,
-    "--restart",
-    "always",
-    "-u",
-    "1000:1000",
-    "--read-only",
-    "--tmpfs",
-    "/tmp:rw,nosuid,nodev,size=64m",
-    "--cap-drop",
-    "ALL",
-    "--security-opt",
-    "no-new-privileges:true",
-    "--stop-signal",
-    spec.container.stopSignal,
-    "--stop-timeout",
-    String(spec.container.stopGrace),
-    "--health-interval",
-    "2s",
-    "--health-start-period",
-    "0s",
-    "-v",
-    `${join(dataRoot, n.name)}:/cyberdata`,
-    n.imageId,
-    ...spec.container.args,
-    ...n.args,
-  ]);
+  await docker(
+    nodeRunArgs({ name: n.name, spec, imageId: n.imageId, data: join(dataRoot, n.name), options: ["--restart", "always"], args: n.args }),
+  );
 }
 
 const health = (name: string) => docker(["inspect", "--format", "{{if .State.Health}}{{.State.Health.Status}}{{end}}", name]);

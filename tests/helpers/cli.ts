@@ -27,3 +27,12 @@ export function runCli(
     whileRunning?.(child);
   });
 }
+
+/** The value of one `key value` line of `cybernode inspect` output, or undefined. */
+export function inspectField(stdout: string, key: string): string | undefined {
+  return stdout
+    .split("\n")
+    .find((l) => l.startsWith(`${key} `))
+    ?.slice(key.length)
+    .trim();
+}
