@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { daemonInfo, docker } from "../docker/cli";
 import { removeOrphanedTemporaries, removeUnremovedTemporaries } from "../docker/temporaries";
 import { tagsOfRepository } from "../docker/engineApi";
+import { familiarTag } from "../plan/registryRef";
 import { firstMissingStep, stepRepository, versionFile } from "../plan/steps";
 import type { LoadedSpec } from "../spec/load";
 import { baseImageMapFromEnv, type BaseImageMap } from "./baseImages";
@@ -69,7 +70,7 @@ export async function buildSteps(loaded: LoadedSpec, o: BuildOptions = {}): Prom
   const repo = stepRepository(spec.name);
   const listed =
     (await tagsOfRepository(repo)) ??
-    (await docker(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", repo])).split("\n").filter(Boolean);
+    (await docker(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", repo])).split("\n").filter(Boolean).map(familiarTag);
   const startAt = firstMissingStep(steps, new Set(listed));
   let stepsRun = 0;
   let stepSeconds: number[] = [];
@@ -149,7 +150,8 @@ async function reuseOrAssemble(
   const info = await daemonInfo();
   const key = info.containerdStore ? null : runImageKey(loaded.spec, manifest, sourceDateEpoch(), info.architecture);
   const hit = key ? cachedRunImage(binDir, key) : null;
-  if (hit && (await imageIdOf(hit.tags[0])) === hit.imageId) {
+  // Every tag, not just the first: a removed `:latest` must be put back by the next build.
+  if (hit && (await Promise.all(hit.tags.map((t) => imageIdOf(t)))).every((id) => id === hit.imageId)) {
     (o.log ?? defaultLog)(
       `[${loaded.spec.name} run image] already present ${hit.imageId} as ${hit.tags.join(", ")} (bin/ unchanged since it was assembled)`,
     );

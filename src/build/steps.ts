@@ -2,6 +2,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { currentDockerHost, docker, dockerMaybe, DockerUnreachableError, dockerStream } from "../docker/cli";
+import { commitContainer } from "../docker/commit";
 import { trackScratch, withTemporary } from "../docker/temporaries";
 import type { PlannedStep } from "../plan/steps";
 import { shellQuote } from "../plan/shell";
@@ -120,7 +121,7 @@ export async function runSteps(o: StepRunOptions): Promise<StepRunResult> {
             );
           throw new StepFailedError(o.image, step.index, total, step.command, run.exitCode, tail);
         }
-        await docker(["commit", name, step.tag]);
+        await commitContainer(name, step.tag);
         const s = (Date.now() - started) / 1000;
         seconds.push(s);
         o.log(`${prefix} done in ${s.toFixed(1)}s`);

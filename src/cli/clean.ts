@@ -5,23 +5,12 @@ import { allowOnly, type ParsedArgs } from "./args";
 /** Removes what builds leave behind; run images (cybernode/*) and running containers are never touched. */
 export async function cmdClean(args: ParsedArgs): Promise<number> {
   allowOnly(args, ["caches"]);
-  const stopped = (
-    await docker([
-      "ps",
-      "-a",
-      "-q",
-      "--filter",
-      "label=cybernode.temp=1",
-      "--filter",
-      "status=exited",
-      "--filter",
-      "status=created",
-      "--filter",
-      "status=dead",
-    ])
-  )
+  // Every temporary container that is not running (state filters differ: Podman has no "dead").
+  const stopped = (await docker(["ps", "-a", "--filter", "label=cybernode.temp=1", "--format", "{{.ID}} {{.State}}"]))
     .split("\n")
-    .filter(Boolean);
+    .map((l) => l.trim().split(/\s+/))
+    .filter(([id, state]) => id && !/^(running|restarting|paused)$/i.test(state ?? ""))
+    .map(([id]) => id);
   if (stopped.length) await docker(["rm", "-f", ...stopped]);
   const steps = (await docker(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "--filter", "reference=cybernode-step/*"]))
     .split("\n")

@@ -7,17 +7,47 @@ import { currentEngine, throwIfInterrupted, withEngine } from "./engine";
  * apply exactly as they do for the user's own docker commands. Works with Engine 20.10 and later; no buildx.
  */
 
+/**
+ * A docker command that failed, from either engine: names the engine (when it answered before in this
+ * process), the host, the command, its last stderr lines and, for failures we know, what to do.
+ */
 export class DockerError extends Error {
   constructor(
     readonly args: string[],
     readonly exitCode: number | null,
     readonly stderr: string,
   ) {
+    const host = currentDockerHost();
+    const engine = answered.get(host);
+    const where = engine ? ` on ${engineLabel(engine)}${host ? ` at ${host}` : ""}` : host ? ` at ${host}` : "";
+    const advice = dockerAdvice(stderr, engine?.kind);
     super(
-      `docker ${args.slice(0, 3).join(" ")}${args.length > 3 ? " ..." : ""} failed (exit ${exitCode}): ${stderr.trim().split("\n").slice(-5).join(" | ")}`,
+      `docker ${args.slice(0, 3).join(" ")}${args.length > 3 ? " ..." : ""} failed${where} (exit ${exitCode}): ${stderr.trim().split("\n").slice(-5).join(" | ")}` +
+        (advice ? `\n${advice}` : ""),
     );
     this.name = "DockerError";
   }
+}
+
+/** What to do about an engine error we recognise, or "" (then the engine's own words must do). Pure. */
+export function dockerAdvice(stderr: string, kind: EngineKind | undefined): string {
+  if (/setting rlimit|rlimit type/i.test(stderr))
+    return (
+      "The engine cannot raise the containers' open-files limit on this machine. For Podman add to /etc/containers/containers.conf:\n" +
+      '  [containers]\n  default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n' +
+      "(limits at or below `ulimit -Hn` / `ulimit -Hu`); `npx cybernode doctor` checks it."
+    );
+  if (/no space left on device/i.test(stderr))
+    return "The engine's disk is full: free space (npx cybernode clean removes build-step images; docker system df shows the rest), then build again.";
+  if (/permission denied.*\.sock/i.test(stderr))
+    return kind === "podman"
+      ? "This user may not use the Podman socket: run as root for /run/podman/podman.sock, or point DOCKER_HOST at your rootless socket (unix://$XDG_RUNTIME_DIR/podman/podman.sock)."
+      : "This user may not use the Docker socket: sudo usermod -aG docker $USER (then log in again), or run as root.";
+  if (/short-name|unqualified-search-registries/i.test(stderr))
+    return "Podman did not find the image locally and will not guess a registry for a short name: load or tag the image on this host, or map the base image (CYBERNODE_BASE_IMAGES).";
+  if (/Decode\(\): EOF/.test(stderr))
+    return "Podman 4.3 refuses a body-less commit from the docker CLI; cybernode commits through the API on Podman, so this call came from elsewhere: update Podman to 4.4 or later.";
+  return "";
 }
 
 // ---- which Docker host a call goes to
@@ -56,12 +86,19 @@ export class DockerUnreachableError extends Error {
   constructor(detail: string) {
     const current = currentDockerHost();
     const host = current ? `DOCKER_HOST=${current}` : "the default socket (unix:///var/run/docker.sock)";
-    super(
-      `Docker is not reachable through ${host}: ${detail.trim().split("\n").pop()}\n` +
-        "Start the daemon (sudo systemctl start docker, or run dockerd), or point DOCKER_HOST / `docker context use` at a running engine, then check with: docker info",
-    );
+    super(`The container engine is not reachable through ${host}: ${detail.trim().split("\n").pop()}\n${startAdvice(current)}`);
     this.name = "DockerUnreachableError";
   }
+}
+
+/** How to start the engine a host URL points at. Pure. */
+export function startAdvice(host: string): string {
+  if (/podman/.test(host))
+    return (
+      "Start Podman's API service: sudo systemctl enable --now podman.socket (rootless: systemctl --user enable --now podman.socket), " +
+      `or run: podman system service --time=0 ${host.startsWith("unix://") ? host : "unix:///run/podman/podman.sock"} &\nThen check with: docker info`
+    );
+  return "Start the daemon (sudo systemctl start docker, or run dockerd), or point DOCKER_HOST / `docker context use` at a running engine, then check with: docker info";
 }
 
 /**
@@ -110,16 +147,77 @@ export async function dockerMaybe(args: string[]): Promise<string | null> {
 
 /** One `docker info` per host and process. */
 const checked = new Map<string, Promise<DaemonInfo>>();
+/** The engines that answered, by host, so that errors can name them without asking again. */
+const answered = new Map<string, DaemonInfo>();
 
 export interface DaemonInfo {
+  /** Which engine answers the Docker API: Docker's dockerd or Podman's API service. */
+  kind: EngineKind;
   serverVersion: string;
   /** Docker's name for the daemon's CPU architecture, e.g. amd64. */
   architecture: string;
   /** True when the daemon uses the containerd image store (image IDs are manifest digests there). */
   containerdStore: boolean;
+  /** Podman run by a user rather than root (Docker reports false; rootless dockerd is not told apart). */
+  rootless: boolean;
+  /** SELinux labelling is on (bind mounts need :z to be readable in containers). */
+  selinux: boolean;
+}
+
+export type EngineKind = "docker" | "podman";
+
+/** "Docker 28.2.2" / "Podman 4.3.1": how messages name an engine. Pure. */
+export function engineLabel(info: Pick<DaemonInfo, "kind" | "serverVersion">): string {
+  return `${info.kind === "podman" ? "Podman" : "Docker"} ${info.serverVersion}`;
 }
 
 const ARCH: Record<string, string> = { x86_64: "amd64", aarch64: "arm64", armv7l: "arm", ppc64le: "ppc64le", s390x: "s390x" };
+
+interface RawInfo {
+  ServerVersion?: string;
+  Architecture?: string;
+  DriverStatus?: [string, string][];
+  ServerErrors?: string[];
+  SecurityOptions?: string[];
+  /** Only Podman's /info has these two. */
+  BuildahVersion?: string;
+  Rootless?: boolean;
+}
+
+/** What /info (and, through the CLI, the server components of `docker version`) say about an engine. Pure. */
+export function daemonInfoOf(info: RawInfo, components: { Name?: string }[] = []): DaemonInfo | null {
+  if (!info.ServerVersion) return null;
+  const podman = info.BuildahVersion !== undefined || components.some((c) => /podman/i.test(c.Name ?? ""));
+  return {
+    kind: podman ? "podman" : "docker",
+    serverVersion: info.ServerVersion,
+    architecture: ARCH[info.Architecture ?? ""] ?? info.Architecture ?? "amd64",
+    containerdStore: JSON.stringify(info.DriverStatus ?? []).includes("io.containerd.snapshotter"),
+    rootless: info.Rootless === true || (info.SecurityOptions ?? []).some((o) => o.includes("rootless")),
+    selinux: (info.SecurityOptions ?? []).some((o) => o.includes("selinux")),
+  };
+}
+
+/** A Podman API service on this machine: rootless when its socket belongs to a user; SELinux as the kernel says. */
+function localPodmanInfo(version: string, socket: string): DaemonInfo {
+  const { statSync, readFileSync } = require("node:fs") as typeof import("node:fs");
+  let owner = 0;
+  let enforce = "";
+  try {
+    owner = statSync(socket).uid;
+    enforce = readFileSync("/sys/fs/selinux/enforce", "utf8").trim();
+  } catch {
+    // no socket owner to read (then daemonInfo's caller fails on its first call) or no SELinux
+  }
+  return {
+    kind: "podman",
+    serverVersion: version,
+    architecture: ARCH[process.arch === "x64" ? "x86_64" : process.arch === "arm64" ? "aarch64" : process.arch] ?? process.arch,
+    containerdStore: false,
+    rootless: owner !== 0,
+    selinux: enforce === "1",
+  };
+}
 
 /** Checks once per process that the daemon answers; throws DockerUnreachableError with what to do. */
 export function daemonInfo(): Promise<DaemonInfo> {
@@ -128,30 +226,36 @@ export function daemonInfo(): Promise<DaemonInfo> {
   if (known) return known;
   const info = (async () => {
     // The Engine API on a local socket answers in ~2 ms; the CLI (any host) in 60-200 ms.
-    const { engineGet } = require("./engineApi") as typeof import("./engineApi");
-    const api = await engineGet("/info");
-    let raw: unknown = api?.status === 200 ? api.body : undefined;
+    const { engineGet, localSocket } = require("./engineApi") as typeof import("./engineApi");
+    // Podman's /info takes 0.45 s (it measures its storage; Docker's takes 2 ms): its /_ping headers
+    // name it, and on a local socket the rest is this machine's.
+    const ping = await engineGet("/_ping");
+    const libpod = ping?.headers["libpod-api-version"];
+    const socket = localSocket(host, host ? process.env : { ...process.env, DOCKER_HOST: undefined });
+    if (typeof libpod === "string" && socket) return localPodmanInfo(libpod, socket);
+    const api = ping ? await engineGet("/info") : undefined;
+    let raw = api?.status === 200 ? (api.body as RawInfo) : undefined;
+    let components: { Name?: string }[] = [];
     if (raw === undefined) {
-      const out = await runDocker(["info", "--format", "{{json .}}"], { timeoutMs: 30_000 });
+      // The CLI's `info` drops fields it does not know (Podman's BuildahVersion): `version` names the engine.
+      const [out, version] = await Promise.all([
+        runDocker(["info", "--format", "{{json .}}"], { timeoutMs: 30_000 }),
+        runDocker(["version", "--format", "{{json .Server.Components}}"], { timeoutMs: 30_000 }),
+      ]);
       if (out.exitCode !== 0) throw new DockerUnreachableError(out.stderr || `docker info exited with ${out.exitCode}`);
-      raw = JSON.parse(out.stdout);
+      raw = JSON.parse(out.stdout) as RawInfo;
+      try {
+        components = version.exitCode === 0 ? ((JSON.parse(version.stdout) as { Name?: string }[]) ?? []) : [];
+      } catch {
+        components = [];
+      }
     }
-    const info = raw as {
-      ServerVersion?: string;
-      Architecture?: string;
-      DriverStatus?: [string, string][];
-      ServerErrors?: string[];
-    };
-    if (!info.ServerVersion) throw new DockerUnreachableError((info.ServerErrors ?? []).join("; ") || "no server answered");
-    const driverStatus = JSON.stringify(info.DriverStatus ?? []);
-    return {
-      serverVersion: info.ServerVersion,
-      architecture: ARCH[info.Architecture ?? ""] ?? info.Architecture ?? "amd64",
-      containerdStore: driverStatus.includes("io.containerd.snapshotter"),
-    };
+    const parsed = daemonInfoOf(raw, components);
+    if (!parsed) throw new DockerUnreachableError((raw.ServerErrors ?? []).join("; ") || "no server answered");
+    return parsed;
   })();
   checked.set(host, info);
-  info.catch(() => checked.delete(host)); // not reachable now: ask again next time
+  info.then((i) => answered.set(host, i)).catch(() => checked.delete(host)); // not reachable now: ask again next time
   return info;
 }
 

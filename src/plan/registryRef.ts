@@ -6,3 +6,11 @@ export const REGISTRY_RE =
 export function registryTag(registry: string, localTag: string): string {
   return `${registry.replace(/\/+$/, "")}/${localTag}`;
 }
+
+/**
+ * A tag as the docker CLI shows it: Podman stores unqualified names as `localhost/…` (loaded) or
+ * `docker.io/…` (committed) and its API returns them so; Docker's API returns them bare. Pure.
+ */
+export function familiarTag(ref: string): string {
+  return ref.replace(/^(?:docker\.io\/library\/|docker\.io\/|localhost\/)/, "");
+}

@@ -94,7 +94,7 @@ dockerTest(
     t.true(failed instanceof DockerUnreachableError, `the error is about Docker, not the step: ${(failed as Error).name}`);
     t.regex(
       message.replaceAll(IMAGE, "<image>"),
-      /Docker is not reachable through DOCKER_HOST=unix:\/\/\S+: it stopped answering during build step 4\/4/,
+      /The container engine is not reachable through DOCKER_HOST=unix:\/\/\S+: it stopped answering during build step 4\/4/,
     );
 
     await engine!.start();
@@ -144,7 +144,10 @@ dockerTest("the same with the CLI: a new process builds after the restart", asyn
   await stopping;
   t.true(stopped, `the daemon was stopped while the last step ran (exit ${first.code}): ${first.stderr.slice(-1500)}`);
   t.is(first.code, 1);
-  t.regex(first.stderr, /cybernode build: Docker is not reachable through DOCKER_HOST=\S+: it stopped answering during build step 4\/4/);
+  t.regex(
+    first.stderr,
+    /cybernode build: The container engine is not reachable through DOCKER_HOST=\S+: it stopped answering during build step 4\/4/,
+  );
   t.notRegex(first.stderr, /\n\s+at /, "a known error: no stack trace");
 
   await engine!.start();

@@ -57,7 +57,7 @@ test("images lists the specs", async (t) => {
 test("Docker not reachable: exit 1 and says how to start it or set DOCKER_HOST", async (t) => {
   const r = await runCli(["build", "fullnode/fixnode", "--images", FIXTURES], { DOCKER_HOST: "unix:///tmp/cybernode-no-such.sock" });
   t.is(r.code, 1);
-  t.regex(r.stderr, /Docker is not reachable through DOCKER_HOST=unix:\/\/\/tmp\/cybernode-no-such\.sock/);
+  t.regex(r.stderr, /The container engine is not reachable through DOCKER_HOST=unix:\/\/\/tmp\/cybernode-no-such\.sock/);
   t.regex(r.stderr, /Start the daemon/);
 });
 
