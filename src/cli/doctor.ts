@@ -1,12 +1,12 @@
-import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs";
-import { currentDockerHost, daemonInfo } from "../docker/cli";
+import { spawnSync } from "node:child_process";
+import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { currentDockerHost, type DaemonInfo, daemonInfo } from "../docker/cli";
+import { localSocket } from "../docker/engineApi";
 import { allowOnly, type ParsedArgs } from "./args";
+import { type Check, type EngineFacts, engineChecks } from "./doctorEngine";
 
-export interface Check {
-  ok: boolean;
-  what: string;
-  detail: string;
-}
+export type { Check } from "./doctorEngine";
 
 /** Looks a user up in /etc/passwd text. Pure. */
 export function passwdUid(passwd: string, user: string): number | null {
@@ -25,17 +25,67 @@ export function writableBy(st: { uid: number; gid: number; mode: number }, uid: 
   return (st.mode & 0o003) === 0o003;
 }
 
+/** Reads what the engine checks need from this machine. */
+function engineFacts(info: DaemonInfo): EngineFacts {
+  const host = currentDockerHost();
+  const socket = localSocket(host);
+  const read = (p: string) => {
+    try {
+      return readFileSync(p, "utf8");
+    } catch {
+      return "";
+    }
+  };
+  const dropIns = (dir: string) => {
+    try {
+      return readdirSync(dir)
+        .filter((f) => f.endsWith(".conf"))
+        .sort()
+        .map((f) => read(join(dir, f)));
+    } catch {
+      return [];
+    }
+  };
+  const limits = read("/proc/self/limits");
+  const hard = (name: string) => {
+    const m = new RegExp(`^Max ${name}\\s+\\S+\\s+(\\S+)`, "m").exec(limits);
+    return !m || m[1] === "unlimited" ? Number.MAX_SAFE_INTEGER : Number(m[1]);
+  };
+  const systemctl = spawnSync("systemctl", ["is-enabled", "podman-restart.service"], { encoding: "utf8", timeout: 5000 });
+  const systemd = existsSync("/run/systemd/system") && !systemctl.error;
+  let socketAccess: boolean | null = null;
+  if (socket) {
+    try {
+      accessSync(socket, constants.R_OK | constants.W_OK);
+      socketAccess = true;
+    } catch {
+      socketAccess = false;
+    }
+  }
+  return {
+    info,
+    host,
+    local: socket !== null,
+    containersConf: [
+      read("/usr/share/containers/containers.conf"),
+      read("/etc/containers/containers.conf"),
+      ...dropIns("/etc/containers/containers.conf.d"),
+    ],
+    hardLimits: { nofile: hard("open files"), nproc: hard("processes") },
+    restartService: systemd ? systemctl.stdout.trim() || "disabled" : null,
+    socketAccess,
+  };
+}
+
 export async function runDoctor(user: string, dataRoot: string): Promise<Check[]> {
   const checks: Check[] = [];
+  let kind: DaemonInfo["kind"] | undefined;
   try {
     const info = await daemonInfo();
-    checks.push({
-      ok: true,
-      what: "docker",
-      detail: `engine ${info.serverVersion} (${info.architecture}) via ${currentDockerHost() || "default context"}`,
-    });
+    kind = info.kind;
+    checks.push(...engineChecks(engineFacts(info)));
   } catch (e) {
-    checks.push({ ok: false, what: "docker", detail: (e as Error).message });
+    checks.push({ ok: false, what: "engine", detail: (e as Error).message });
   }
   const uid = process.getuid?.() ?? -1;
   const groups = (() => {
@@ -51,16 +101,18 @@ export async function runDoctor(user: string, dataRoot: string): Promise<Check[]
   })();
   const me = process.env.USER ?? process.env.LOGNAME ?? "";
   const inDocker = groups.split(":")[3]?.split(",").includes(me) ?? false;
-  checks.push({
-    ok: uid === 0 || inDocker,
-    what: "permissions",
-    detail:
-      uid === 0
-        ? "running as root"
-        : inDocker
-          ? `${me} is in the docker group`
-          : `${me || `uid ${uid}`} is not root and not in the docker group: sudo usermod -aG docker ${me || "$USER"} (then log in again)`,
-  });
+  // Podman has no docker group: its socket check above says whether this user may use it.
+  if (kind !== "podman")
+    checks.push({
+      ok: uid === 0 || inDocker,
+      what: "permissions",
+      detail:
+        uid === 0
+          ? "running as root"
+          : inDocker
+            ? `${me} is in the docker group`
+            : `${me || `uid ${uid}`} is not root and not in the docker group: sudo usermod -aG docker ${me || "$USER"} (then log in again)`,
+    });
   const passwd = existsSync("/etc/passwd") ? readFileSync("/etc/passwd", "utf8") : "";
   const cyberUid = passwdUid(passwd, user);
   checks.push({
@@ -116,6 +168,6 @@ export async function cmdDoctor(args: ParsedArgs): Promise<number> {
   const user = args.options.get("user") ?? "cyber";
   const dataRoot = args.options.get("data-root") ?? `/home/${user}/cyberdata`;
   const checks = await runDoctor(user, dataRoot);
-  for (const c of checks) process.stdout.write(`${c.ok ? "ok  " : "FAIL"} ${c.what.padEnd(12)} ${c.detail}\n`);
+  for (const c of checks) process.stdout.write(`${c.ok ? (c.warn ? "warn" : "ok  ") : "FAIL"} ${c.what.padEnd(12)} ${c.detail}\n`);
   return checks.every((c) => c.ok) ? 0 : 1;
 }
