@@ -57,12 +57,12 @@ export function benchImages(name: string): { root: string; loaded: LoadedSpec } 
 }
 
 /** `node bin/cybernode.js build --images <root> <name>` as a child process, with the test base-image mapping. */
-export function cliBuild(root: string, name: string): { stdout: string; pid: number } {
+export function cliBuild(root: string, name: string, env: NodeJS.ProcessEnv = {}): { stdout: string; pid: number } {
   const mapping = [...testBaseMap()].map(([from, to]) => `${from}=${to}`).join(",");
   const args = [join(REPO, "bin/cybernode.js"), "build", "--images", root, name];
   const r = spawnSync(process.execPath, args, {
     cwd: REPO,
-    env: { ...process.env, CYBERNODE_BASE_IMAGES: mapping },
+    env: { ...process.env, CYBERNODE_BASE_IMAGES: mapping, ...env },
     encoding: "utf8",
   });
   if (r.status !== 0) throw new Error(`cybernode build ${name} (exit ${r.status ?? r.signal}): ${r.stderr}`);

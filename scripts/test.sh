@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # The test command of the README: on a fresh Debian machine (as root) it installs and starts
 # what the tests need, then runs every test and ends with "N passed, N failed[, N skipped]".
-# CYBERNODE_SKIP_DOCKER=1 skips the Docker part, CYBERNODE_SKIP_ENGINE=1 the real Pulumi engine
-# tests (the skipped tests are counted and printed).
+# CYBERNODE_SKIP_DOCKER=1 skips the Docker part (and Podman's), CYBERNODE_SKIP_PODMAN=1 the Podman
+# tests, CYBERNODE_SKIP_ENGINE=1 the real Pulumi engine tests (skipped tests are counted and printed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [[ "${CYBERNODE_SKIP_DOCKER:-}" != "1" ]]; then
   bash scripts/start-docker.sh
   bash scripts/make-test-bases.sh
+  # Podman from Debian, its container limits, the base images in its store (tests/podman starts its API service).
+  [[ "${CYBERNODE_SKIP_PODMAN:-}" == "1" ]] || bash scripts/start-podman.sh
 fi
 [[ -d node_modules ]] && [[ node_modules/.package-lock.json -nt package-lock.json ]] || npm ci --no-audit --no-fund
 # The real Pulumi engine for tests/engine (built from Go modules when no CLI is found; cached).

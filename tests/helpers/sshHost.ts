@@ -28,8 +28,9 @@ const run = (cmd: string, args: string[]) => {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")}: ${r.stderr || r.error}`);
 };
 
-export async function startSshHost(): Promise<SshHost> {
-  const engine = await startSecondDaemon();
+/** `engine`: an engine of the caller's (e.g. a Podman service) for the sessions instead of a second dockerd; the caller stops it. */
+export async function startSshHost(given?: SecondDaemon): Promise<SshHost> {
+  const engine = given ?? (await startSecondDaemon());
   const dir = mkdtempSync(join(tmpdir(), "cybernode-ssh-"));
   const port = await freePort();
   run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "host_key")]);
@@ -82,7 +83,7 @@ export async function startSshHost(): Promise<SshHost> {
   const host = "ssh://root@cybernode-remote";
   const stop = async () => {
     sshd.kill("SIGTERM");
-    await engine.stop();
+    if (!given) await engine.stop();
     rmSync(dir, { recursive: true, force: true });
   };
   const started = Date.now();
