@@ -140,6 +140,20 @@ test.serial("btcd on node1: seed ports, secret RPC password, image shipped to th
   t.is(of(declared, /^pulumi:providers:docker$/)[0].inputs.host, "ssh://cyber@node1");
 });
 
+test.serial("btcd on a Podman host: built there (buildOn: host), run there through Podman's socket", async (t) => {
+  const { declared } = await runStackWithMocks("podman1", join(PROJECT, "stacks/Pulumi.podman1.yaml"));
+  const socket = "unix:///run/podman/podman.sock";
+  t.is(of(declared, /^pulumi:providers:docker$/)[0].inputs.host, socket, "containers are created through Podman's API");
+  for (const kind of [/BuildImage/, /Binaries/, /RunImage/])
+    t.is((of(declared, kind)[0].inputs as Json).buildHost, socket, "steps run on Podman");
+  const run = of(declared, /RunImage/)[0].inputs as Json;
+  t.is(run.targetHost, socket, "nothing to ship: the image is loaded where it was built");
+  t.is((of(declared, /DataDir/)[0].inputs as Json).host, socket, "the data folder is made on this machine");
+  const btcd = of(declared, /Container$/)[0].inputs as Json;
+  t.is(btcd.restart, "always");
+  t.is(btcd.stopTimeout, 300);
+});
+
 test.serial("changing one node's config replaces nothing of another node (figure: resources changed)", async (t) => {
   const file = join(PROJECT, "stacks/Pulumi.local.yaml");
   const before = await runStackWithMocks("local", file, { plain: PLAIN });
