@@ -12,10 +12,12 @@ export type Destination =
   /** Another Docker (or Docker-API) host: `docker load` through DOCKER_HOST=<host>, skipped when it has the ID. */
   | { kind: "docker-host"; host: string }
   /** A registry: push, and hosts pull `<registry>/<repo>@sha256:…`. */
-  | { kind: "registry"; registry: string };
+  | { kind: "registry"; registry: string }
+  /** A Kubernetes node's containerd (target `containerd:///path.sock`): `ctr images import`, Pods run the tag. */
+  | { kind: "containerd"; socket: string };
 
 export interface Publication {
-  /** `<registry>/<repo>@sha256:…` for a registry, else "". */
+  /** What the nodes run: `<registry>/<repo>@sha256:…` for a registry, the imported tag for containerd, else "". */
   pullRef: string;
   /** Bytes sent to another host (0 when it already had the image, or for the build host). */
   bytesSent: number;
@@ -32,6 +34,7 @@ export interface Publisher {
  */
 export function destinationFor(o: { registry?: string; targetHost?: string; buildHost?: string }): Destination {
   if (o.registry) return { kind: "registry", registry: o.registry };
+  if (o.targetHost?.startsWith("containerd://")) return { kind: "containerd", socket: o.targetHost.slice("containerd://".length) };
   if (o.targetHost && o.targetHost !== (o.buildHost ?? "")) return { kind: "docker-host", host: o.targetHost };
   return { kind: "build-host" };
 }
@@ -54,5 +57,7 @@ export async function publisherFor(d: Destination): Promise<Publisher> {
       return (require("./dockerHost") as typeof import("./dockerHost")).dockerHostPublisher(d);
     case "registry":
       return (require("./registry") as typeof import("./registry")).registryPublisher(d);
+    case "containerd":
+      return (require("./containerd") as typeof import("./containerd")).containerdPublisher(d);
   }
 }

@@ -7,7 +7,7 @@ import {
   imagePresent,
   onBuildHost,
   previewBaseLookups,
-  runImageHost,
+  runImageInPlace,
   stored,
   UNKNOWN,
 } from "./providerRuntime";
@@ -181,13 +181,13 @@ export const runImageProvider: pulumi.dynamic.ResourceProvider = {
     }
     // Read the world back: an image pruned from the host (docker image prune -a) is loaded again.
     const b = builder(news.projectDir);
-    const present = olds.present !== false && (await imagePresent(b, olds.imageId, runImageHost(b, news)));
+    const present = olds.present !== false && (await runImageInPlace(b, news, olds));
     return { changes: !present, replaces: [], stables: present ? ["imageId", "version", "tags"] : [] };
   },
   async read(id: string, props: RunImageOutputs) {
     // `pulumi refresh`: record whether the image is still on its host; the next up reloads it if not.
     const b = builder(props.projectDir);
-    return { id, props: { ...props, present: await imagePresent(b, props.imageId, runImageHost(b, props)) } };
+    return { id, props: { ...props, present: await runImageInPlace(b, props, props) } };
   },
   async create(i: RunImageInputs) {
     const outs = await runAssemble(i);

@@ -2,6 +2,8 @@ import { posix } from "node:path";
 import { InputError } from "../spec/errors";
 import { REGISTRY_RE } from "../plan/registryRef";
 import { parseNode, type NodePlan } from "./nodeConfig";
+import { type KubernetesTarget, parseKubernetesTarget } from "./kubernetesConfig";
+import { kubernetesNodeProblems } from "../kubernetes/nodeObjects";
 export { fillSecrets, parsePortMapping, DEFAULT_SECURITY, type NodePlan, type NodePort, type NodeSecurity } from "./nodeConfig";
 import { CONTAINER_NAME_RE, ENV_KEY_RE, isObject, isValidUid } from "../spec/fields";
 import type { ResolvedSpec } from "../spec/validate";
@@ -34,6 +36,8 @@ export interface StackPlan {
    * they take precedence over the environment of the process running Pulumi.
    */
   buildEnv: Record<string, string>;
+  /** Nodes go to this Kubernetes cluster as StatefulSets instead of Docker containers on `host`. */
+  kubernetes?: KubernetesTarget;
 }
 
 export interface StackContext {
@@ -61,6 +65,7 @@ const KEYS = [
   "imagesDirs",
   "promoteFrom",
   "registry",
+  "kubernetes",
 ];
 
 /** Config values arrive as strings (plain keys) or JSON (objects); both are accepted. */
@@ -162,6 +167,9 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: StackCont
     else registry = reg;
   }
 
+  const kubeRaw = get("kubernetes");
+  const kubernetes = kubeRaw === undefined ? undefined : parseKubernetesTarget(kubeRaw, registry, bad);
+
   // nodes
   const nodes: NodePlan[] = [];
   const nodesRaw = get("nodes") ?? {};
@@ -188,6 +196,8 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: StackCont
       nodes.push(node);
     }
   }
+
+  if (kubernetes) for (const n of nodes) for (const [k, what] of kubernetesNodeProblems(n)) bad(k, what);
 
   if (uidMissing && nodes.length > 0)
     bad("uid", "not set and this machine has no user 'cyber': set it with: pulumi config set cybernode:uid 1000");
@@ -254,5 +264,6 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: StackCont
     nodes,
     images: [...images].sort(),
     buildEnv,
+    ...(kubernetes ? { kubernetes } : {}),
   };
 }

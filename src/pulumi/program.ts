@@ -64,7 +64,12 @@ export function deployStack(o: ProgramOptions = {}) {
         baseImages: plan.baseImages,
         buildEnv,
         buildHost,
-        targetHost: local ? "" : plan.host,
+        // A cluster without a registry gets its images imported into the node's containerd.
+        targetHost: plan.kubernetes?.containerd
+          ? `containerd://${plan.kubernetes.containerd.replace(/^unix:\/\//, "")}`
+          : local
+            ? ""
+            : plan.host,
         buildHash: sha256(stableJson({ build: spec.build, inputs: digestInputs(join(root, name)) })),
         runHash: sha256(stableJson({ name: spec.name, run: spec.run })),
         promoted: promoted ? { imageId: promoted(name), from: plan.promoteFrom } : undefined,
@@ -73,9 +78,19 @@ export function deployStack(o: ProgramOptions = {}) {
     );
   }
   // A stack without nodes (a build host publishing images) declares no Docker provider and no container.
-  const containers = plan.nodes.length ? nodeContainers(plan, images) : [];
+  // A Kubernetes stack runs each node as a StatefulSet (src/kubernetes, loaded only for such stacks).
+  const kube = plan.kubernetes;
+  const containers: { name: pulumi.Output<string> }[] = !plan.nodes.length
+    ? []
+    : kube
+      ? (require("../kubernetes/deploy") as typeof import("../kubernetes/deploy")).nodeStatefulSets(
+          { ...plan, kubernetes: kube },
+          images,
+          specs,
+        )
+      : nodeContainers(plan, images);
   return {
-    host: plan.host,
+    host: kube ? `kubernetes:${kube.context || kube.kubeconfig || "default"}/${kube.namespace}` : plan.host,
     nodes: Object.fromEntries(
       plan.nodes.map((n, i) => [
         n.name,

@@ -28,6 +28,9 @@ export function builder(projectDir: string) {
     get publish(): typeof import("../publish/publisher") {
       return load("src/publish/publisher.ts");
     },
+    get containerd(): typeof import("../publish/containerd") {
+      return load("src/publish/containerd.ts");
+    },
     get extract(): typeof import("../build/extract") {
       return load("src/build/extract.ts");
     },
@@ -96,6 +99,22 @@ export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 export async function imagePresent(b: ReturnType<typeof builder>, ref: string, host: string): Promise<boolean> {
   if (!ref) return false;
   return (await b.imageId.imageIdOf(ref, host)) !== null;
+}
+
+/**
+ * Whether the run image is where its nodes need it: on the Docker host the containers run on (with a
+ * registry: the build host, which pushes it), or, for a Kubernetes node's containerd, imported there.
+ */
+export async function runImageInPlace(
+  b: ReturnType<typeof builder>,
+  i: Pick<RunImageInputs, "registry" | "targetHost" | "buildHost">,
+  o: { imageId: string; pullRef: string },
+): Promise<boolean> {
+  const d = b.publish.destinationFor(i);
+  if (d.kind === "containerd") {
+    return o.pullRef !== "" && (await b.containerd.containerdHas(d.socket, o.pullRef)) && (await imagePresent(b, o.imageId, i.buildHost));
+  }
+  return imagePresent(b, o.imageId, b.publish.runHostOf(d, i.buildHost));
 }
 
 /** The host a run image must be on for its containers (with a registry: the build host, which pushes it). */

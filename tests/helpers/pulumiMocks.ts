@@ -39,7 +39,11 @@ export async function runStackWithMocks(
           Object.assign(state, { buildKey: "k".repeat(64), buildTag: "t", baseImageId: "b", stepsRun: 0 });
         if (args.type.includes("Binaries")) Object.assign(state, { digest: "d".repeat(64), version: "1.0.0", files: [] });
         if (args.type.includes("RunImage")) {
-          const pullRef = args.inputs.registry ? `${args.inputs.registry}/cybernode/x@sha256:${"f".repeat(64)}` : "";
+          const pullRef = args.inputs.registry
+            ? `${args.inputs.registry}/cybernode/x@sha256:${"f".repeat(64)}`
+            : String(args.inputs.targetHost ?? "").startsWith("containerd://")
+              ? `cybernode/x:cid-${"0".repeat(64)}`
+              : "";
           Object.assign(state, {
             imageId: args.inputs.promotedImageId || MOCK_IMAGE_ID,
             configDigest: args.inputs.promotedImageId || MOCK_IMAGE_ID,

@@ -1,4 +1,4 @@
-import test from "ava";
+import test, { type ExecutionContext } from "ava";
 import { readdirSync, readFileSync } from "node:fs";
 import { load } from "js-yaml";
 import { loadSpec } from "../../src/spec/load";
@@ -29,6 +29,55 @@ function nodesOf(stack: string): Json {
 }
 
 const of = (declared: Declared[], re: RegExp) => declared.filter((d) => re.test(d.type));
+const configOf = (stack: string): Json => (load(readFileSync(join(PROJECT, "stacks", `Pulumi.${stack}.yaml`), "utf8")) as Json).config;
+
+/** What every node of a Kubernetes stack must be: the Docker Container's settings, as a StatefulSet. */
+function checkStatefulSet(t: ExecutionContext, stack: string, s: Declared, declared: Declared[]): void {
+  const target = configOf(stack)["cybernode:kubernetes"] as Json;
+  const node = nodesOf(stack)[s.name] as Json;
+  const i = s.inputs as Json;
+  t.is(i.metadata.namespace, target.namespace ?? "cybernode");
+  t.true(s.opts?.deleteBeforeReplace, "a fixed name: the old StatefulSet goes first");
+  const spec = i.spec as Json;
+  t.is(spec.replicas, 1);
+  t.deepEqual(spec.persistentVolumeClaimRetentionPolicy, { whenDeleted: "Retain", whenScaled: "Retain" }, "data is never deleted");
+  const claim = spec.volumeClaimTemplates[0];
+  t.is(claim.spec.resources.requests.storage, target.dataSize ?? "100Gi");
+  if (target.storageClass) t.is(claim.spec.storageClassName, target.storageClass);
+  const pod = spec.template.spec;
+  const image = loadSpec(join(PROJECT, "images"), node.image).spec;
+  t.is(pod.terminationGracePeriodSeconds, node.stopGrace ?? image.container.stopGrace, "the daemon's grace period");
+  t.deepEqual(pod.securityContext, { runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, runAsNonRoot: true });
+  t.false(pod.automountServiceAccountToken);
+  const c = pod.containers[0];
+  t.is(
+    c.image,
+    configOf(stack)["cybernode:registry"]
+      ? `${configOf(stack)["cybernode:registry"]}/cybernode/x@sha256:${"f".repeat(64)}`
+      : `cybernode/x:cid-${"0".repeat(64)}`,
+  );
+  t.is(c.imagePullPolicy, configOf(stack)["cybernode:registry"] ? "IfNotPresent" : "Never");
+  t.deepEqual(c.securityContext, {
+    readOnlyRootFilesystem: true,
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ["ALL"], add: [] },
+  });
+  t.deepEqual(c.volumeMounts.slice(0, 2), [
+    { name: "data", mountPath: "/cyberdata" },
+    { name: "tmp", mountPath: "/tmp" },
+  ]);
+  t.deepEqual(c.readinessProbe.exec.command, image.run.health?.command, "the image's health check decides Ready");
+  if (node.memory) t.regex(c.resources.limits.memory, /^\d+Mi$/);
+  for (const p of c.ports as Json[]) {
+    if ([8334, 18334, 18545, 9332, 18081, 3500, 8545].includes(p.containerPort))
+      t.is(p.hostPort, undefined, `RPC ${p.containerPort} stays in the cluster`);
+  }
+  const svc = declared.find((d) => d.type === "kubernetes:core/v1:Service" && d.name === s.name);
+  t.truthy(svc, "a Service per node");
+  t.deepEqual((svc?.inputs as Json | undefined)?.spec?.selector, spec.selector.matchLabels);
+  const ns = declared.find((d) => d.type === "kubernetes:core/v1:Namespace");
+  t.true(ns?.opts?.retainOnDelete, "the namespace (and its claims) outlive the stack");
+}
 
 test("stack files exist for the local host, a remote host, and a staging/prod pair", (t) => {
   for (const s of ["local", "node1", "staging", "prod"]) t.true(STACKS.includes(`Pulumi.${s}.yaml`), s);
@@ -47,10 +96,14 @@ for (const file of STACKS) {
     });
     t.log(`mock run of ${stack}: ${Date.now() - started} ms, ${declared.length} resources`);
     const nodes = outputs.nodes as Record<string, { container: string; image: string; imageId: string; version: string }>;
-    // A stack without nodes (a build host) declares no Docker provider at all.
-    t.is(of(declared, /^pulumi:providers:docker$/).length, Object.keys(nodes).length ? 1 : 0);
+    const kube = configOf(stack)["cybernode:kubernetes"] !== undefined;
+    // A stack without nodes (a build host) declares no Docker provider at all; a cluster's stack neither.
+    t.is(of(declared, /^pulumi:providers:docker$/).length, Object.keys(nodes).length && !kube ? 1 : 0);
+    t.is(of(declared, /^pulumi:providers:kubernetes$/).length, Object.keys(nodes).length && kube ? 1 : 0);
     const containers = of(declared, /^docker:index\/container:Container$/);
-    t.deepEqual(containers.map((c) => c.name).sort(), Object.keys(nodes).sort());
+    t.deepEqual(containers.map((c) => c.name).sort(), kube ? [] : Object.keys(nodes).sort());
+    const statefulSets = of(declared, /^kubernetes:apps\/v1:StatefulSet$/);
+    t.deepEqual(statefulSets.map((c) => c.name).sort(), kube ? Object.keys(nodes).sort() : []);
     const images = of(declared, /^cybernode:index:Image$/);
     t.deepEqual(
       images.map((i) => i.name).sort(),
@@ -105,8 +158,9 @@ for (const file of STACKS) {
       t.is(command.secret, carriesSecret, "args are secret exactly when they carry a secret");
       t.false(JSON.stringify({ ...i, command: null }).includes(SECRETS["cybernode:btcdExplorerPass"]), "the secret appears nowhere else");
     }
+    for (const s of statefulSets) checkStatefulSet(t, stack, s, declared);
     const dirs = of(declared, /DataDir/);
-    t.is(dirs.length, containers.length);
+    t.is(dirs.length, containers.length, "data folders on Docker hosts; PersistentVolumeClaims on clusters");
     t.true(
       dirs.every((d) => (d.inputs as Json).uid === 1000 && d.opts?.retainOnDelete === true),
       "data folders owned by the uid, retained on delete",
