@@ -34,7 +34,7 @@ child.on("close", (code) => {
   if (code !== 0 && failed === 0) failed = 1;
   if (skipped > 0)
     process.stdout.write(
-      `note: ${skipped} test(s) skipped (CYBERNODE_SKIP_DOCKER=1 skips the Docker and Podman tests, CYBERNODE_SKIP_PODMAN=1 the Podman tests, CYBERNODE_SKIP_ENGINE=1 the real-engine tests)\n`,
+      `note: ${skipped} test(s) skipped (CYBERNODE_SKIP_DOCKER=1 skips the Docker and Podman tests, CYBERNODE_SKIP_PODMAN=1 the Podman tests, CYBERNODE_SKIP_KUBERNETES=1 the Kubernetes tests, CYBERNODE_SKIP_ENGINE=1 the real-engine tests)\n`,
     );
   if (todo > 0) process.stdout.write(`note: ${todo} test(s) marked todo (neither passed nor failed)\n`);
   if (knownGaps > 0)

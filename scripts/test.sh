@@ -2,7 +2,8 @@
 # The test command of the README: on a fresh Debian machine (as root) it installs and starts
 # what the tests need, then runs every test and ends with "N passed, N failed[, N skipped]".
 # CYBERNODE_SKIP_DOCKER=1 skips the Docker part (and Podman's), CYBERNODE_SKIP_PODMAN=1 the Podman
-# tests, CYBERNODE_SKIP_ENGINE=1 the real Pulumi engine tests (skipped tests are counted and printed).
+# tests, CYBERNODE_SKIP_KUBERNETES=1 the Kubernetes tests, CYBERNODE_SKIP_ENGINE=1 the real Pulumi
+# engine tests (and the Kubernetes ones); skipped tests are counted and printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,12 @@ fi
 # The real Pulumi engine for tests/engine (built from Go modules when no CLI is found; cached).
 if [[ "${CYBERNODE_SKIP_ENGINE:-}" != "1" ]]; then
   bash scripts/install-pulumi.sh
+  # The Kubernetes suite: a single-node cluster's binaries and Pulumi's Kubernetes provider, built from
+  # Go modules once and cached in /var/cache/cybernode (tests/kubernetes starts and stops the cluster).
+  if [[ "${CYBERNODE_SKIP_KUBERNETES:-}" != "1" && "${CYBERNODE_SKIP_DOCKER:-}" != "1" ]]; then
+    bash scripts/install-kubernetes.sh
+    bash scripts/install-pulumi-kubernetes.sh
+  fi
 fi
 npx tsc --noEmit -p .
 # Formatting and lint rules (biome.json); `npm run format` fixes what it can.

@@ -4,7 +4,7 @@ import { fillSecrets, type NodePlan, type StackPlan } from "../pulumi/config";
 import type { Image } from "../pulumi/imageResource";
 import type { KubernetesTarget } from "../pulumi/kubernetesConfig";
 import type { ResolvedSpec } from "../spec/validate";
-import { nodeLabels, serviceSpec, statefulSetSpec } from "./nodeObjects";
+import { nodeLabels, ROLLOUT_WAIT, serviceSpec, statefulSetSpec } from "./nodeObjects";
 import { SecretFileValues } from "./secretFiles";
 
 /**
@@ -80,7 +80,7 @@ function nodeObjects(
   });
   const sts = new k8s.apps.v1.StatefulSet(
     node.name,
-    { metadata: { name: node.name, namespace: ns, labels }, spec: stsSpec },
+    { metadata: { name: node.name, namespace: ns, labels, annotations: { "pulumi.com/waitFor": ROLLOUT_WAIT } }, spec: stsSpec },
     // A fixed name (its Pod and PVC names follow from it): the old one goes before its replacement.
     { provider, dependsOn, deleteBeforeReplace: true },
   );

@@ -31,6 +31,18 @@ export interface NodeObjectsInput {
   secretFilesSecret?: string;
 }
 
+/**
+ * How Pulumi decides a node's StatefulSet is done (annotation `pulumi.com/waitFor`): its one Pod made
+ * from the newest template and Ready. The provider's own StatefulSet await (4.24.1) can accept the
+ * status written before the controller saw the update (pulumi-kubernetes#3329: `up` returned while the
+ * old Pod still ran); its JSONPath conditions wait for `.status.observedGeneration` first.
+ */
+export const ROLLOUT_WAIT = JSON.stringify([
+  "jsonpath={.status.updatedReplicas}=1",
+  "jsonpath={.status.readyReplicas}=1",
+  "jsonpath={.status.currentReplicas}=1",
+]);
+
 /** Labels of a node's objects and Pods; `selector` is the part that must never change. */
 export function nodeLabels(node: NodePlan, stack: string): { selector: Record<string, string>; all: Record<string, string> } {
   const selector = { "app.kubernetes.io/name": node.name, "app.kubernetes.io/part-of": "cybernode", "cybernode.node": node.name };

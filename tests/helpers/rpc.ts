@@ -1,11 +1,17 @@
 import { request } from "node:http";
 
-/** One JSON-RPC call (1.0 unless told, as Bitcoin-style nodes take it; geth wants 2.0) to 127.0.0.1:port; the whole reply. */
-export function rpc(port: number, method: string, params: unknown[] = [], jsonrpc: "1.0" | "2.0" = "1.0"): Promise<unknown> {
+/** One JSON-RPC call (1.0 unless told, as Bitcoin-style nodes take it; geth wants 2.0) to host:port (default 127.0.0.1); the whole reply. */
+export function rpc(
+  port: number,
+  method: string,
+  params: unknown[] = [],
+  jsonrpc: "1.0" | "2.0" = "1.0",
+  host = "127.0.0.1",
+): Promise<unknown> {
   const body = JSON.stringify({ jsonrpc, id: 1, method, params });
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: "127.0.0.1", port, method: "POST", path: "/", headers: { "content-type": "application/json" }, timeout: 5000 },
+      { host, port, method: "POST", path: "/", headers: { "content-type": "application/json" }, timeout: 5000 },
       (res) => {
         let text = "";
         res.on("data", (c: Buffer) => (text += c.toString()));
