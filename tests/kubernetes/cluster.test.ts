@@ -1,9 +1,10 @@
 import test from "ava";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { collectSteps, engineStack, imagesFolder, newBackend, PROJECT, SKIP_ENGINE, TEST_BASE_CONFIG } from "../helpers/engine";
 import { requireDocker } from "../helpers/docker";
 import { type KubeCluster, SKIP_KUBERNETES, startKubeCluster } from "../helpers/kubeCluster";
+import { poll } from "../helpers/faults";
 import { rpc } from "../helpers/rpc";
 
 // A Kubernetes stack under the real Pulumi engine and the real Kubernetes provider, against a real
@@ -162,9 +163,14 @@ kubeTest("a stack promoting from this one deploys the same image; removing a nod
   const prodSts = await get("statefulset", "fixnode", `${NS}-prod`);
   t.is(prodSts.spec.template.spec.containers[0].image, `cybernode/fullnode-fixnode:cid-${source["fullnode/fixnode"].imageId.slice(7)}`);
 
+  const data = await dataPath("fixnode");
+  rmSync(join(data, "clean-shutdown"), { force: true });
   const stack = await engineStack("kube", backend, config({ btcd: NODES.btcd }));
   await stack.up();
   await t.throwsAsync(get("statefulset", "fixnode"), undefined, "the node's StatefulSet is gone");
+  // The Pod may still be terminating when the StatefulSet is gone: wait for its marker (or the grace).
+  const marked = await poll(() => existsSync(join(data, "clean-shutdown")), 30_000, 250);
+  t.true(marked, "the removed node was stopped with SIGTERM and its grace period, and shut down cleanly");
   t.is((await get("pvc", "data-fixnode-0")).status.phase, "Bound", "its data claim is kept");
   await prod.destroy();
   await stack.destroy();

@@ -1,6 +1,6 @@
 import test from "ava";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "../../src/cli/args";
@@ -200,7 +200,13 @@ test("loadStackPlan validates a real stack file as pulumi up would; a missing on
   const local = loadStackPlan(PROJECT, statusOptions(parseArgs([]), PROJECT));
   t.is(local.stack, "local");
   const e = t.throws(() => loadStackPlan(PROJECT, statusOptions(parseArgs(["--stack", "nope"]), PROJECT)), { instanceOf: InputError });
-  t.regex(e.message, /no stack file stacks\/Pulumi\.nope\.yaml; stacks in .*: build, local, node1, prod, staging/);
+  // Every stack file of stacks/, in order.
+  const stacks = readdirSync(join(__dirname, "../../stacks"))
+    .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+    .filter(Boolean)
+    .sort();
+  t.true(e.message.includes(`no stack file stacks/Pulumi.nope.yaml; stacks in `), e.message);
+  t.true(e.message.includes(`: ${stacks.join(", ")} (choose one with --stack NAME)`), e.message);
   const empty = mkdtempSync(join(tmpdir(), "cn-status-"));
   t.throws(() => loadStackPlan(PROJECT, { stack: "x", stacksDir: empty, json: false }), { message: /no stack files in .*--stacks-dir/ });
 });
