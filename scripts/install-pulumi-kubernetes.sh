@@ -78,7 +78,7 @@ if ! serves "$BUILT"; then
   command -v go >/dev/null || die "go is not installed: it builds the Kubernetes provider from Go modules"
   command -v node >/dev/null || die "node is not installed: it writes the provider's embedded schema"
   log "building pulumi-resource-kubernetes $VERSION ($PROVIDER_MODULE@$PROVIDER_REV) into $BUILT" \
-    "(about 7 minutes on 2 cores from cold Go caches)"
+    "(about 11 minutes on 2 cores from cold Go caches)"
   work=$(mktemp -d)
   trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
   src=$(cd "$work" && go mod download -json "$PROVIDER_MODULE@$PROVIDER_REV" |

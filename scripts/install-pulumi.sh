@@ -33,7 +33,7 @@ fi
 
 if ! works "$BUILT"; then
   command -v go >/dev/null || { echo "[install-pulumi] go is not installed: it builds the Pulumi CLI from Go modules" >&2; exit 1; }
-  echo "[install-pulumi] building Pulumi CLI $CLI_VERSION from Go modules into $BUILT (about 4 minutes on 2 cores from cold Go caches)"
+  echo "[install-pulumi] building Pulumi CLI $CLI_VERSION from Go modules into $BUILT (about 6 minutes on 2 cores from cold Go caches)"
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
   (
