@@ -28,6 +28,13 @@ export const median = (xs: number[]): number => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
+/** Wall time of an async fn in seconds. */
+export async function secondsOf(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return (performance.now() - t0) / 1000;
+}
+
 /** Wall time of fn in seconds. */
 export function timed<T>(fn: () => T): { seconds: number; value: T } {
   const t0 = performance.now();

@@ -10,18 +10,10 @@
  */
 import type { Stack } from "@pulumi/pulumi/automation";
 import { requireDocker } from "../tests/helpers/docker";
+import { median, secondsOf } from "./anchors";
 import { engineStack, imagesFolder, imagesOnlyConfig, newBackend, pulumiRoot } from "../tests/helpers/engine";
 
 const RUNS = Math.max(5, Number(process.env.BENCH_RUNS ?? 5));
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const timed = async (f: () => Promise<unknown>) => {
-  const t0 = performance.now();
-  await f();
-  return (performance.now() - t0) / 1000;
-};
 const NAMES = ["fullnode/fixa", "fullnode/fixb", "fullnode/fixc"];
 
 async function main(): Promise<void> {
@@ -31,7 +23,7 @@ async function main(): Promise<void> {
   const images = imagesFolder(NAMES.map((n) => n.split("/")[1]));
   const empty = await engineStack("empty", backend, imagesOnlyConfig(images.root, []));
   const three = await engineStack("three", backend, imagesOnlyConfig(images.root, NAMES));
-  const coldUp = await timed(() => three.up()); // builds (from whatever cache there is) and loads
+  const coldUp = await secondsOf(() => three.up()); // builds (from whatever cache there is) and loads
   await empty.up();
 
   const samples = {
@@ -44,14 +36,14 @@ async function main(): Promise<void> {
   const noop = (s: Stack) => s.up({ expectNoChanges: true });
   for (let i = 0; i < RUNS; i++) {
     // Interleaved, so drift on a noisy machine hits both sides alike.
-    samples.emptyPreview.push(await timed(() => empty.preview({ expectNoChanges: true })));
-    samples.threePreview.push(await timed(() => three.preview({ expectNoChanges: true })));
-    samples.emptyUp.push(await timed(() => noop(empty)));
-    samples.threeUp.push(await timed(() => noop(three)));
+    samples.emptyPreview.push(await secondsOf(() => empty.preview({ expectNoChanges: true })));
+    samples.threePreview.push(await secondsOf(() => three.preview({ expectNoChanges: true })));
+    samples.emptyUp.push(await secondsOf(() => noop(empty)));
+    samples.threeUp.push(await secondsOf(() => noop(three)));
     // A new stack and a new images folder (no bin/): steps come from the cache, bin/ is extracted again.
     const fresh = imagesFolder(NAMES.map((n) => n.split("/")[1]));
     const stack = await engineStack(`first-${i}`, backend, imagesOnlyConfig(fresh.root, NAMES));
-    samples.firstUpWarm.push(await timed(() => stack.up()));
+    samples.firstUpWarm.push(await secondsOf(() => stack.up()));
   }
   const m = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)])) as Record<keyof typeof samples, number>;
   const f = (x: number) => `${x.toFixed(2)} s`;

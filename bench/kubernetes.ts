@@ -10,19 +10,11 @@
  * installs them). BENCH_RUNS (default 5).
  */
 import { requireDocker } from "../tests/helpers/docker";
+import { median, secondsOf } from "./anchors";
 import { engineStack, imagesFolder, newBackend, pulumiRoot, TEST_BASE_CONFIG } from "../tests/helpers/engine";
 import { startKubeCluster } from "../tests/helpers/kubeCluster";
 
 const RUNS = Math.max(3, Number(process.env.BENCH_RUNS ?? 5));
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const timed = async (f: () => Promise<unknown>) => {
-  const t0 = performance.now();
-  await f();
-  return (performance.now() - t0) / 1000;
-};
 
 async function main(): Promise<void> {
   pulumiRoot();
@@ -50,7 +42,7 @@ async function main(): Promise<void> {
       "cybernode:nodes": { value: JSON.stringify({ n1: node(18545), n2: node(18546), n3: node(18547) }) },
     });
     const imagesOnly = await engineStack("images-only", backend, { ...base, "cybernode:images": { value: '["fullnode/fixnode"]' } });
-    const firstUp = await timed(() => kube.up());
+    const firstUp = await secondsOf(() => kube.up());
     await imagesOnly.up();
     const pods = JSON.parse(await cluster.kubectl(["-n", "bench", "get", "pods", "-o", "json"])) as {
       items: {
@@ -64,10 +56,10 @@ async function main(): Promise<void> {
     });
     const s = { kubePreview: [] as number[], anchorPreview: [] as number[], kubeUp: [] as number[], anchorUp: [] as number[] };
     for (let i = 0; i < RUNS; i++) {
-      s.kubePreview.push(await timed(() => kube.preview({ expectNoChanges: true })));
-      s.anchorPreview.push(await timed(() => imagesOnly.preview({ expectNoChanges: true })));
-      s.kubeUp.push(await timed(() => kube.up({ expectNoChanges: true })));
-      s.anchorUp.push(await timed(() => imagesOnly.up({ expectNoChanges: true })));
+      s.kubePreview.push(await secondsOf(() => kube.preview({ expectNoChanges: true })));
+      s.anchorPreview.push(await secondsOf(() => imagesOnly.preview({ expectNoChanges: true })));
+      s.kubeUp.push(await secondsOf(() => kube.up({ expectNoChanges: true })));
+      s.anchorUp.push(await secondsOf(() => imagesOnly.up({ expectNoChanges: true })));
     }
     const m = Object.fromEntries(Object.entries(s).map(([k, v]) => [k, median(v)])) as Record<keyof typeof s, number>;
     const f = (x: number) => `${x.toFixed(2)} s`;

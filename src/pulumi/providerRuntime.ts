@@ -117,10 +117,6 @@ export async function runImageInPlace(
   return imagePresent(b, o.imageId, b.publish.runHostOf(d, i.buildHost));
 }
 
-/** The host a run image must be on for its containers (with a registry: the build host, which pushes it). */
-export const runImageHost = (b: ReturnType<typeof builder>, i: Pick<RunImageInputs, "registry" | "targetHost" | "buildHost">) =>
-  b.publish.runHostOf(b.publish.destinationFor(i), i.buildHost);
-
 /** bin/ holds what the build with this key extracted, unedited. */
 export function binCurrent(b: ReturnType<typeof builder>, binDir: string, buildKey: string) {
   const manifest = b.manifest.readManifest(binDir);
