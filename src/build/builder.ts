@@ -36,6 +36,8 @@ export interface StepsResult {
   stepsTotal: number;
   stepsRun: number;
   stepSeconds: number[];
+  /** Containers the steps ran in (one for consecutive steps on a local engine). */
+  stepContainers: number;
   /** Cache key of the final build step (identifies the build image). */
   buildKey: string;
   /** Tag of the final build-step image. */
@@ -56,8 +58,15 @@ export interface BuildResult extends StepsResult {
 
 const defaultLog = (l: string) => process.stderr.write(`${l}\n`);
 
-/** Phase 1: runs the build steps that are not cached. An unchanged build starts no container. */
-export async function buildSteps(loaded: LoadedSpec, o: BuildOptions = {}): Promise<StepsResult> {
+/**
+ * Phase 1: runs the build steps that are not cached. An unchanged build starts no container. `afterLast`
+ * runs in the build container after the last step's commit (only when that step ran).
+ */
+export async function buildSteps(
+  loaded: LoadedSpec,
+  o: BuildOptions = {},
+  afterLast?: (container: string, result: Pick<StepsResult, "buildKey" | "buildTag">) => Promise<void>,
+): Promise<StepsResult> {
   const { spec, dir } = loaded;
   const log = o.log ?? defaultLog;
   await daemonInfo();
@@ -72,8 +81,10 @@ export async function buildSteps(loaded: LoadedSpec, o: BuildOptions = {}): Prom
     (await tagsOfRepository(repo)) ??
     (await docker(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", repo])).split("\n").filter(Boolean).map(familiarTag);
   const startAt = firstMissingStep(steps, new Set(listed));
+  const last = steps[steps.length - 1];
   let stepsRun = 0;
   let stepSeconds: number[] = [];
+  let stepContainers = 0;
   if (startAt < steps.length) {
     log(
       `[${spec.name}] ${startAt} of ${steps.length} steps cached; running ${steps.length - startAt} from ${base.local}${base.local !== base.requested ? ` (mapped from ${base.requested})` : ""}`,
@@ -92,21 +103,30 @@ export async function buildSteps(loaded: LoadedSpec, o: BuildOptions = {}): Prom
         inputsPath: staged?.path,
         transfer: o.transfer,
         log,
+        afterLast: afterLast && ((container) => afterLast(container, { buildKey: last.key, buildTag: last.tag })),
       });
       stepsRun = r.ran;
       stepSeconds = r.seconds;
+      stepContainers = r.containers;
     } finally {
       staged?.dispose();
     }
   } else {
     log(`[${spec.name}] all ${steps.length} build steps cached`);
   }
-  const last = steps[steps.length - 1];
-  return { baseImageId: base.id, stepsTotal: steps.length, stepsRun, stepSeconds, buildKey: last.key, buildTag: last.tag };
+  return { baseImageId: base.id, stepsTotal: steps.length, stepsRun, stepSeconds, stepContainers, buildKey: last.key, buildTag: last.tag };
 }
 
-/** Phase 2: extracts the artifacts of the build image into bin/ (skipped when bin/ already matches). */
-export async function extractBinaries(loaded: LoadedSpec, steps: StepsResult, o: BuildOptions = {}) {
+/**
+ * Phase 2: extracts the artifacts of the build image into bin/ (skipped when bin/ already matches), from
+ * `container` when given (the build container after its last step), else from a new one.
+ */
+export async function extractBinaries(
+  loaded: LoadedSpec,
+  steps: Pick<StepsResult, "buildKey" | "buildTag">,
+  o: BuildOptions = {},
+  container?: string,
+) {
   return extractArtifacts({
     spec: loaded.spec,
     dir: loaded.dir,
@@ -114,6 +134,7 @@ export async function extractBinaries(loaded: LoadedSpec, steps: StepsResult, o:
     buildKey: steps.buildKey,
     versionFile: versionFile(loaded.spec),
     log: o.log ?? defaultLog,
+    container,
   });
 }
 
@@ -165,8 +186,12 @@ async function reuseOrAssemble(
 /** All three phases: build steps (from cache where possible) → bin/ → deterministic run image. */
 export async function buildImage(loaded: LoadedSpec, o: BuildOptions = {}): Promise<BuildResult> {
   const started = Date.now();
-  const steps = await buildSteps(loaded, o);
-  const ex = await extractBinaries(loaded, steps, o);
+  // When steps run, bin/ is copied from the build container before it exits (one container fewer).
+  let early: Awaited<ReturnType<typeof extractBinaries>> | undefined;
+  const steps = await buildSteps(loaded, o, async (container, final) => {
+    early = await extractBinaries(loaded, final, o, container);
+  });
+  const ex = early ?? (await extractBinaries(loaded, steps, o));
   const run = await reuseOrAssemble(loaded, ex.manifest, o);
   return {
     ...steps,

@@ -2,6 +2,7 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { basename, dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { docker, dockerStream } from "../docker/cli";
+import { engineGetStream } from "../docker/engineApi";
 import { trackScratch, withTemporary } from "../docker/temporaries";
 import { extractTarSafely, UnsafeArchiveError } from "../archive/safeExtract";
 import { parseLdd } from "../plan/ldd";
@@ -20,6 +21,11 @@ export interface ExtractOptions {
   buildKey: string;
   versionFile: string;
   log: (line: string) => void;
+  /**
+   * A container of the final build image's content to copy from (the build container, waiting after its
+   * last step was committed); default: a container created from `buildImage` for this and removed after.
+   */
+  container?: string;
 }
 
 export interface ExtractResult {
@@ -31,9 +37,19 @@ export interface ExtractResult {
 
 async function copyOut(container: string, path: string, dest: string, follow = false): Promise<string[]> {
   let notes: string[] = [];
-  const run = await dockerStream(["cp", ...(follow ? ["-L"] : []), `${container}:${path}`, "-"], {
+  const source = `${container}:${path}`;
+  if (!follow) {
+    // The Engine API's archive is what `docker cp c:/path -` prints, without starting the CLI (~0.1 s each).
+    const query = new URLSearchParams({ path });
+    const api = await engineGetStream(`/containers/${encodeURIComponent(container)}/archive?${query}`, async (s) => {
+      notes = await extractTarSafely(s, dest, source);
+    });
+    if (api?.status === 200) return notes;
+    if (api) throw new Error(`docker cp ${path}: ${api.error || `status ${api.status}`}`);
+  }
+  const run = await dockerStream(["cp", ...(follow ? ["-L"] : []), source, "-"], {
     onStdout: async (s: Readable) => {
-      notes = await extractTarSafely(s, dest, `${container}:${path}`);
+      notes = await extractTarSafely(s, dest, source);
     },
   });
   if (run.exitCode !== 0) throw new Error(`docker cp ${path}: ${run.stderr.trim()}`);
@@ -80,8 +96,14 @@ export async function extractArtifacts(o: ExtractOptions): Promise<ExtractResult
   const untrackPartial = trackScratch(partial);
   const notes: string[] = [];
   try {
-    return await withTemporary("extract", async ({ name, createArgs }) => {
-      await docker(["create", ...createArgs, "--entrypoint", "/bin/true", o.buildImage]);
+    const inContainer = async <T>(fn: (name: string) => Promise<T>): Promise<T> =>
+      o.container
+        ? fn(o.container)
+        : withTemporary("extract", async ({ name, createArgs }) => {
+            await docker(["create", ...createArgs, "--entrypoint", "/bin/true", o.buildImage]);
+            return fn(name);
+          });
+    return await inContainer(async (name) => {
       for (const a of spec.build.artifacts) {
         try {
           notes.push(...(await copyOut(name, a.path, partial)));

@@ -1,11 +1,14 @@
+import { randomBytes } from "node:crypto";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
 import { currentDockerHost, docker, dockerMaybe, DockerUnreachableError, dockerStream } from "../docker/cli";
 import { commitContainer } from "../docker/commit";
 import { trackScratch, withTemporary } from "../docker/temporaries";
 import type { PlannedStep } from "../plan/steps";
 import { shellQuote } from "../plan/shell";
+import { driverScript, EXIT_NO_GO, GO, markerLine, stepFile, stepScript } from "../plan/stepDriver";
 
 export class StepFailedError extends Error {
   constructor(
@@ -43,23 +46,20 @@ export interface StepRunOptions {
   /** Default: from DOCKER_HOST (mount for a local engine, copy for a remote one). */
   transfer?: FileTransfer;
   log: (line: string) => void;
+  /**
+   * Runs in the build container after the last step was committed, before it exits (e.g. extraction:
+   * no second container for it).
+   */
+  afterLast?: (container: string) => Promise<void>;
 }
 
 export interface StepRunResult {
-  /** Steps that ran (each started one container). */
+  /** Steps that ran (consecutive steps share one container on a local engine). */
   ran: number;
+  /** Containers started for them. */
+  containers: number;
   /** Seconds per step that ran, in order. */
   seconds: number[];
-}
-
-/**
- * The script a step container runs: environment, working directory, then the step under `sh -e`.
- * When the files were copied in rather than mounted, the script removes them after the step, so
- * they are never committed (the env file may hold passed-through values).
- */
-export function stepScript(command: string, workdir: string, copied = false): string {
-  const cleanup = copied ? "cd / && rm -rf /cyberbuild /cyberinputs\n" : "";
-  return `set -e\nset -a\n. /cyberbuild/env\nset +a\ncd ${shellQuote(workdir)}\n${command}\n${cleanup}`;
 }
 
 /**
@@ -75,62 +75,126 @@ export function transferFor(dockerHost: string | undefined): FileTransfer {
 export const CACHE_VOLUME_PREFIX = "cybernode-cache-";
 
 /**
- * Runs the uncached steps, each as a container on the previous result, committing and tagging it
- * with its cache key. Containers are removed on success, failure and interruption.
+ * Runs the uncached steps and commits each result under its cache key (the next build starts after the
+ * last cached one). On a local engine all of them share one container (see plan/stepDriver.ts); with
+ * copied build files (a remote engine) each step has its own. Containers are removed on success, failure
+ * and interruption.
  */
 export async function runSteps(o: StepRunOptions): Promise<StepRunResult> {
-  const total = o.steps.length;
+  const copy = (o.transfer ?? transferFor(currentDockerHost())) === "copy";
   const seconds: number[] = [];
   let from = o.from;
-  for (let i = o.startAt; i < total; i++) {
-    const step = o.steps[i];
-    const prefix = `[${o.image} step ${step.index}/${total}]`;
-    const scratch = mkdtempSync(join(tmpdir(), "cybernode-step-"));
-    const untrackScratch = trackScratch(scratch);
-    const started = Date.now();
-    const tail: string[] = [];
-    try {
-      await withTemporary("step", async ({ name, createArgs }) => {
-        writeFileSync(join(scratch, "env"), [...o.env, ...o.passEnv].map(([k, v]) => `${k}=${shellQuote(v)}\n`).join(""), { mode: 0o600 });
-        const copy = (o.transfer ?? transferFor(currentDockerHost())) === "copy";
-        writeFileSync(join(scratch, "run.sh"), stepScript(step.command, o.workdir, copy));
-        chmodSync(scratch, 0o755);
-        o.log(`${prefix} $ ${step.command}`);
-        const args = [...createArgs, "--user", "0"];
-        if (!copy) args.push("-v", `${scratch}:/cyberbuild:ro`);
-        if (o.inputsPath && !copy) args.push("-v", `${o.inputsPath}:/cyberinputs:ro`);
-        for (const c of o.caches) args.push("-v", `${CACHE_VOLUME_PREFIX}${c.name}:${c.path}`);
-        args.push("--entrypoint", "/bin/sh", from, "/cyberbuild/run.sh");
-        if (copy) {
-          await docker(["create", ...args]);
-          await docker(["cp", `${scratch}/.`, `${name}:/cyberbuild`]);
-          if (o.inputsPath) await docker(["cp", `${o.inputsPath}/.`, `${name}:/cyberinputs`]);
-        }
-        const run = await dockerStream(copy ? ["start", "--attach", name] : ["run", ...args], {
-          onLine: (line) => {
-            tail.push(line);
-            if (tail.length > 20) tail.shift();
-            o.log(`${prefix} ${line}`);
-          },
-        });
-        if (run.exitCode !== 0) {
-          // A daemon that stops (restart, upgrade) ends the step too: say so rather than blame the step.
-          if ((await dockerMaybe(["version", "--format", "{{.Server.Version}}"])) === null)
-            throw new DockerUnreachableError(
-              `it stopped answering during build step ${step.index}/${total} of ${o.image} (exit code ${run.exitCode}); build again once it runs: steps before ${step.index} are cached.`,
-            );
-          throw new StepFailedError(o.image, step.index, total, step.command, run.exitCode, tail);
-        }
+  let containers = 0;
+  for (let i = o.startAt; i < o.steps.length; ) {
+    const batch = copy ? [o.steps[i]] : o.steps.slice(i);
+    const done = await runBatch(o, batch, from, copy, seconds);
+    containers++;
+    i += done;
+    from = batch[done - 1].tag;
+  }
+  return { ran: seconds.length, containers, seconds };
+}
+
+/** One container for `batch`; returns how many steps it committed (all of them, or it throws). */
+async function runBatch(o: StepRunOptions, batch: PlannedStep[], from: string, copy: boolean, seconds: number[]): Promise<number> {
+  const total = o.steps.length;
+  const scratch = mkdtempSync(join(tmpdir(), "cybernode-step-"));
+  const untrackScratch = trackScratch(scratch);
+  const nonce = randomBytes(8).toString("hex");
+  const markers = new Map(batch.map((s) => [markerLine(nonce, s.index), s]));
+  const tail: string[] = [];
+  const stdin = new PassThrough();
+  const endInput = () => void (stdin.writableEnded || stdin.end());
+  let committed = 0;
+  let started = Date.now();
+  let commits: Promise<void> = Promise.resolve();
+  let commitError: unknown;
+  let heldBlank = false; // the blank line the driver prints before each marker is not the step's output
+  const prefix = (s: PlannedStep) => `[${o.image} step ${s.index}/${total}]`;
+  const current = () => batch[Math.min(committed, batch.length - 1)];
+  const show = (line: string) => {
+    tail.push(line);
+    if (tail.length > 20) tail.shift();
+    o.log(`${prefix(current())} ${line}`);
+  };
+  const onLine = (line: string) => {
+    const step = markers.get(line);
+    if (!step) {
+      if (heldBlank) show("");
+      heldBlank = line === "";
+      if (!heldBlank) show(line);
+      return;
+    }
+    heldBlank = false;
+    markers.delete(line);
+    commits = commits.then(async () => {
+      if (commitError) return;
+      try {
         await commitContainer(name, step.tag);
+        committed++;
         const s = (Date.now() - started) / 1000;
         seconds.push(s);
-        o.log(`${prefix} done in ${s.toFixed(1)}s`);
-        from = step.tag;
-      });
-    } finally {
-      rmSync(scratch, { recursive: true, force: true });
-      untrackScratch();
-    }
+        o.log(`${prefix(step)} done in ${s.toFixed(1)}s`);
+        if (committed === batch.length && step === o.steps.at(-1)) await o.afterLast?.(name);
+        const next = batch[committed];
+        if (next) o.log(`${prefix(next)} $ ${next.command}`);
+        started = Date.now();
+        tail.length = 0;
+        stdin.write(`${GO}\n`);
+      } catch (e) {
+        commitError = e;
+        endInput();
+      }
+    });
+  };
+  let name = "";
+  try {
+    return await withTemporary("step", async (t) => {
+      name = t.name;
+      writeFileSync(join(scratch, "env"), [...o.env, ...o.passEnv].map(([k, v]) => `${k}=${shellQuote(v)}\n`).join(""), { mode: 0o600 });
+      for (const s of batch) writeFileSync(join(scratch, stepFile(s.index)), stepScript(s.command, o.workdir));
+      writeFileSync(
+        join(scratch, "run.sh"),
+        driverScript(
+          batch.map((s) => s.index),
+          nonce,
+          copy,
+        ),
+      );
+      chmodSync(scratch, 0o755);
+      o.log(`${prefix(batch[0])} $ ${batch[0].command}`);
+      const args = [...t.createArgs, "-i", "--user", "0"];
+      if (!copy) args.push("-v", `${scratch}:/cyberbuild:ro`);
+      if (o.inputsPath && !copy) args.push("-v", `${o.inputsPath}:/cyberinputs:ro`);
+      for (const c of o.caches) args.push("-v", `${CACHE_VOLUME_PREFIX}${c.name}:${c.path}`);
+      args.push("--entrypoint", "/bin/sh", from, "/cyberbuild/run.sh");
+      if (copy) {
+        await docker(["create", ...args]);
+        await docker(["cp", `${scratch}/.`, `${name}:/cyberbuild`]);
+        if (o.inputsPath) await docker(["cp", `${o.inputsPath}/.`, `${name}:/cyberinputs`]);
+      }
+      started = Date.now();
+      const run = await dockerStream(copy ? ["start", "--attach", "--interactive", name] : ["run", ...args], { onLine, stdin });
+      await commits;
+      endInput();
+      if (heldBlank) show("");
+      if (commitError) throw commitError;
+      if (run.exitCode === 0 && committed === batch.length) return committed;
+      // A daemon that stops (restart, upgrade) ends the step too: say so rather than blame the step.
+      const step = current();
+      if ((await dockerMaybe(["version", "--format", "{{.Server.Version}}"])) === null)
+        throw new DockerUnreachableError(
+          `it stopped answering during build step ${step.index}/${total} of ${o.image} (exit code ${run.exitCode}); build again once it runs: steps before ${step.index} are cached.`,
+        );
+      if (run.exitCode === EXIT_NO_GO || run.exitCode === 0)
+        throw new Error(
+          `image ${o.image}: the build container of step ${step.index}/${total} stopped before its result was committed (exit code ${run.exitCode}); build again: steps before ${step.index} are cached.`,
+        );
+      throw new StepFailedError(o.image, step.index, total, step.command, run.exitCode, tail);
+    });
+  } finally {
+    endInput();
+    rmSync(scratch, { recursive: true, force: true });
+    untrackScratch();
   }
-  return { ran: seconds.length, seconds };
 }

@@ -291,19 +291,19 @@ export function dockerStream(
     temporaries.children.add(child);
     child.on("close", () => temporaries.children.delete(child));
     let stderr = "";
-    let pending = "";
-    const lines = (chunk: Buffer) => {
+    // One partial line per stream: a half line on stderr must not join one on stdout.
+    const pending = { out: "", err: "" };
+    const lines = (stream: "out" | "err", chunk: Buffer) => {
       if (!opts.onLine) return;
-      pending += chunk.toString("utf8");
-      const parts = pending.split(/\r?\n/);
-      pending = parts.pop() ?? "";
+      const parts = (pending[stream] + chunk.toString("utf8")).split(/\r?\n/);
+      pending[stream] = parts.pop() ?? "";
       for (const p of parts) opts.onLine(p);
     };
     const consumer = opts.onStdout ? opts.onStdout(child.stdout) : Promise.resolve();
-    if (!opts.onStdout) child.stdout.on("data", lines);
+    if (!opts.onStdout) child.stdout.on("data", (c: Buffer) => lines("out", c));
     child.stderr.on("data", (c: Buffer) => {
       stderr = (stderr + c.toString("utf8")).slice(-16384);
-      lines(c);
+      lines("err", c);
     });
     if (Buffer.isBuffer(opts.stdin)) child.stdin.end(opts.stdin);
     else if (opts.stdin) (opts.stdin as Readable).pipe(child.stdin);
@@ -314,7 +314,7 @@ export function dockerStream(
       reject(abort?.aborted && abort.reason instanceof Error ? abort.reason : e);
     });
     child.on("close", (exitCode, signal) => {
-      if (pending && opts.onLine) opts.onLine(pending);
+      for (const rest of [pending.out, pending.err]) if (rest && opts.onLine) opts.onLine(rest);
       consumer.then(
         () => resolve({ exitCode, signal, stderr }),
         (e: unknown) => reject(e),

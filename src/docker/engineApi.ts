@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { type ClientRequest, request } from "node:http";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { Duplex } from "node:stream";
+import { Duplex, type Readable } from "node:stream";
 import { familiarTag } from "../plan/registryRef";
 import { currentDockerHost } from "./cli";
 
@@ -75,6 +75,46 @@ export async function engineRequest(
     req.on("timeout", () => req.destroy(new Error("timeout")));
     req.on("error", () => resolve(undefined));
     req.end(payload);
+  });
+}
+
+/**
+ * GET with the answer's body handed to `onBody` as a stream when the status is 200 (e.g. a container's
+ * files as a tar stream, as `docker cp c:/path -` prints it, without starting the CLI). Local socket
+ * only; undefined when that is not available, so the caller uses the CLI.
+ */
+export function engineGetStream(
+  path: string,
+  onBody: (body: Readable) => Promise<void>,
+  host: string = currentDockerHost(),
+): Promise<{ status: number; error?: string } | undefined> {
+  const socket = localSocket(host, host ? process.env : { ...process.env, DOCKER_HOST: undefined });
+  if (!socket) return Promise.resolve(undefined);
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    const req = request({ path, method: "GET", headers: { Host: "docker" }, socketPath: socket, timeout: 600_000 }, (res) => {
+      answered = true;
+      const status = res.statusCode ?? 0;
+      if (status === 200) {
+        onBody(res).then(() => resolve({ status }), reject);
+        return;
+      }
+      let text = "";
+      res.on("data", (c: Buffer) => (text += c.toString("utf8")));
+      res.on("end", () => {
+        let error = text.trim();
+        try {
+          error = (JSON.parse(text) as { message?: string }).message ?? error;
+        } catch {
+          // not JSON: keep the text
+        }
+        resolve({ status, error });
+      });
+    });
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    // Not reachable at all: the CLI may still be (a context, a proxy); a failure mid-answer is an error.
+    req.on("error", (e) => (answered ? reject(e) : resolve(undefined)));
+    req.end();
   });
 }
 

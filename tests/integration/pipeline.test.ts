@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildImage, type BuildResult } from "../../src/build/builder";
+import { buildImage, planBuild, type BuildResult } from "../../src/build/builder";
 import { readManifest } from "../../src/build/extract";
 import { StepFailedError } from "../../src/build/steps";
 import { UnsafeArchiveError } from "../../src/archive/safeExtract";
@@ -46,7 +46,11 @@ dockerTest("cold build runs every step, extracts and loads the planned image ID"
   t.is(first.version, "1.0.0");
   t.regex(first.imageId, /^sha256:[0-9a-f]{64}$/);
   t.is(await docker(["image", "inspect", "--format", "{{.Id}}", first.tags[0]]), first.imageId);
-  t.is(await containerEvents("start", t0, now()), 3);
+  // One container for the 3 consecutive steps, each step committed under its own cache key.
+  t.is(first.stepContainers, 1);
+  t.is(await containerEvents("start", t0, now()), 1);
+  for (const st of (await planBuild(loaded, quiet)).steps)
+    t.regex(await docker(["image", "inspect", "--format", "{{.Id}}", st.tag]), /^sha256:/);
 });
 
 dockerTest("the extraction manifest matches the sha256 of the files in bin/", (t) => {
@@ -152,6 +156,36 @@ dockerTest("a failing step names image, step, command and exit code, leaves no c
   t.regex(err!.message, /\| boom/);
   t.deepEqual(await leftoverTemporaries(), []);
   t.is(readFileSync(join(loaded.dir, "bin", "MANIFEST.json"), "utf8"), before);
+});
+
+dockerTest("steps sharing one container: each is committed before the next, a later failure keeps the earlier ones cached", async (t) => {
+  const withSteps = (extra: string[]) => ({
+    ...loaded,
+    spec: { ...loaded.spec, build: { ...loaded.spec.build, steps: [...loaded.spec.build.steps, ...extra] } },
+  });
+  const stepOne = `echo one-${RUN_ID} > /out/one; echo wrote one`;
+  // `cat` reads the step's stdin: it must see end of input, not the builder's replies to the driver.
+  const failing = withSteps([stepOne, "cat; echo read-stdin-done; exit 4"]);
+  const err = await t.throwsAsync(buildImage(failing, quiet), { instanceOf: StepFailedError });
+  t.is(err!.step, 5);
+  t.is(err!.exitCode, 4);
+  t.deepEqual(err!.lastLines, ["read-stdin-done"], "the failing step's own output only");
+  const plan = await planBuild(failing, quiet);
+  t.regex(await docker(["image", "inspect", "--format", "{{.Id}}", plan.steps[3].tag]), /^sha256:/, "step 4 was committed");
+  t.is(await dockerMaybe(["image", "inspect", plan.steps[4].tag]), null, "the failed step was not");
+
+  const lines: string[] = [];
+  const fixed = await buildImage(withSteps([stepOne, "cat /out/one"]), { ...quiet, log: (l) => lines.push(l) });
+  t.is(fixed.stepsRun, 1, "only the fixed step reruns");
+  t.true(
+    lines.some((l) => l.endsWith(`step 5/5] one-${RUN_ID}`)),
+    lines.join("\n"),
+  );
+  t.false(
+    lines.some((l) => l.includes("@@cybernode")),
+    "the driver's markers are not shown",
+  );
+  t.deepEqual(await leftoverTemporaries(), []);
 });
 
 dockerTest("a version file the build does not write is a clear error", async (t) => {

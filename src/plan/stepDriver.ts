@@ -1,0 +1,43 @@
+import { shellQuote } from "./shell";
+
+/**
+ * The scripts a build container runs. Consecutive uncached steps share one container: a driver runs each
+ * step as its own `sh -e` (a fresh shell, stdin from /dev/null, as if it had a container of its own), then
+ * prints a marker line and waits on stdin while the builder commits the container (the step's cache image);
+ * the builder's "go" line lets the next step start. One container start instead of one per step is most
+ * of a cold build's fixed cost (about 0.45 s each on Docker 20.10).
+ */
+
+/** What one step runs: the working directory, then the step's command under `set -e`. */
+export function stepScript(command: string, workdir: string): string {
+  return `set -e\ncd ${shellQuote(workdir)}\n${command}\n`;
+}
+
+/** File name of a step's script inside /cyberbuild. */
+export const stepFile = (index: number) => `step-${index}.sh`;
+
+/** The line the driver prints after a step succeeded; the nonce keeps step output from forging it. */
+export const markerLine = (nonce: string, index: number) => `@@cybernode-step-done ${nonce} ${index}`;
+
+/** The reply that lets the driver go on; anything else (or end of input) stops it with EXIT_NO_GO. */
+export const GO = "go";
+/** Driver exit code when the builder went away or refused to continue (never a step's own failure). */
+export const EXIT_NO_GO = 97;
+
+/**
+ * The driver for steps `indices` (1-based). The env file is exported into every step. With `cleanup` (the
+ * build files were copied into the container, not mounted) /cyberbuild and /cyberinputs are removed before
+ * each marker, so they are never committed; that mode runs one step per container. Pure.
+ */
+export function driverScript(indices: number[], nonce: string, cleanup = false): string {
+  if (cleanup && indices.length !== 1) throw new Error("copied build files allow one step per container");
+  const lines = ["set -a", ". /cyberbuild/env", "set +a"];
+  for (const i of indices) {
+    lines.push(`/bin/sh /cyberbuild/${stepFile(i)} </dev/null || exit $?`);
+    if (cleanup) lines.push("cd / && rm -rf /cyberbuild /cyberinputs");
+    // The newline first: a step whose output does not end in one still leaves the marker on its own line.
+    lines.push(`printf '\\n%s\\n' ${shellQuote(markerLine(nonce, i))}`);
+    lines.push(`read -r reply || exit ${EXIT_NO_GO}`, `[ "$reply" = ${GO} ] || exit ${EXIT_NO_GO}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
