@@ -1,7 +1,7 @@
+import { tarLib } from "./tarLib";
 import { posix } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import * as tar from "tar";
 
 /** Tar entry fields the safety check looks at. */
 export interface EntryHeader {
@@ -52,7 +52,7 @@ export class UnsafeArchiveError extends Error {
 export async function extractTarSafely(stream: Readable, dest: string, source: string): Promise<string[]> {
   const problems: string[] = [];
   const notes: string[] = [];
-  const unpack = tar.x({
+  const unpack = tarLib().x({
     cwd: dest,
     strict: true,
     preserveOwner: false,

@@ -1,4 +1,4 @@
-import { Header, Pax } from "tar";
+import { tarLib } from "./tarLib";
 
 /** One entry of a tar we write. Paths are relative (`cyberapp/btcd`), directories without a trailing slash. */
 export type TarEntry =
@@ -29,6 +29,7 @@ export function writeTar(entries: TarEntry[], mtime: Date): Buffer {
       uname: "",
       gname: "",
     } as const;
+    const { Header, Pax } = tarLib();
     const header = new Header(data);
     if (header.encode()) {
       // Path or link too long for the ustar fields: prepend a PAX extended header.

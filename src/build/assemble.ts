@@ -1,7 +1,7 @@
+import { tarLib } from "../archive/tarLib";
 import { lstatSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import * as tar from "tar";
 import { docker, dockerStream, daemonInfo } from "../docker/cli";
 import { imageIdOf } from "../docker/imageId";
 import { APP_DIR, planRunImage, type BaseImage, type ImageConfig, type RunImageFile, type RunImagePlan } from "../archive/imageArchive";
@@ -34,7 +34,7 @@ export async function saveBaseImage(ref: string): Promise<BaseImage> {
   const files = new Map<string, Buffer>();
   const run = await dockerStream(["save", ref], {
     onStdout: async (s) => {
-      const parser = new tar.Parser({
+      const parser = new (tarLib().Parser)({
         onReadEntry: (entry) => {
           const chunks: Buffer[] = [];
           entry.on("data", (c: Buffer) => chunks.push(c));
