@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { sha256, stableJson } from "../plan/hash";
 import type { ResolvedSpec } from "../spec/validate";
 import type { BinManifest } from "./manifest";
@@ -13,12 +13,15 @@ import type { BinManifest } from "./manifest";
  */
 export const RUN_IMAGE_FILE = ".run-image.json";
 
+/** src/build, also when this runs from the compiled bundle in dist/ (bin/bundled.js). */
+const BUILD_SOURCES = basename(__dirname) === "dist" ? join(__dirname, "../src/build") : __dirname;
+
 /** The code whose output the ID is: a change to it must not reuse an ID it would no longer write. */
 function writerSource(): string | null {
   try {
     return sha256(
       ["../archive/imageArchive.ts", "../archive/tarWriter.ts", "./assemble.ts"]
-        .map((f) => readFileSync(join(__dirname, f), "utf8"))
+        .map((f) => readFileSync(join(BUILD_SOURCES, f), "utf8"))
         .join("\0"),
     );
   } catch {

@@ -42,52 +42,64 @@ async function checkPhase(_olds: unknown, news: PhaseInputs) {
 }
 
 async function runBuild(i: BuildImageInputs): Promise<BuildImageOutputs> {
-  return onBuildHost(i, async ({ b, loaded, opts }) => {
-    const r = await b.build.buildSteps(loaded, opts);
-    return { ...stored(i), buildKey: r.buildKey, buildTag: r.buildTag, baseImageId: r.baseImageId, stepsRun: r.stepsRun };
-  });
+  return onBuildHost(
+    i,
+    async ({ b, loaded, opts }) => {
+      const r = await b.build.buildSteps(loaded, opts);
+      return { ...stored(i), buildKey: r.buildKey, buildTag: r.buildTag, baseImageId: r.baseImageId, stepsRun: r.stepsRun };
+    },
+    "build steps",
+  );
 }
 
 async function runExtract(i: BinariesInputs): Promise<BinariesOutputs> {
-  return onBuildHost(i, async ({ b, loaded, opts }) => {
-    // Re-running the (cached) steps is free and rebuilds a build image that `cybernode clean` removed.
-    const steps = await b.build.buildSteps(loaded, opts);
-    const ex = await b.build.extractBinaries(loaded, steps, opts);
-    const files = ex.manifest.files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 }));
-    return {
-      ...stored(i),
-      buildKey: steps.buildKey,
-      version: ex.manifest.version,
-      files,
-      digest: binariesDigest(files, ex.manifest.version, b.hash.sha256),
-    };
-  });
+  return onBuildHost(
+    i,
+    async ({ b, loaded, opts }) => {
+      // Re-running the (cached) steps is free and rebuilds a build image that `cybernode clean` removed.
+      const steps = await b.build.buildSteps(loaded, opts);
+      const ex = await b.build.extractBinaries(loaded, steps, opts);
+      const files = ex.manifest.files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 }));
+      return {
+        ...stored(i),
+        buildKey: steps.buildKey,
+        version: ex.manifest.version,
+        files,
+        digest: binariesDigest(files, ex.manifest.version, b.hash.sha256),
+      };
+    },
+    "extraction to bin/",
+  );
 }
 
 async function runAssemble(i: RunImageInputs): Promise<RunImageOutputs> {
-  return onBuildHost(i, async ({ b, loaded, opts }) => {
-    const path = require("node:path") as typeof import("node:path");
-    const binDir = path.join(loaded.dir, "bin");
-    let manifest = b.manifest.readManifest(binDir);
-    if (!manifest || !b.manifest.binMatchesManifest(binDir, manifest)) {
-      // bin/ is missing or edited (another machine, a clean checkout): make it again from the cache.
-      manifest = (await b.build.extractBinaries(loaded, await b.build.buildSteps(loaded, opts), opts)).manifest;
-    }
-    const expect = i.promotedImageId ? { imageId: i.promotedImageId, from: i.promotedFrom } : undefined;
-    const run = await b.build.assembleAndLoad(loaded, manifest, { ...opts, expect });
-    const publisher = await b.publish.publisherFor(b.publish.destinationFor(i));
-    const { pullRef, bytesSent: shippedBytes } = await publisher.publish({ plan: run.plan, imageId: run.imageId, tag: run.tags[0] });
-    return {
-      ...stored(i),
-      imageId: run.imageId,
-      version: manifest.version,
-      tags: run.tags,
-      shippedBytes,
-      pullRef,
-      present: true,
-      configDigest: run.plan.imageId,
-    };
-  });
+  return onBuildHost(
+    i,
+    async ({ b, loaded, opts }) => {
+      const path = require("node:path") as typeof import("node:path");
+      const binDir = path.join(loaded.dir, "bin");
+      let manifest = b.manifest.readManifest(binDir);
+      if (!manifest || !b.manifest.binMatchesManifest(binDir, manifest)) {
+        // bin/ is missing or edited (another machine, a clean checkout): make it again from the cache.
+        manifest = (await b.build.extractBinaries(loaded, await b.build.buildSteps(loaded, opts), opts)).manifest;
+      }
+      const expect = i.promotedImageId ? { imageId: i.promotedImageId, from: i.promotedFrom } : undefined;
+      const run = await b.build.assembleAndLoad(loaded, manifest, { ...opts, expect });
+      const publisher = await b.publish.publisherFor(b.publish.destinationFor(i));
+      const { pullRef, bytesSent: shippedBytes } = await publisher.publish({ plan: run.plan, imageId: run.imageId, tag: run.tags[0] });
+      return {
+        ...stored(i),
+        imageId: run.imageId,
+        version: manifest.version,
+        tags: run.tags,
+        shippedBytes,
+        pullRef,
+        present: true,
+        configDigest: run.plan.imageId,
+      };
+    },
+    "run image",
+  );
 }
 
 export const buildImageProvider: pulumi.dynamic.ResourceProvider = {

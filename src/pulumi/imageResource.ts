@@ -115,8 +115,19 @@ export class Image extends pulumi.ComponentResource {
       buildHost: args.buildHost,
       providerVersion: PROVIDER_VERSION,
     };
-    const build = new BuildImage(`${name}-build`, { ...common, buildHash: args.buildHash }, { parent: this });
-    const bin = new Binaries(`${name}-bin`, { ...common, buildKey: build.buildKey }, { parent: this });
+    // Each resource's own URN, so the provider can show build progress in its row (progress.ts). Spelled
+    // out rather than derived from this.urn: an input that depends on this component would wait for all
+    // of its children, these included. Only for components at the top of the stack (as the program makes them).
+    const urn = (child: string, type: string) =>
+      opts?.parent
+        ? undefined
+        : `urn:pulumi:${pulumi.getStack()}::${pulumi.getProject()}::cybernode:index:Image$pulumi-nodejs:dynamic/cybernode:${type}::${name}-${child}`;
+    const build = new BuildImage(
+      `${name}-build`,
+      { ...common, buildHash: args.buildHash, resourceUrn: urn("build", "BuildImage") },
+      { parent: this },
+    );
+    const bin = new Binaries(`${name}-bin`, { ...common, buildKey: build.buildKey, resourceUrn: urn("bin", "Binaries") }, { parent: this });
     const run = new RunImage(
       `${name}-run`,
       {
@@ -127,6 +138,7 @@ export class Image extends pulumi.ComponentResource {
         promotedImageId: args.promoted?.imageId ?? "",
         promotedFrom: args.promoted?.from ?? "",
         registry: args.registry ?? "",
+        resourceUrn: urn("run", "RunImage"),
       },
       { parent: this },
     );

@@ -7,79 +7,116 @@ import type { PhaseInputs, RunImageInputs, Stored } from "./providerTypes";
  * and how inputs are stored. Pulumi serializes the providers with these functions by value.
  */
 
+/** Where each builder module's source is; the same names as the exports of providerModules.ts. */
+const SOURCES = {
+  assemble: "src/build/assemble.ts",
+  build: "src/build/builder.ts",
+  cli: "src/docker/cli.ts",
+  containerd: "src/publish/containerd.ts",
+  engine: "src/docker/engine.ts",
+  extract: "src/build/extract.ts",
+  hash: "src/plan/hash.ts",
+  imageId: "src/docker/imageId.ts",
+  interrupts: "src/docker/interrupts.ts",
+  load: "src/spec/load.ts",
+  manifest: "src/build/manifest.ts",
+  plan: "src/build/plan.ts",
+  progress: "src/pulumi/progress.ts",
+  publish: "src/publish/publisher.ts",
+} as const;
+
 /**
- * The builder modules in the provider process, each loaded on first use: a preview's diffs need only
- * the planner and the manifest reader, not tar or the executor.
+ * The builder modules in the provider process: from the compiled dist/provider.js while it is newer than
+ * src/ (bin/bundled.js), else each TypeScript source on first use through tsx (a preview's diffs then
+ * load only the planner and the manifest reader). tsx is registered either way: image specs are TypeScript.
  */
 export function builder(projectDir: string) {
   const path = require("node:path") as typeof import("node:path");
   require(require.resolve("tsx/cjs", { paths: [projectDir] }));
-  const load = (file: string) => require(path.join(projectDir, file));
+  const { freshBundle } = require(path.join(projectDir, "bin/bundled.js")) as { freshBundle(n: string, root: string): string | null };
+  const bundle = freshBundle("provider", projectDir);
+  const modules = bundle ? (require(bundle) as Record<keyof typeof SOURCES, unknown>) : null;
+  // biome-ignore lint/suspicious/noExplicitAny: each getter below gives its module's type
+  const load = (key: keyof typeof SOURCES): any => (modules ? modules[key] : require(path.join(projectDir, SOURCES[key])));
   return {
-    get build(): typeof import("../build/builder") {
-      return load("src/build/builder.ts");
-    },
-    get plan(): typeof import("../build/plan") {
-      return load("src/build/plan.ts");
-    },
-    get load(): typeof import("../spec/load") {
-      return load("src/spec/load.ts");
-    },
-    get publish(): typeof import("../publish/publisher") {
-      return load("src/publish/publisher.ts");
-    },
-    get containerd(): typeof import("../publish/containerd") {
-      return load("src/publish/containerd.ts");
-    },
-    get extract(): typeof import("../build/extract") {
-      return load("src/build/extract.ts");
-    },
-    get manifest(): typeof import("../build/manifest") {
-      return load("src/build/manifest.ts");
-    },
-    get hash(): typeof import("../plan/hash") {
-      return load("src/plan/hash.ts");
-    },
     get assemble(): typeof import("../build/assemble") {
-      return load("src/build/assemble.ts");
+      return load("assemble");
+    },
+    get build(): typeof import("../build/builder") {
+      return load("build");
     },
     get cli(): typeof import("../docker/cli") {
-      return load("src/docker/cli.ts");
+      return load("cli");
     },
-    get imageId(): typeof import("../docker/imageId") {
-      return load("src/docker/imageId.ts");
+    get containerd(): typeof import("../publish/containerd") {
+      return load("containerd");
     },
     get engine(): typeof import("../docker/engine") {
-      return load("src/docker/engine.ts");
+      return load("engine");
+    },
+    get extract(): typeof import("../build/extract") {
+      return load("extract");
+    },
+    get hash(): typeof import("../plan/hash") {
+      return load("hash");
+    },
+    get imageId(): typeof import("../docker/imageId") {
+      return load("imageId");
     },
     get interrupts(): typeof import("../docker/interrupts") {
-      return load("src/docker/interrupts.ts");
+      return load("interrupts");
+    },
+    get load(): typeof import("../spec/load") {
+      return load("load");
+    },
+    get manifest(): typeof import("../build/manifest") {
+      return load("manifest");
+    },
+    get plan(): typeof import("../build/plan") {
+      return load("plan");
+    },
+    get progress(): typeof import("./progress") {
+      return load("progress");
+    },
+    get publish(): typeof import("../publish/publisher") {
+      return load("publish");
     },
   };
 }
 
-/** Prepares a phase: loads the builder and the spec, and the build options from the inputs. */
-export function prepare(i: PhaseInputs) {
+/**
+ * Prepares a phase: loads the builder and the spec, and the build options from the inputs. A phase that
+ * may build (`phase` given) reports its lines as progress (progress.ts); checks and diffs stay quiet.
+ */
+export function prepare(i: PhaseInputs, phase?: string) {
   const b = builder(i.projectDir);
   const loaded = b.load.loadSpec(i.imagesRoot, i.image);
-  const lines: string[] = [];
+  const progress = phase ? b.progress.phaseProgress({ projectDir: i.projectDir, image: i.image, phase, urn: i.resourceUrn }) : null;
   const opts = {
     baseMap: new Map(Object.entries(i.baseImages)),
     env: { ...process.env, ...(i.buildEnv ?? {}) },
-    log: (l: string) => lines.push(l),
+    log: (l: string) => progress?.line(l),
   };
-  return { b, loaded, opts };
+  return { b, loaded, opts, progress };
 }
 
 /**
  * Runs a phase with every docker call addressed to the build host ("" = this machine's default, even
  * when the process running Pulumi has DOCKER_HOST set: buildOn local means this machine). The provider
  * process is an entry point: it owns what SIGINT/SIGTERM from the engine do (remove the temporaries).
+ * With `phase`, progress goes to the engine's display and the image's log file, which errors name.
  */
-export function onBuildHost<T>(i: PhaseInputs, fn: (p: ReturnType<typeof prepare>) => Promise<T>): Promise<T> {
-  const p = prepare(i);
+export async function onBuildHost<T>(i: PhaseInputs, fn: (p: ReturnType<typeof prepare>) => Promise<T>, phase?: string): Promise<T> {
+  const p = prepare(i, phase);
   const engine = p.b.interrupts.removeTemporariesOnSignals();
-  return p.b.engine.withEngine({ ...engine, host: i.buildHost }, () => fn(p));
+  try {
+    return await p.b.engine.withEngine({ ...engine, host: i.buildHost }, () => fn(p));
+  } catch (e) {
+    if (p.progress?.written && e instanceof Error) e.message += `\n  full log of this build: ${p.progress.logPath}`;
+    throw e;
+  } finally {
+    await p.progress?.flush();
+  }
 }
 
 /**

@@ -18,6 +18,8 @@ export interface PhaseInputs {
   /** Docker host that builds (empty: the default of the machine running Pulumi). */
   buildHost: string;
   providerVersion: string;
+  /** The resource's own URN (`urn` is reserved): its build progress goes to that row of the display. Not diffed. */
+  resourceUrn?: string;
 }
 
 export interface BuildImageInputs extends PhaseInputs {
