@@ -103,6 +103,7 @@ export function rawStepsRun(spec: ResolvedSpec, inputsDir: string): number {
   const commands = [...spec.build.steps, ...("command" in v ? [versionStep(v.command)] : [])];
   const args = ["run", "--rm", "--user", "0", "-w", spec.build.workdir, "-v", `${inputsDir}:/cyberinputs:ro`];
   for (const [k, val] of spec.build.env) args.push("-e", `${k}=${val}`);
+  for (const k of spec.build.passEnv) if (process.env[k] !== undefined) args.push("-e", `${k}=${process.env[k]}`);
   for (const c of spec.build.caches) args.push("-v", `${CACHE_VOLUME_PREFIX}${c.name}:${c.path}`);
   args.push("--entrypoint", "/bin/sh", toolchain(spec), "-c", ["set -e", ...commands.map((c) => `(${c})`)].join("\n"));
   return timed(() => run("docker", args)).seconds;

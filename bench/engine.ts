@@ -4,7 +4,8 @@
  *   - no-op `up` and no-op `preview` of an images-only stack with 3 images vs an empty stack (the
  *     engine's own fixed cost: CLI start, plugin start, state file) as the anchor;
  *   - first `up` of a new stack whose step caches are warm (a new checkout on a build host: bin/ is
- *     missing, the run images are already loaded).
+ *     missing, the run images are already loaded);
+ *   - parallel images: an `up` that rebuilds 3 images with cold steps vs one that rebuilds 1 of them.
  * Needs Docker, the test base images and the Pulumi CLI (bash scripts/install-pulumi.sh).
  * BENCH_RUNS (default 5) sets the repetitions; medians are printed with every sample.
  */
@@ -15,6 +16,7 @@ import { engineStack, imagesFolder, imagesOnlyConfig, newBackend, pulumiRoot } f
 
 const RUNS = Math.max(5, Number(process.env.BENCH_RUNS ?? 5));
 const NAMES = ["fullnode/fixa", "fullnode/fixb", "fullnode/fixc"];
+const PARALLEL = ["fullnode/fixpa", "fullnode/fixpb", "fullnode/fixpc"];
 
 async function main(): Promise<void> {
   pulumiRoot();
@@ -32,6 +34,8 @@ async function main(): Promise<void> {
     emptyUp: [] as number[],
     threeUp: [] as number[],
     firstUpWarm: [] as number[],
+    coldSingleUp: [] as number[],
+    coldTripleUp: [] as number[],
   };
   const noop = (s: Stack) => s.up({ expectNoChanges: true });
   for (let i = 0; i < RUNS; i++) {
@@ -45,6 +49,26 @@ async function main(): Promise<void> {
     const stack = await engineStack(`first-${i}`, backend, imagesOnlyConfig(fresh.root, NAMES));
     samples.firstUpWarm.push(await secondsOf(() => stack.up()));
   }
+  // Parallel images: 3 images with cold steps (a 3 s I/O-bound first step, then the fixture's build) in one
+  // up, against one such image alone; both stacks exist, each round changes the first step of every image.
+  const para = imagesFolder(PARALLEL.map((n) => n.split("/")[1]));
+  const coldFirstStep = (name: string, tag: string) =>
+    para.write(name.split("/")[1], (s) =>
+      s.replace('steps: [\n      "mkdir -p /out",', `steps: [\n      "sleep 3 # ${tag}",\n      "mkdir -p /out",`),
+    );
+  const single = await engineStack("para-one", backend, imagesOnlyConfig(para.root, PARALLEL.slice(0, 1)));
+  const triple = await engineStack("para-three", backend, imagesOnlyConfig(para.root, PARALLEL));
+  await single.up();
+  await triple.up();
+  for (let i = 0; i < RUNS; i++) {
+    for (const which of i % 2 ? ["triple", "single"] : ["single", "triple"]) {
+      const tag = `${which} ${i} ${Math.random().toString(36).slice(2, 8)}`;
+      for (const n of which === "single" ? PARALLEL.slice(0, 1) : PARALLEL) coldFirstStep(n, tag);
+      const seconds = await secondsOf(() => (which === "single" ? single : triple).up());
+      (which === "single" ? samples.coldSingleUp : samples.coldTripleUp).push(seconds);
+    }
+  }
+
   const m = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)])) as Record<keyof typeof samples, number>;
   const f = (x: number) => `${x.toFixed(2)} s`;
   console.log(`real Pulumi engine (Automation API, file backend), medians of ${RUNS}, side by side:`);
@@ -56,6 +80,9 @@ async function main(): Promise<void> {
     `  first up of a new 3-image stack, warm step caches: ${f(m.firstUpWarm)} (×${(m.firstUpWarm / m.emptyUp).toFixed(2)} the empty no-op up)`,
   );
   console.log(`  first up of the bench stack (caches as found): ${f(coldUp)}`);
+  console.log(
+    `  cold steps (3 s I/O-bound step + fixture build): up of 3 images ${f(m.coldTripleUp)} vs 1 image ${f(m.coldSingleUp)} (×${(m.coldTripleUp / m.coldSingleUp).toFixed(2)})`,
+  );
   console.log(JSON.stringify({ runs: RUNS, medians: m, samples, coldUp }));
 }
 

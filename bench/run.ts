@@ -2,19 +2,22 @@
  * `npm run bench`: the builder's figures on the fixture image, each beside a fair anchor, measured
  * interleaved in one run (medians). Needs Docker and the test base images (bash scripts/make-test-bases.sh).
  * BENCH_RUNS (default 5) sets the rounds; BENCH_FORCED_RUNS (default 1, 0 to skip) the seed flow's
- * --no-cache rebuilds (about a minute each). Prints a table and, last, one JSON line. Anchors: bench/anchors.ts.
+ * --no-cache rebuilds (about a minute each); BENCH_REAL_RUNS (default 3, 0 to skip) the cold btcd pairs.
+ * The CLI runs from dist/cli.js (npm run bundle first) and, for comparison, from the sources. Prints a table and, last, one JSON line. Anchors: bench/anchors.ts.
  */
 import { execFileSync } from "node:child_process";
-import { rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BuildResult, buildImage } from "../src/build/builder";
 import { extractArtifacts } from "../src/build/extract";
 import { CACHE_VOLUME_PREFIX } from "../src/build/steps";
 import { docker, dockerMaybe } from "../src/docker/cli";
-import type { LoadedSpec } from "../src/spec/load";
+import { type LoadedSpec, loadSpec } from "../src/spec/load";
 import { now, removeTestImages, requireDocker, testBaseMap } from "../tests/helpers/docker";
-import { benchImages, cliBuild, containersStartedBy, median, rawStepsRun, SeedFlow } from "./anchors";
+import { benchImages, cliBuild, containersStartedBy, median, REPO, rawStepsRun, SeedFlow } from "./anchors";
 
+const { freshBundle } = require("../bin/bundled.js") as { freshBundle(name: string): string | null };
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const FORCED_RUNS = Number(process.env.BENCH_FORCED_RUNS ?? 1);
 const quiet = { baseMap: testBaseMap(), log: () => {} };
@@ -32,6 +35,7 @@ function noopOrThrow(r: BuildResult, what: string): void {
 
 async function main(): Promise<void> {
   await requireDocker();
+  if (!freshBundle("cli")) throw new Error("dist/cli.js is missing or older than src/: run `npm run bundle` first");
   const name = "fullnode/fixnode-bench";
   await removeTestImages(name);
   const { root, loaded } = benchImages(name);
@@ -67,6 +71,7 @@ async function figures(root: string, name: string, loaded: LoadedSpec, seed: See
   const s = {
     noopOurs: [] as number[],
     cliNoop: [] as number[],
+    cliNoopSources: [] as number[],
     seedNoop: [] as number[],
     lastOurs: [] as number[],
     lastSeed: [] as number[],
@@ -78,6 +83,7 @@ async function figures(root: string, name: string, loaded: LoadedSpec, seed: See
   let noopStarts = 0;
   let cliStarts = 0;
   const stepsRerun: number[] = [];
+  const coldContainers: number[] = [];
   const lastStep = loaded.spec.build.steps.at(-1);
 
   const oursNoop = async () => {
@@ -88,14 +94,16 @@ async function figures(root: string, name: string, loaded: LoadedSpec, seed: See
     s.noopOurs.push(t1 - t0);
     noopStarts += containersStartedBy(process.pid, t0, t1);
   };
-  const cliNoop = async () => {
+  const cliRun = (into: number[], env: NodeJS.ProcessEnv) => async () => {
     const t0 = now();
-    const { stdout: out, pid } = cliBuild(root, name);
+    const { stdout: out, pid } = cliBuild(root, name, env);
     const t1 = now();
     if (!/^steps\s+0 of \d+ ran/m.test(out) || !/\(unchanged\)/.test(out)) throw new Error(`CLI build was not a no-op:\n${out}`);
-    s.cliNoop.push(t1 - t0);
+    into.push(t1 - t0);
     cliStarts += containersStartedBy(pid, t0, t1);
   };
+  const cliNoop = cliRun(s.cliNoop, {});
+  const cliNoopSources = cliRun(s.cliNoopSources, { CYBERNODE_NO_BUNDLE: "1" });
   const seedNoop = async () => {
     const r = seed.flow();
     if (!r.cached) throw new Error("seed flow no-op ran build instructions");
@@ -127,6 +135,7 @@ async function figures(root: string, name: string, loaded: LoadedSpec, seed: See
     s.coldOurs.push(now() - t0);
     if (r.stepsRun !== r.stepsTotal) throw new Error(`cold build ran ${r.stepsRun} of ${r.stepsTotal} steps`);
     s.coldOursSteps.push(r.stepSeconds.reduce((a, b) => a + b, 0));
+    coldContainers.push(r.stepContainers);
   };
   const coldRaw = async () => {
     s.coldRaw.push(rawStepsRun(loaded.spec, join(seed.dir, "src")));
@@ -137,7 +146,7 @@ async function figures(root: string, name: string, loaded: LoadedSpec, seed: See
   };
 
   for (let i = 0; i < RUNS; i++) {
-    const trio = [oursNoop, cliNoop, seedNoop];
+    const trio = [oursNoop, cliNoop, cliNoopSources, seedNoop];
     for (let k = 0; k < trio.length; k++) await trio[(i + k) % trio.length]();
     await pair(i, lastOurs, lastSeed);
     await settleOurs();
@@ -149,6 +158,10 @@ async function figures(root: string, name: string, loaded: LoadedSpec, seed: See
       settleSeed();
     }
   }
+
+  // A real image: btcd's steps (go install of the pinned release, copy) cold with warm Go caches, which
+  // is what a spec edit costs, against the same commands in one plain `docker run`.
+  const real = await realImageCold();
 
   // Run image size minus artifact bytes.
   const size = Number(await docker(["image", "inspect", "--format", "{{.Size}}", cold.imageId]));
@@ -195,6 +208,8 @@ async function figures(root: string, name: string, loaded: LoadedSpec, seed: See
     seedCachedNoopSeconds: m.seedNoop,
     noopOverSeedNoopRatio: ms(m.noopOurs / m.seedNoop),
     cliOverSeedNoopRatio: ms(m.cliNoop / m.seedNoop),
+    cliFromBundle: freshBundle("cli") !== null,
+    cliFromSourcesNoopSeconds: m.cliNoopSources,
     lastStepOursSeconds: m.lastOurs,
     lastStepSeedSeconds: m.lastSeed,
     lastStepOverSeedRatio: ms(m.lastOurs / m.lastSeed),
@@ -202,7 +217,11 @@ async function figures(root: string, name: string, loaded: LoadedSpec, seed: See
     coldOursSeconds: m.coldOurs,
     coldOursStepsSeconds: m.coldOursSteps,
     coldRawSeconds: m.coldRaw,
+    coldStepContainers: median(coldContainers),
     coldOverheadRatio: ms(m.coldOurs / m.coldRaw),
+    btcdColdOursSeconds: real ? ms(median(real.ours)) : null,
+    btcdColdRawSeconds: real ? ms(median(real.raw)) : null,
+    btcdColdOverheadRatio: real ? ms(median(real.ours) / median(real.raw)) : null,
     seedForcedFullRebuildSeconds: s.seedForced.length ? m.seedForced : null,
     seedForcedRuns: s.seedForced.length,
     runImageBytes: size,
@@ -227,6 +246,10 @@ async function figures(root: string, name: string, loaded: LoadedSpec, seed: See
     "no-op: `cybernode build` CLI process vs seed flow cached",
     `${sec("cliNoop")} vs ${sec("seedNoop")}, ours/seed ${f.cliOverSeedNoopRatio.toFixed(2)}`,
   );
+  row(
+    "  the same CLI from the TypeScript sources (tsx), not dist/",
+    `${sec("cliNoopSources")}, ours/seed ${(m.cliNoopSources / m.seedNoop).toFixed(2)}`,
+  );
   row("no-op: containers started (in-process, CLI)", `${noopStarts}, ${cliStarts} in ${RUNS} runs each`);
   row(
     "last step changed: ours vs seed flow cached",
@@ -237,7 +260,17 @@ async function figures(root: string, name: string, loaded: LoadedSpec, seed: See
     "cold (all steps rerun, caches warm): ours vs raw docker run",
     `${sec("coldOurs")} vs ${sec("coldRaw")}, ours/raw ${f.coldOverheadRatio.toFixed(2)}`,
   );
-  row("  of which ours' step containers", sec("coldOursSteps"));
+  row(
+    "  of which ours' build steps (committed one by one)",
+    `${sec("coldOursSteps")} in ${median(coldContainers)} container(s) for ${loaded.spec.build.steps.length} steps`,
+  );
+  if (real) {
+    const r = (xs: number[]) => `${median(xs).toFixed(2)} s [${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}]`;
+    row(
+      "btcd cold (all steps rerun, Go caches warm): ours vs raw run",
+      `${r(real.ours)} vs ${r(real.raw)}, ours/raw ${f.btcdColdOverheadRatio?.toFixed(2)} (${real.ours.length} rounds)`,
+    );
+  }
   if (s.seedForced.length)
     row("seed flow forced full rebuild (--no-cache), not a no-op", `${sec("seedForced")} (${s.seedForced.length} runs)`);
   row("run image size - artifact bytes", `${f.runImageOverheadBytes} B (image ${size} B, artifacts ${artifactBytes} B)`);
@@ -248,6 +281,44 @@ async function figures(root: string, name: string, loaded: LoadedSpec, seed: See
   );
   row("two clean assemblies", f.deterministic ? `same ID ${ids[0].slice(0, 19)}…` : `DIFFERENT: ${ids.join(" ")}`);
   console.log(JSON.stringify(f));
+}
+
+/**
+ * btcd from images/ under another name and folder (its own step tags and bin/), BENCH_REAL_RUNS rounds
+ * (default 3, 0 skips): a unique comment on the first step makes every step run; caches stay warm.
+ */
+async function realImageCold(): Promise<{ ours: number[]; raw: number[] } | null> {
+  const rounds = Number(process.env.BENCH_REAL_RUNS ?? 3);
+  if (rounds <= 0) return null;
+  const name = "fullnode/btcd-bench";
+  const dir = mkdtempSync(join(tmpdir(), "cybernode-bench-btcd-"));
+  const original = loadSpec(join(REPO, "images"), "fullnode/btcd");
+  const loaded: LoadedSpec = { ...original, dir, spec: { ...original.spec, name } };
+  const empty = mkdtempSync(join(tmpdir(), "cybernode-bench-empty-"));
+  const ours: number[] = [];
+  const raw: number[] = [];
+  try {
+    await buildImage(loaded, quiet); // warm-up: Go module and build caches
+    for (let i = 0; i < rounds; i++) {
+      const tag = `${i} ${unique()}`;
+      const changed = withSteps(loaded, ([first, ...rest]) => [`${first} # bench cold ${tag}`, ...rest]);
+      const pair: (() => Promise<void>)[] = [
+        async () => {
+          const t0 = now();
+          const r = await buildImage(changed, quiet);
+          if (r.stepsRun !== r.stepsTotal) throw new Error(`btcd cold build ran ${r.stepsRun} of ${r.stepsTotal} steps`);
+          ours.push(now() - t0);
+        },
+        async () => void raw.push(rawStepsRun(changed.spec, empty)),
+      ];
+      for (const f of i % 2 ? pair.reverse() : pair) await f();
+    }
+  } finally {
+    await removeTestImages(name);
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(empty, { recursive: true, force: true });
+  }
+  return { ours, raw };
 }
 
 async function layerBytes(imageId: string): Promise<number> {

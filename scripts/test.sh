@@ -24,6 +24,8 @@ if [[ "${CYBERNODE_SKIP_ENGINE:-}" != "1" ]]; then
     bash scripts/install-pulumi-kubernetes.sh
   fi
 fi
+# The compiled CLI and provider modules, as `npm ci` makes them (tests that start the CLI or Pulumi run them).
+npm run --silent bundle
 npx tsc --noEmit -p .
 # Formatting and lint rules (biome.json); `npm run format` fixes what it can.
 npx biome check .
