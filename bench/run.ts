@@ -6,28 +6,22 @@
  * The CLI runs from dist/cli.js (npm run bundle first) and, for comparison, from the sources. Prints a table and, last, one JSON line. Anchors: bench/anchors.ts.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { type BuildResult, buildImage } from "../src/build/builder";
 import { extractArtifacts } from "../src/build/extract";
 import { CACHE_VOLUME_PREFIX } from "../src/build/steps";
 import { docker, dockerMaybe } from "../src/docker/cli";
-import { type LoadedSpec, loadSpec } from "../src/spec/load";
+import type { LoadedSpec } from "../src/spec/load";
 import { now, removeTestImages, requireDocker, testBaseMap } from "../tests/helpers/docker";
-import { benchImages, cliBuild, containersStartedBy, median, REPO, rawStepsRun, SeedFlow } from "./anchors";
+import { realImageCold, withSteps } from "./realImage";
+import { benchImages, cliBuild, containersStartedBy, median, rawStepsRun, SeedFlow } from "./anchors";
 
 const { freshBundle } = require("../bin/bundled.js") as { freshBundle(name: string): string | null };
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const FORCED_RUNS = Number(process.env.BENCH_FORCED_RUNS ?? 1);
 const quiet = { baseMap: testBaseMap(), log: () => {} };
 const unique = () => Math.random().toString(36).slice(2, 10);
-
-/** The spec with its build steps changed (the result has other step keys). */
-function withSteps(loaded: LoadedSpec, change: (steps: string[]) => string[]): LoadedSpec {
-  const build = { ...loaded.spec.build, steps: change([...loaded.spec.build.steps]) };
-  return { ...loaded, spec: { ...loaded.spec, build } };
-}
 
 function noopOrThrow(r: BuildResult, what: string): void {
   if (r.stepsRun !== 0 || r.extracted || r.loaded) throw new Error(`${what} was not a no-op: ${JSON.stringify(r)}`);
@@ -281,44 +275,6 @@ async function figures(root: string, name: string, loaded: LoadedSpec, seed: See
   );
   row("two clean assemblies", f.deterministic ? `same ID ${ids[0].slice(0, 19)}…` : `DIFFERENT: ${ids.join(" ")}`);
   console.log(JSON.stringify(f));
-}
-
-/**
- * btcd from images/ under another name and folder (its own step tags and bin/), BENCH_REAL_RUNS rounds
- * (default 3, 0 skips): a unique comment on the first step makes every step run; caches stay warm.
- */
-async function realImageCold(): Promise<{ ours: number[]; raw: number[] } | null> {
-  const rounds = Number(process.env.BENCH_REAL_RUNS ?? 3);
-  if (rounds <= 0) return null;
-  const name = "fullnode/btcd-bench";
-  const dir = mkdtempSync(join(tmpdir(), "cybernode-bench-btcd-"));
-  const original = loadSpec(join(REPO, "images"), "fullnode/btcd");
-  const loaded: LoadedSpec = { ...original, dir, spec: { ...original.spec, name } };
-  const empty = mkdtempSync(join(tmpdir(), "cybernode-bench-empty-"));
-  const ours: number[] = [];
-  const raw: number[] = [];
-  try {
-    await buildImage(loaded, quiet); // warm-up: Go module and build caches
-    for (let i = 0; i < rounds; i++) {
-      const tag = `${i} ${unique()}`;
-      const changed = withSteps(loaded, ([first, ...rest]) => [`${first} # bench cold ${tag}`, ...rest]);
-      const pair: (() => Promise<void>)[] = [
-        async () => {
-          const t0 = now();
-          const r = await buildImage(changed, quiet);
-          if (r.stepsRun !== r.stepsTotal) throw new Error(`btcd cold build ran ${r.stepsRun} of ${r.stepsTotal} steps`);
-          ours.push(now() - t0);
-        },
-        async () => void raw.push(rawStepsRun(changed.spec, empty)),
-      ];
-      for (const f of i % 2 ? pair.reverse() : pair) await f();
-    }
-  } finally {
-    await removeTestImages(name);
-    rmSync(dir, { recursive: true, force: true });
-    rmSync(empty, { recursive: true, force: true });
-  }
-  return { ours, raw };
 }
 
 async function layerBytes(imageId: string): Promise<number> {
