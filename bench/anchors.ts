@@ -105,7 +105,8 @@ export function rawStepsRun(spec: ResolvedSpec, inputsDir: string): number {
   for (const [k, val] of spec.build.env) args.push("-e", `${k}=${val}`);
   for (const k of spec.build.passEnv) if (process.env[k] !== undefined) args.push("-e", `${k}=${process.env[k]}`);
   for (const c of spec.build.caches) args.push("-v", `${CACHE_VOLUME_PREFIX}${c.name}:${c.path}`);
-  args.push("--entrypoint", "/bin/sh", toolchain(spec), "-c", ["set -e", ...commands.map((c) => `(${c})`)].join("\n"));
+  // Each command on lines of its own in a subshell: a trailing comment must not swallow the parenthesis.
+  args.push("--entrypoint", "/bin/sh", toolchain(spec), "-c", ["set -e", ...commands.map((c) => `(\n${c}\n)`)].join("\n"));
   return timed(() => run("docker", args)).seconds;
 }
 
