@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync } from "node:fs";
+import { appendFileSync, mkdirSync, renameSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 
 /**
@@ -26,6 +26,17 @@ export function engineAddress(argv: string[] = process.argv): string | null {
 export function statusText(line: string, max = 160): string {
   const one = line.replace(/\s+/g, " ").trim();
   return one.length > max ? `${one.slice(0, max - 1)}…` : one;
+}
+
+/** Logs are appended build after build; past this size the old one becomes `<name>.log.1` (one kept). */
+export const MAX_LOG_BYTES = 8 << 20;
+
+function rotateLog(path: string, max: number): void {
+  try {
+    if (statSync(path).size > max) renameSync(path, `${path}.1`);
+  } catch {
+    // no log yet
+  }
 }
 
 interface EngineLogClient {
@@ -80,7 +91,14 @@ export interface Progress {
  * results at once and other output at most every `intervalMs` (the latest line), so a long step shows
  * that it moves without flooding the display.
  */
-export function phaseProgress(o: { projectDir: string; image: string; phase: string; urn?: string; intervalMs?: number }): Progress {
+export function phaseProgress(o: {
+  projectDir: string;
+  image: string;
+  phase: string;
+  urn?: string;
+  intervalMs?: number;
+  maxLogBytes?: number;
+}): Progress {
   const logPath = buildLogPath(o.projectDir, o.image);
   const engine = o.urn ? engineClient(o.projectDir) : null;
 
@@ -109,6 +127,7 @@ export function phaseProgress(o: { projectDir: string; image: string; phase: str
     line(text: string) {
       if (!opened) {
         mkdirSync(join(o.projectDir, ".cybernode", "logs"), { recursive: true });
+        rotateLog(logPath, o.maxLogBytes ?? MAX_LOG_BYTES);
         appendFileSync(logPath, `\n=== ${new Date().toISOString()} ${o.image}: ${o.phase} (pulumi) ===\n`);
         opened = true;
       }
