@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { Duplex, type Readable } from "node:stream";
 import { familiarTag } from "../plan/registryRef";
 import { currentDockerHost } from "./cli";
+import { currentEngine } from "./engine";
 
 /**
  * Questions to an engine's Engine API without the docker CLI: about 2 ms each on a local unix socket
@@ -90,9 +91,12 @@ export function engineGetStream(
 ): Promise<{ status: number; error?: string } | undefined> {
   const socket = localSocket(host, host ? process.env : { ...process.env, DOCKER_HOST: undefined });
   if (!socket) return Promise.resolve(undefined);
+  // An interrupted build (SIGINT/SIGTERM aborts the engine) must not wait for a long archive to finish.
+  const { signal } = currentEngine();
   return new Promise((resolve, reject) => {
     let answered = false;
-    const req = request({ path, method: "GET", headers: { Host: "docker" }, socketPath: socket, timeout: 600_000 }, (res) => {
+    const options = { path, method: "GET", headers: { Host: "docker" }, socketPath: socket, timeout: 600_000, signal };
+    const req = request(options, (res) => {
       answered = true;
       const status = res.statusCode ?? 0;
       if (status === 200) {
@@ -112,8 +116,13 @@ export function engineGetStream(
       });
     });
     req.on("timeout", () => req.destroy(new Error("timeout")));
-    // Not reachable at all: the CLI may still be (a context, a proxy); a failure mid-answer is an error.
-    req.on("error", (e) => (answered ? reject(e) : resolve(undefined)));
+    // Not reachable at all: the CLI may still be (a context, a proxy); a failure mid-answer is an error,
+    // and so is an abort (with the engine's reason, as the docker children report it).
+    req.on("error", (e) => {
+      if (signal?.aborted) reject(signal.reason instanceof Error ? signal.reason : e);
+      else if (answered) reject(e);
+      else resolve(undefined);
+    });
     req.end();
   });
 }

@@ -4,7 +4,6 @@ import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, wri
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildImage } from "../../src/build/builder";
-import { docker } from "../../src/docker/cli";
 import { runCli, type CliRun } from "../helpers/cli";
 import { dockerTest } from "../helpers/dockerTest";
 import { fixtureSpec, removeTestImages, requireDocker, TEST_BASE_IMAGES, testBaseMap } from "../helpers/docker";
@@ -82,7 +81,7 @@ async function build(name: string) {
 
 type When = { step: number } | "extract";
 
-/** Runs a build and sends `signal` once it is in the given step (its first log line) or extraction. */
+/** Runs a build and sends `signal` once it is in the given step (its first log line) or in extraction. */
 async function interrupted(name: string, signal: NodeJS.Signals, when: When) {
   let pid = 0;
   let sentAt = 0;
@@ -98,10 +97,14 @@ async function interrupted(name: string, signal: NodeJS.Signals, when: When) {
       child.kill(signal);
     };
     if (when === "extract") {
+      // Extraction writes into a .bin-partial-* folder beside bin/ (from the build container after its
+      // last step, or from an extraction container): send the signal once that folder exists.
+      const dir = join(root, name);
+      const extracting = () => existsSync(dir) && readdirSync(dir).some((n) => n.startsWith(".bin-partial-"));
       trigger = (async () => {
         while (!exited && !sentAt) {
-          if ((await docker(["ps", "-a", "-q", "--filter", `name=^cybernode-tmp-extract-${pid}-`])) !== "") send();
-          else await new Promise((res) => setTimeout(res, 25));
+          if (extracting()) send();
+          else await new Promise((res) => setTimeout(res, 10));
         }
       })();
     } else {
