@@ -1,13 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import {
-  binariesProvider,
-  buildImageProvider,
-  PROVIDER_VERSION,
-  runImageProvider,
-  type BinariesInputs,
-  type BuildImageInputs,
-  type RunImageInputs,
-} from "./builderProviders";
+import { PROVIDER_VERSION, type BinariesInputs, type BuildImageInputs, type RunImageInputs } from "./builderProviders";
+import { providerShim } from "./providerShim";
 
 type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
 
@@ -17,7 +10,7 @@ export class BuildImage extends pulumi.dynamic.Resource {
   declare readonly baseImageId: pulumi.Output<string>;
   constructor(name: string, args: Inputs<BuildImageInputs>, opts?: pulumi.CustomResourceOptions) {
     super(
-      buildImageProvider,
+      providerShim("buildImageProvider"),
       name,
       { ...args, buildKey: undefined, buildTag: undefined, baseImageId: undefined, stepsRun: undefined, buildEnvHash: undefined },
       opts,
@@ -34,7 +27,7 @@ export class Binaries extends pulumi.dynamic.Resource {
   declare readonly files: pulumi.Output<{ path: string; size: number; sha256: string }[]>;
   constructor(name: string, args: Inputs<BinariesInputs>, opts?: pulumi.CustomResourceOptions) {
     super(
-      binariesProvider,
+      providerShim("binariesProvider"),
       name,
       { ...args, digest: undefined, version: undefined, files: undefined, buildEnvHash: undefined },
       opts,
@@ -53,7 +46,7 @@ export class RunImage extends pulumi.dynamic.Resource {
   declare readonly configDigest: pulumi.Output<string>;
   constructor(name: string, args: Inputs<RunImageInputs>, opts?: pulumi.CustomResourceOptions) {
     super(
-      runImageProvider,
+      providerShim("runImageProvider"),
       name,
       {
         ...args,

@@ -17,3 +17,4 @@ export * as manifest from "../build/manifest";
 export * as plan from "../build/plan";
 export * as progress from "./progress";
 export * as publish from "../publish/publisher";
+export * as providers from "./builderProviders";

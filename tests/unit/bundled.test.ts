@@ -42,9 +42,17 @@ test("no bundle, another bundle's name, or CYBERNODE_NO_BUNDLE=1: the sources ru
   rmSync(root, { recursive: true, force: true });
 });
 
-test("the bundle exports every builder module the providers load", (t) => {
+test("the bundle exports every builder module and provider the provider process loads", (t) => {
   const sources = require("../../src/pulumi/providerModules") as Record<string, unknown>;
   const runtime = require("node:fs").readFileSync(join(__dirname, "../../src/pulumi/providerRuntime.ts"), "utf8") as string;
   const keys = [...runtime.matchAll(/^ {2}(\w+): "src\/[\w/]+\.ts",$/gm)].map((m) => m[1]).sort();
-  t.deepEqual(Object.keys(sources).sort(), keys, "providerModules.ts and SOURCES in providerRuntime.ts name the same modules");
+  const { providers, ...modules } = sources as { providers: Record<string, unknown> };
+  t.deepEqual(Object.keys(modules).sort(), keys, "providerModules.ts and SOURCES in providerRuntime.ts name the same modules");
+  t.deepEqual(
+    Object.keys(providers)
+      .filter((k) => k.endsWith("Provider"))
+      .sort(),
+    ["binariesProvider", "buildImageProvider", "runImageProvider"],
+    "and the providers the shims load (providerShim.ts)",
+  );
 });
