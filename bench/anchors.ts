@@ -23,6 +23,11 @@ const FIXTURE_MODULE = join(REPO, "tests/fixtures/images/fullnode/fixnode");
 /** The engine here is 20.10 and the client has no buildx: `docker build` needs the legacy builder. */
 const DOCKER_ENV = { ...process.env, DOCKER_BUILDKIT: "0" };
 
+/** Build options of the bench's in-process builds: the test base images, no output. */
+export const quiet = { baseMap: testBaseMap(), log: () => {} };
+/** A short random tag that makes step keys new. */
+export const unique = () => Math.random().toString(36).slice(2, 10);
+
 export const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;

@@ -7,11 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildImage } from "../src/build/builder";
 import { type LoadedSpec, loadSpec } from "../src/spec/load";
-import { now, removeTestImages, testBaseMap } from "../tests/helpers/docker";
-import { REPO, rawStepsRun } from "./anchors";
-
-const quiet = { baseMap: testBaseMap(), log: () => {} };
-const unique = () => Math.random().toString(36).slice(2, 10);
+import { now, removeTestImages } from "../tests/helpers/docker";
+import { quiet, REPO, rawStepsRun, unique } from "./anchors";
 
 /** The spec with its build steps changed (the result has other step keys). */
 export function withSteps(loaded: LoadedSpec, change: (steps: string[]) => string[]): LoadedSpec {

@@ -13,15 +13,13 @@ import { extractArtifacts } from "../src/build/extract";
 import { CACHE_VOLUME_PREFIX } from "../src/build/steps";
 import { docker, dockerMaybe } from "../src/docker/cli";
 import type { LoadedSpec } from "../src/spec/load";
-import { now, removeTestImages, requireDocker, testBaseMap } from "../tests/helpers/docker";
+import { now, removeTestImages, requireDocker } from "../tests/helpers/docker";
 import { realImageCold, withSteps } from "./realImage";
-import { benchImages, cliBuild, containersStartedBy, median, rawStepsRun, SeedFlow } from "./anchors";
+import { benchImages, cliBuild, containersStartedBy, median, quiet, rawStepsRun, SeedFlow, unique } from "./anchors";
 
 const { freshBundle } = require("../bin/bundled.js") as { freshBundle(name: string): string | null };
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const FORCED_RUNS = Number(process.env.BENCH_FORCED_RUNS ?? 1);
-const quiet = { baseMap: testBaseMap(), log: () => {} };
-const unique = () => Math.random().toString(36).slice(2, 10);
 
 function noopOrThrow(r: BuildResult, what: string): void {
   if (r.stepsRun !== 0 || r.extracted || r.loaded) throw new Error(`${what} was not a no-op: ${JSON.stringify(r)}`);

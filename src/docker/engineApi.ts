@@ -39,6 +39,18 @@ export function engineGet(path: string, host: string = currentDockerHost()): Pro
   return engineRequest("GET", path, { host });
 }
 
+/** The local socket for a host: "" is the CLI's default socket or context; a scoped host overrides DOCKER_HOST. */
+const socketOf = (host: string) => localSocket(host, host ? process.env : { ...process.env, DOCKER_HOST: undefined });
+
+/** An answer's body: parsed JSON, or the text when it is not JSON (an error text). */
+function parseBody(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : "";
+  } catch {
+    return text;
+  }
+}
+
 /** One Engine API request; undefined when the host cannot be reached this way (or did not answer). */
 export async function engineRequest(
   method: "GET" | "POST" | "DELETE",
@@ -46,8 +58,7 @@ export async function engineRequest(
   o: EngineRequest = {},
 ): Promise<EngineAnswer | undefined> {
   const host = o.host ?? currentDockerHost();
-  // "" is the CLI's default socket or context; a scoped host overrides DOCKER_HOST.
-  const socket = localSocket(host, host ? process.env : { ...process.env, DOCKER_HOST: undefined });
+  const socket = socketOf(host);
   const ssh = !socket && o.overSsh ? sshDialCommand(host || process.env.DOCKER_HOST || "") : null;
   if (!socket && !ssh) return undefined;
   const payload = o.body === undefined ? undefined : Buffer.from(JSON.stringify(o.body));
@@ -60,16 +71,9 @@ export async function engineRequest(
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          const text = Buffer.concat(chunks).toString("utf8");
-          let body: unknown = text;
-          try {
-            body = text ? JSON.parse(text) : "";
-          } catch {
-            // not JSON (an error text): keep the text
-          }
-          resolve({ status: res.statusCode ?? 0, body, headers: res.headers });
-        });
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, body: parseBody(Buffer.concat(chunks).toString("utf8")), headers: res.headers }),
+        );
         res.on("error", () => resolve(undefined));
       },
     );
@@ -89,7 +93,7 @@ export function engineGetStream(
   onBody: (body: Readable) => Promise<void>,
   host: string = currentDockerHost(),
 ): Promise<{ status: number; error?: string } | undefined> {
-  const socket = localSocket(host, host ? process.env : { ...process.env, DOCKER_HOST: undefined });
+  const socket = socketOf(host);
   if (!socket) return Promise.resolve(undefined);
   // An interrupted build (SIGINT/SIGTERM aborts the engine) must not wait for a long archive to finish.
   const { signal } = currentEngine();
@@ -106,13 +110,8 @@ export function engineGetStream(
       let text = "";
       res.on("data", (c: Buffer) => (text += c.toString("utf8")));
       res.on("end", () => {
-        let error = text.trim();
-        try {
-          error = (JSON.parse(text) as { message?: string }).message ?? error;
-        } catch {
-          // not JSON: keep the text
-        }
-        resolve({ status, error });
+        const body = parseBody(text);
+        resolve({ status, error: typeof body === "string" ? body.trim() : ((body as { message?: string }).message ?? text.trim()) });
       });
     });
     req.on("timeout", () => req.destroy(new Error("timeout")));

@@ -1,4 +1,5 @@
 import { stableJson } from "../plan/hash";
+import { providerBundle } from "./providerShim";
 import type { PhaseInputs, RunImageInputs, Stored } from "./providerTypes";
 
 /**
@@ -33,9 +34,7 @@ const SOURCES = {
 export function builder(projectDir: string) {
   const path = require("node:path") as typeof import("node:path");
   require(require.resolve("tsx/cjs", { paths: [projectDir] }));
-  const { freshBundle } = require(path.join(projectDir, "bin/bundled.js")) as { freshBundle(n: string, root: string): string | null };
-  const bundle = freshBundle("provider", projectDir);
-  const modules = bundle ? (require(bundle) as Record<keyof typeof SOURCES, unknown>) : null;
+  const modules = providerBundle(projectDir) as Record<keyof typeof SOURCES, unknown> | null;
   // biome-ignore lint/suspicious/noExplicitAny: each getter below gives its module's type
   const load = (key: keyof typeof SOURCES): any => (modules ? modules[key] : require(path.join(projectDir, SOURCES[key])));
   return {

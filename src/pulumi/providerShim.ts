@@ -16,12 +16,11 @@ type Props = any;
 export function providerShim(kind: ProviderKind): pulumi.dynamic.ResourceProvider {
   const impl = (projectDir: string): pulumi.dynamic.ResourceProvider => {
     const path = require("node:path") as typeof import("node:path");
-    const { freshBundle } = require(path.join(projectDir, "bin/bundled.js")) as { freshBundle(n: string, root: string): string | null };
-    const bundle = freshBundle("provider", projectDir);
-    if (!bundle) require(require.resolve("tsx/cjs", { paths: [projectDir] }));
-    const providers = bundle
-      ? (require(bundle) as { providers: Record<ProviderKind, pulumi.dynamic.ResourceProvider> }).providers
-      : (require(path.join(projectDir, "src/pulumi/builderProviders.ts")) as Record<ProviderKind, pulumi.dynamic.ResourceProvider>);
+    const bundle = providerBundle(projectDir);
+    const providers = (bundle ? bundle.providers : require(path.join(projectDir, "src/pulumi/builderProviders.ts"))) as Record<
+      ProviderKind,
+      pulumi.dynamic.ResourceProvider
+    >;
     return providers[kind];
   };
   return {
@@ -32,4 +31,18 @@ export function providerShim(kind: ProviderKind): pulumi.dynamic.ResourceProvide
     update: (id: string, olds: Props, news: Props) => impl(news.projectDir).update?.(id, olds, news) ?? Promise.resolve({ outs: news }),
     delete: (id: string, props: Props) => impl(props.projectDir).delete?.(id, props) ?? Promise.resolve(),
   };
+}
+
+/**
+ * The exports of dist/provider.js while it is newer than src/ (bin/bundled.js), else null and tsx is
+ * registered for the TypeScript sources. Shared by the shims and builder() (providerRuntime.ts); defined here, as a
+ * local function, so serializing a shim takes this function alone and not a module object.
+ */
+export function providerBundle(projectDir: string): Record<string, unknown> | null {
+  const path = require("node:path") as typeof import("node:path");
+  const { freshBundle } = require(path.join(projectDir, "bin/bundled.js")) as { freshBundle(n: string, root: string): string | null };
+  const bundle = freshBundle("provider", projectDir);
+  if (bundle) return require(bundle) as Record<string, unknown>;
+  require(require.resolve("tsx/cjs", { paths: [projectDir] }));
+  return null;
 }
