@@ -1,44 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { SecretFilesInputs } from "./secretFilesOps";
+export { fillRandom, secretFilesProvider } from "./secretFilesOps";
 
-/**
- * A node's secret files (the spec's `container.secretFiles`) on Kubernetes: the templates filled once
- * with random values, kept as a secret output (encrypted in state) and put in a Kubernetes Secret that
- * the Pod mounts into /cyberdata. On Docker hosts the files are made on the host and never reach state;
- * a cluster has no host folder to make them in, so here Pulumi holds them, as it holds any Secret.
- */
-
-/** Fills each `${random}` with a fresh value from `random()`. Pure given `random`. */
-export function fillRandom(template: string, random: () => string): string {
-  return template.replace(/\$\{random\}/g, () => random());
-}
-
-interface Inputs {
-  templates: [string, string][];
-}
-
-export const secretFilesProvider: pulumi.dynamic.ResourceProvider = {
-  async diff(_id: string, olds: Inputs, news: Inputs) {
-    const changed = JSON.stringify(olds.templates) !== JSON.stringify(news.templates);
-    return { changes: changed, replaces: changed ? ["templates"] : [] };
-  },
-  async create(i: Inputs) {
-    const { randomBytes } = require("node:crypto") as typeof import("node:crypto");
-    // 64 hex digits per ${random}, as the DataDir script makes them from /dev/urandom on Docker hosts.
-    const files = Object.fromEntries(i.templates.map(([name, t]) => [name, fillRandom(t, () => randomBytes(32).toString("hex"))]));
-    return { id: `secret-files-${randomBytes(4).toString("hex")}`, outs: { templates: i.templates, files } };
-  },
-};
-
-export class SecretFileValues extends pulumi.dynamic.Resource {
+export class SecretFileValues extends pulumi.CustomResource {
   declare readonly files: pulumi.Output<Record<string, string>>;
-  constructor(name: string, args: Inputs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      secretFilesProvider,
-      name,
-      { ...args, files: undefined },
-      { ...opts, additionalSecretOutputs: ["files"] },
-      "cybernode",
-      "SecretFiles",
-    );
+  constructor(name: string, args: SecretFilesInputs, opts?: pulumi.CustomResourceOptions) {
+    super("cybernode:index:SecretFiles", name, { ...args, files: undefined }, { ...opts, additionalSecretOutputs: ["files"] });
   }
 }

@@ -1,7 +1,6 @@
-import type * as pulumi from "@pulumi/pulumi";
+import * as b from "./builderModules";
 import {
   binCurrent,
-  builder,
   changedKeys,
   COMMON,
   imagePresent,
@@ -12,6 +11,8 @@ import {
   UNKNOWN,
 } from "./providerRuntime";
 import type {
+  CheckFailure,
+  ResourceOps,
   BinariesInputs,
   BinariesOutputs,
   BuildImageInputs,
@@ -25,34 +26,33 @@ export { binariesDigest } from "./providerRuntime";
 import { binariesDigest } from "./providerRuntime";
 
 /**
- * Dynamic providers for the builder's three phases. Pulumi serializes these objects and runs them in
- * a separate process, so every method loads the builder lazily from the project folder (through the
- * tsx loader); they capture nothing but plain data and functions (providerRuntime.ts).
+ * The builder's three phases as Pulumi resources (cybernode:index:BuildImage, Binaries, RunImage), run
+ * by the provider plugin (src/pulumi/plugin/). The export names stay those of the dynamic providers that
+ * stacks made before the plugin: their serialized shims load this file to delete old resources.
  */
 
-/** Bump when the providers' behaviour changes, so `pulumi preview` shows the change on every image. */
-export const PROVIDER_VERSION = "4";
+export { PROVIDER_VERSION } from "./providerTypes";
 
 async function checkPhase(_olds: unknown, news: PhaseInputs) {
-  const failures: pulumi.dynamic.CheckFailure[] = [];
+  const failures: CheckFailure[] = [];
   if (!/^[a-z0-9][a-z0-9_.-]*\/[a-z0-9][a-z0-9_.-]*$/.test(String(news.image)))
     failures.push({ property: "image", reason: `'${news.image}' is not group/name` });
   if (!String(news.projectDir).startsWith("/")) failures.push({ property: "projectDir", reason: "must be an absolute folder" });
   return { inputs: news, failures };
 }
 
-async function runBuild(i: BuildImageInputs): Promise<BuildImageOutputs> {
+async function runBuild(i: BuildImageInputs, urn?: string): Promise<BuildImageOutputs> {
   return onBuildHost(
     i,
     async ({ b, loaded, opts }) => {
       const r = await b.build.buildSteps(loaded, opts);
       return { ...stored(i), buildKey: r.buildKey, buildTag: r.buildTag, baseImageId: r.baseImageId, stepsRun: r.stepsRun };
     },
-    "build steps",
+    { name: "build steps", urn },
   );
 }
 
-async function runExtract(i: BinariesInputs): Promise<BinariesOutputs> {
+async function runExtract(i: BinariesInputs, urn?: string): Promise<BinariesOutputs> {
   return onBuildHost(
     i,
     async ({ b, loaded, opts }) => {
@@ -68,11 +68,11 @@ async function runExtract(i: BinariesInputs): Promise<BinariesOutputs> {
         digest: binariesDigest(files, ex.manifest.version, b.hash.sha256),
       };
     },
-    "extraction to bin/",
+    { name: "extraction to bin/", urn },
   );
 }
 
-async function runAssemble(i: RunImageInputs): Promise<RunImageOutputs> {
+async function runAssemble(i: RunImageInputs, urn?: string): Promise<RunImageOutputs> {
   return onBuildHost(
     i,
     async ({ b, loaded, opts }) => {
@@ -98,11 +98,11 @@ async function runAssemble(i: RunImageInputs): Promise<RunImageOutputs> {
         configDigest: run.plan.imageId,
       };
     },
-    "run image",
+    { name: "run image", urn },
   );
 }
 
-export const buildImageProvider: pulumi.dynamic.ResourceProvider = {
+export const buildImageProvider: ResourceOps = {
   check: checkPhase,
   async diff(_id: string, olds: BuildImageOutputs, news: BuildImageInputs) {
     if (changedKeys<BuildImageInputs>(olds, news, [...COMMON, "buildHash"]).length) return { changes: true, replaces: [] };
@@ -114,34 +114,33 @@ export const buildImageProvider: pulumi.dynamic.ResourceProvider = {
       return { changes: stale, replaces: [], stables: stale ? [] : ["buildKey", "buildTag"] };
     });
   },
-  async create(i: BuildImageInputs) {
-    const outs = await runBuild(i);
+  async create(i: BuildImageInputs, urn?: string) {
+    const outs = await runBuild(i, urn);
     return { id: `${i.image}@build`, outs };
   },
-  async update(_id: string, _olds: BuildImageOutputs, news: BuildImageInputs) {
-    return { outs: await runBuild(news) };
+  async update(_id: string, _olds: BuildImageOutputs, news: BuildImageInputs, urn?: string) {
+    return { outs: await runBuild(news, urn) };
   },
   async delete() {
     // Step images are a cache; `npx cybernode clean` removes them.
   },
 };
 
-export const binariesProvider: pulumi.dynamic.ResourceProvider = {
+export const binariesProvider: ResourceOps = {
   check: checkPhase,
   async diff(_id: string, olds: BinariesOutputs, news: BinariesInputs) {
     if (changedKeys<BinariesInputs>(olds, news, [...COMMON, "buildKey"]).length) return { changes: true, replaces: [] };
     // bin/ deleted or edited since: extract again (from the cached build image).
     const path = require("node:path") as typeof import("node:path");
-    const b = builder(news.projectDir);
     const current = binCurrent(b, path.join(news.imagesRoot, news.image, "bin"), olds.buildKey);
     return { changes: !current, replaces: [], stables: current ? ["digest", "version", "files"] : [] };
   },
-  async create(i: BinariesInputs) {
-    const outs = await runExtract(i);
+  async create(i: BinariesInputs, urn?: string) {
+    const outs = await runExtract(i, urn);
     return { id: `${i.image}@bin`, outs };
   },
-  async update(_id: string, _olds: BinariesOutputs, news: BinariesInputs) {
-    return { outs: await runExtract(news) };
+  async update(_id: string, _olds: BinariesOutputs, news: BinariesInputs, urn?: string) {
+    return { outs: await runExtract(news, urn) };
   },
   async delete() {
     // bin/ is a debugging copy inside the project; it stays.
@@ -153,7 +152,7 @@ export const binariesProvider: pulumi.dynamic.ResourceProvider = {
  * anything runs, so a promotion that `up` would refuse fails the preview with the same message. When a
  * rebuild is needed first, the ID is not known and `up` decides (nothing is loaded on a mismatch).
  */
-async function checkPromotion(i: RunImageInputs): Promise<pulumi.dynamic.CheckFailure[]> {
+async function checkPromotion(i: RunImageInputs, urn?: string): Promise<CheckFailure[]> {
   if (!i.promotedImageId || i.promotedImageId === UNKNOWN) return [];
   return onBuildHost(i, async ({ b, loaded, opts }) => {
     const plan = await b.plan.planBuild(loaded, { ...opts, resolvedBases: previewBaseLookups() });
@@ -162,8 +161,8 @@ async function checkPromotion(i: RunImageInputs): Promise<pulumi.dynamic.CheckFa
     const manifest = binCurrent(b, binDir, plan.buildKey);
     if (!manifest) {
       // The ID is known only after the build: say so once, in the preview's diagnostics.
-      const log = (require("@pulumi/pulumi") as typeof pulumi).log;
-      log.info(
+      await b.progress.tell(
+        urn,
         `image ${i.image}: promotion from ${i.promotedFrom} is checked at pulumi up: bin/ is not current for the planned build, so the run image ID is known only after the build (nothing is loaded if it differs from ${i.promotedImageId.slice(0, 19)}…)`,
       );
       return [];
@@ -179,10 +178,10 @@ async function checkPromotion(i: RunImageInputs): Promise<pulumi.dynamic.CheckFa
   });
 }
 
-export const runImageProvider: pulumi.dynamic.ResourceProvider = {
-  async check(olds: unknown, news: RunImageInputs) {
+export const runImageProvider: ResourceOps = {
+  async check(olds: unknown, news: RunImageInputs, urn?: string) {
     const r = await checkPhase(olds, news);
-    if (r.failures.length === 0) r.failures.push(...(await checkPromotion(news)));
+    if (r.failures.length === 0) r.failures.push(...(await checkPromotion(news, urn)));
     return r;
   },
   async diff(_id: string, olds: RunImageOutputs, news: RunImageInputs) {
@@ -192,21 +191,19 @@ export const runImageProvider: pulumi.dynamic.ResourceProvider = {
       return { changes: true, replaces: [] };
     }
     // Read the world back: an image pruned from the host (docker image prune -a) is loaded again.
-    const b = builder(news.projectDir);
     const present = olds.present !== false && (await runImageInPlace(b, news, olds));
     return { changes: !present, replaces: [], stables: present ? ["imageId", "version", "tags"] : [] };
   },
   async read(id: string, props: RunImageOutputs) {
     // `pulumi refresh`: record whether the image is still on its host; the next up reloads it if not.
-    const b = builder(props.projectDir);
     return { id, props: { ...props, present: await runImageInPlace(b, props, props) } };
   },
-  async create(i: RunImageInputs) {
-    const outs = await runAssemble(i);
+  async create(i: RunImageInputs, urn?: string) {
+    const outs = await runAssemble(i, urn);
     return { id: `${i.image}@run`, outs };
   },
-  async update(_id: string, _olds: RunImageOutputs, news: RunImageInputs) {
-    return { outs: await runAssemble(news) };
+  async update(_id: string, _olds: RunImageOutputs, news: RunImageInputs, urn?: string) {
+    return { outs: await runAssemble(news, urn) };
   },
   async delete() {
     // Run images stay on the host: a container may still use them.

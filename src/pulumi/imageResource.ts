@@ -1,44 +1,39 @@
 import * as pulumi from "@pulumi/pulumi";
-import { PROVIDER_VERSION, type BinariesInputs, type BuildImageInputs, type RunImageInputs } from "./builderProviders";
-import { providerShim } from "./providerShim";
+import { PROVIDER_VERSION, type BinariesInputs, type BuildImageInputs, type RunImageInputs } from "./providerTypes";
 
 type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
 
-/** The build image: the spec's build steps, run from the step cache where possible. */
-export class BuildImage extends pulumi.dynamic.Resource {
+/** The build image: the spec's build steps, run from the step cache where possible (provider plugin: src/pulumi/plugin/). */
+export class BuildImage extends pulumi.CustomResource {
   declare readonly buildKey: pulumi.Output<string>;
   declare readonly baseImageId: pulumi.Output<string>;
   constructor(name: string, args: Inputs<BuildImageInputs>, opts?: pulumi.CustomResourceOptions) {
     super(
-      providerShim("buildImageProvider"),
+      "cybernode:index:BuildImage",
       name,
       { ...args, buildKey: undefined, buildTag: undefined, baseImageId: undefined, stepsRun: undefined, buildEnvHash: undefined },
       opts,
-      "cybernode",
-      "BuildImage",
     );
   }
 }
 
 /** The binaries extracted into images/<group>/<name>/bin/, with their digests and the version. */
-export class Binaries extends pulumi.dynamic.Resource {
+export class Binaries extends pulumi.CustomResource {
   declare readonly digest: pulumi.Output<string>;
   declare readonly version: pulumi.Output<string>;
   declare readonly files: pulumi.Output<{ path: string; size: number; sha256: string }[]>;
   constructor(name: string, args: Inputs<BinariesInputs>, opts?: pulumi.CustomResourceOptions) {
     super(
-      providerShim("binariesProvider"),
+      "cybernode:index:Binaries",
       name,
       { ...args, digest: undefined, version: undefined, files: undefined, buildEnvHash: undefined },
       opts,
-      "cybernode",
-      "Binaries",
     );
   }
 }
 
 /** The run image, loaded on the build host and, when different, on the target host. */
-export class RunImage extends pulumi.dynamic.Resource {
+export class RunImage extends pulumi.CustomResource {
   declare readonly imageId: pulumi.Output<string>;
   declare readonly version: pulumi.Output<string>;
   declare readonly tags: pulumi.Output<string[]>;
@@ -46,7 +41,7 @@ export class RunImage extends pulumi.dynamic.Resource {
   declare readonly configDigest: pulumi.Output<string>;
   constructor(name: string, args: Inputs<RunImageInputs>, opts?: pulumi.CustomResourceOptions) {
     super(
-      providerShim("runImageProvider"),
+      "cybernode:index:RunImage",
       name,
       {
         ...args,
@@ -60,8 +55,6 @@ export class RunImage extends pulumi.dynamic.Resource {
         buildEnvHash: undefined,
       },
       opts,
-      "cybernode",
-      "RunImage",
     );
   }
 }
@@ -108,19 +101,8 @@ export class Image extends pulumi.ComponentResource {
       buildHost: args.buildHost,
       providerVersion: PROVIDER_VERSION,
     };
-    // Each resource's own URN, so the provider can show build progress in its row (progress.ts). Spelled
-    // out rather than derived from this.urn: an input that depends on this component would wait for all
-    // of its children, these included. Only for components at the top of the stack (as the program makes them).
-    const urn = (child: string, type: string) =>
-      opts?.parent
-        ? undefined
-        : `urn:pulumi:${pulumi.getStack()}::${pulumi.getProject()}::cybernode:index:Image$pulumi-nodejs:dynamic/cybernode:${type}::${name}-${child}`;
-    const build = new BuildImage(
-      `${name}-build`,
-      { ...common, buildHash: args.buildHash, resourceUrn: urn("build", "BuildImage") },
-      { parent: this },
-    );
-    const bin = new Binaries(`${name}-bin`, { ...common, buildKey: build.buildKey, resourceUrn: urn("bin", "Binaries") }, { parent: this });
+    const build = new BuildImage(`${name}-build`, { ...common, buildHash: args.buildHash }, { parent: this });
+    const bin = new Binaries(`${name}-bin`, { ...common, buildKey: build.buildKey }, { parent: this });
     const run = new RunImage(
       `${name}-run`,
       {
@@ -131,7 +113,6 @@ export class Image extends pulumi.ComponentResource {
         promotedImageId: args.promoted?.imageId ?? "",
         promotedFrom: args.promoted?.from ?? "",
         registry: args.registry ?? "",
-        resourceUrn: urn("run", "RunImage"),
       },
       { parent: this },
     );

@@ -1,10 +1,9 @@
 import { appendFileSync, mkdirSync, renameSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 
 /**
- * What a build looks like under `pulumi up`. The dynamic-provider host of @pulumi/pulumi does not connect
- * the SDK's `pulumi.log` to the engine (its settings have no engine address), but the engine passes that
- * address to the provider process as its first argument: progress lines are sent there as ephemeral
+ * What a build looks like under `pulumi up`. The engine passes its address to the provider plugin
+ * (src/pulumi/plugin/main.ts calls `useEngine`): progress lines are sent there as ephemeral
  * diagnostics on the resource's URN, which the engine's display shows in the resource's row while it runs
  * (and does not keep). Every line also goes to `.cybernode/logs/<group>-<name>.log` in the project, which
  * errors point to: the full log outlives the run.
@@ -15,11 +14,12 @@ export function buildLogPath(projectDir: string, image: string): string {
   return join(projectDir, ".cybernode", "logs", `${image.replace("/", "-")}.log`);
 }
 
-/** The engine's address when this process is the dynamic-provider host the engine started, else null. */
-export function engineAddress(argv: string[] = process.argv): string | null {
-  const main = argv[1] ?? "";
-  const addr = argv[2] ?? "";
-  return /dynamic-provider/.test(main) && /^[\w.[\]:-]+:\d+$/.test(addr) ? addr : null;
+let engineAddr: string | null = null;
+
+/** Called by the plugin's entry point with the address the engine gave it; until then nothing is sent. */
+export function useEngine(address: string | undefined): void {
+  engineAddr = address && /^[\w.[\]:-]+:\d+$/.test(address) ? address : null;
+  client = undefined;
 }
 
 /** A progress line as the display shows it: one line, at most `max` characters. Pure. */
@@ -40,39 +40,46 @@ function rotateLog(path: string, max: number): void {
 }
 
 interface EngineLogClient {
-  log(urn: string, message: string): Promise<void>;
+  log(urn: string, message: string, ephemeral: boolean): Promise<void>;
 }
 
 let client: EngineLogClient | null | undefined;
 
-/** One gRPC client to the engine per provider process; null when not under the engine. */
-function engineClient(projectDir: string): EngineLogClient | null {
+/** One gRPC client to the engine per plugin process; null when not under the engine. */
+function engineClient(): EngineLogClient | null {
   if (client !== undefined) return client;
-  const addr = engineAddress();
-  if (!addr) {
+  if (!engineAddr) {
     client = null;
     return client;
   }
-  const from = { paths: [projectDir] };
-  // grpc-js as @pulumi/pulumi itself resolves it (a dependency of the SDK, not of this project).
-  const sdkDir = dirname(require.resolve("@pulumi/pulumi/package.json", from));
-  const grpc = require(require.resolve("@grpc/grpc-js", { paths: [sdkDir] })) as typeof import("@grpc/grpc-js");
-  const rpc = require(require.resolve("@pulumi/pulumi/proto/engine_grpc_pb", from)) as typeof import("@pulumi/pulumi/proto/engine_grpc_pb");
-  const pb = require(require.resolve("@pulumi/pulumi/proto/engine_pb", from)) as typeof import("@pulumi/pulumi/proto/engine_pb");
-  const engine = new rpc.EngineClient(addr, grpc.credentials.createInsecure());
+  // Loaded on first use, from the SDK's own copies (bundled into dist/plugin.js with it).
+  const grpc = require("@grpc/grpc-js") as typeof import("@grpc/grpc-js");
+  const rpc = require("@pulumi/pulumi/proto/engine_grpc_pb") as typeof import("@pulumi/pulumi/proto/engine_grpc_pb");
+  const pb = require("@pulumi/pulumi/proto/engine_pb") as typeof import("@pulumi/pulumi/proto/engine_pb");
+  const engine = new rpc.EngineClient(engineAddr, grpc.credentials.createInsecure());
   client = {
-    log: (urn, message) =>
+    log: (urn, message, ephemeral) =>
       new Promise((resolve) => {
         const req = new pb.LogRequest();
         req.setSeverity(pb.LogSeverity.INFO);
         req.setMessage(message);
         req.setUrn(urn);
-        req.setEphemeral(true);
+        req.setEphemeral(ephemeral);
         // Progress is best effort: a lost line must not fail the build.
         engine.log(req, () => resolve());
       }),
   };
   return client;
+}
+
+/**
+ * An info diagnostic on a resource that the engine keeps (shown under the resource in preview and up);
+ * on stderr when not under the engine.
+ */
+export async function tell(urn: string | undefined, message: string): Promise<void> {
+  const engine = engineClient();
+  if (engine && urn) await engine.log(urn, message, false);
+  else process.stderr.write(`${message}\n`);
 }
 
 export interface Progress {
@@ -100,7 +107,7 @@ export function phaseProgress(o: {
   maxLogBytes?: number;
 }): Progress {
   const logPath = buildLogPath(o.projectDir, o.image);
-  const engine = o.urn ? engineClient(o.projectDir) : null;
+  const engine = o.urn ? engineClient() : null;
 
   const interval = o.intervalMs ?? 2000;
   let opened = false;
@@ -112,7 +119,7 @@ export function phaseProgress(o: {
     if (!engine || !o.urn) return;
     lastSent = Date.now();
     const urn = o.urn;
-    inFlight = inFlight.then(() => engine.log(urn, statusText(text)));
+    inFlight = inFlight.then(() => engine.log(urn, statusText(text), true));
   };
   const sendHeld = () => {
     timer = null;

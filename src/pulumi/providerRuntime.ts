@@ -1,96 +1,22 @@
+import * as b from "./builderModules";
 import { stableJson } from "../plan/hash";
-import { providerBundle } from "./providerShim";
 import type { PhaseInputs, RunImageInputs, Stored } from "./providerTypes";
 
 /**
- * What the dynamic providers share in their own process: the builder modules (loaded from the
- * project folder through tsx, each on first use), the phase set-up on the build host, world checks,
- * and how inputs are stored. Pulumi serializes the providers with these functions by value.
+ * What the image providers share in the provider plugin's process (src/pulumi/plugin/): the phase
+ * set-up on the build host, world checks, and how inputs are stored.
  */
 
-/** Where each builder module's source is; the same names as the exports of providerModules.ts. */
-const SOURCES = {
-  assemble: "src/build/assemble.ts",
-  build: "src/build/builder.ts",
-  cli: "src/docker/cli.ts",
-  containerd: "src/publish/containerd.ts",
-  engine: "src/docker/engine.ts",
-  extract: "src/build/extract.ts",
-  hash: "src/plan/hash.ts",
-  imageId: "src/docker/imageId.ts",
-  interrupts: "src/docker/interrupts.ts",
-  load: "src/spec/load.ts",
-  manifest: "src/build/manifest.ts",
-  plan: "src/build/plan.ts",
-  progress: "src/pulumi/progress.ts",
-  publish: "src/publish/publisher.ts",
-} as const;
-
-/**
- * The builder modules in the provider process: from the compiled dist/provider.js while it is newer than
- * src/ (bin/bundled.js), else each TypeScript source on first use through tsx (a preview's diffs then
- * load only the planner and the manifest reader). tsx is registered either way: image specs are TypeScript.
- */
-export function builder(projectDir: string) {
-  const path = require("node:path") as typeof import("node:path");
-  require(require.resolve("tsx/cjs", { paths: [projectDir] }));
-  const modules = providerBundle(projectDir) as Record<keyof typeof SOURCES, unknown> | null;
-  // biome-ignore lint/suspicious/noExplicitAny: each getter below gives its module's type
-  const load = (key: keyof typeof SOURCES): any => (modules ? modules[key] : require(path.join(projectDir, SOURCES[key])));
-  return {
-    get assemble(): typeof import("../build/assemble") {
-      return load("assemble");
-    },
-    get build(): typeof import("../build/builder") {
-      return load("build");
-    },
-    get cli(): typeof import("../docker/cli") {
-      return load("cli");
-    },
-    get containerd(): typeof import("../publish/containerd") {
-      return load("containerd");
-    },
-    get engine(): typeof import("../docker/engine") {
-      return load("engine");
-    },
-    get extract(): typeof import("../build/extract") {
-      return load("extract");
-    },
-    get hash(): typeof import("../plan/hash") {
-      return load("hash");
-    },
-    get imageId(): typeof import("../docker/imageId") {
-      return load("imageId");
-    },
-    get interrupts(): typeof import("../docker/interrupts") {
-      return load("interrupts");
-    },
-    get load(): typeof import("../spec/load") {
-      return load("load");
-    },
-    get manifest(): typeof import("../build/manifest") {
-      return load("manifest");
-    },
-    get plan(): typeof import("../build/plan") {
-      return load("plan");
-    },
-    get progress(): typeof import("./progress") {
-      return load("progress");
-    },
-    get publish(): typeof import("../publish/publisher") {
-      return load("publish");
-    },
-  };
-}
+/** The builder modules, one namespace. */
+export type Builder = typeof b;
 
 /**
  * Prepares a phase: loads the builder and the spec, and the build options from the inputs. A phase that
  * may build (`phase` given) reports its lines as progress (progress.ts); checks and diffs stay quiet.
  */
-export function prepare(i: PhaseInputs, phase?: string) {
-  const b = builder(i.projectDir);
+export function prepare(i: PhaseInputs, phase?: { name: string; urn?: string }) {
   const loaded = b.load.loadSpec(i.imagesRoot, i.image);
-  const progress = phase ? b.progress.phaseProgress({ projectDir: i.projectDir, image: i.image, phase, urn: i.resourceUrn }) : null;
+  const progress = phase ? b.progress.phaseProgress({ projectDir: i.projectDir, image: i.image, phase: phase.name, urn: phase.urn }) : null;
   const opts = {
     baseMap: new Map(Object.entries(i.baseImages)),
     env: { ...process.env, ...(i.buildEnv ?? {}) },
@@ -101,11 +27,15 @@ export function prepare(i: PhaseInputs, phase?: string) {
 
 /**
  * Runs a phase with every docker call addressed to the build host ("" = this machine's default, even
- * when the process running Pulumi has DOCKER_HOST set: buildOn local means this machine). The provider
+ * when the process running Pulumi has DOCKER_HOST set: buildOn local means this machine). The plugin
  * process is an entry point: it owns what SIGINT/SIGTERM from the engine do (remove the temporaries).
  * With `phase`, progress goes to the engine's display and the image's log file, which errors name.
  */
-export async function onBuildHost<T>(i: PhaseInputs, fn: (p: ReturnType<typeof prepare>) => Promise<T>, phase?: string): Promise<T> {
+export async function onBuildHost<T>(
+  i: PhaseInputs,
+  fn: (p: ReturnType<typeof prepare>) => Promise<T>,
+  phase?: { name: string; urn?: string },
+): Promise<T> {
   const p = prepare(i, phase);
   const engine = p.b.interrupts.removeTemporariesOnSignals();
   try {
@@ -132,7 +62,7 @@ export function previewBaseLookups(): Map<string, Promise<import("../build/baseI
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /** Whether an image (ID or tag) is on a Docker host ("" = the default host of this process). */
-export async function imagePresent(b: ReturnType<typeof builder>, ref: string, host: string): Promise<boolean> {
+export async function imagePresent(b: Builder, ref: string, host: string): Promise<boolean> {
   if (!ref) return false;
   return (await b.imageId.imageIdOf(ref, host)) !== null;
 }
@@ -142,7 +72,7 @@ export async function imagePresent(b: ReturnType<typeof builder>, ref: string, h
  * registry: the build host, which pushes it), or, for a Kubernetes node's containerd, imported there.
  */
 export async function runImageInPlace(
-  b: ReturnType<typeof builder>,
+  b: Builder,
   i: Pick<RunImageInputs, "registry" | "targetHost" | "buildHost">,
   o: { imageId: string; pullRef: string },
 ): Promise<boolean> {
@@ -154,7 +84,7 @@ export async function runImageInPlace(
 }
 
 /** bin/ holds what the build with this key extracted, unedited. */
-export function binCurrent(b: ReturnType<typeof builder>, binDir: string, buildKey: string) {
+export function binCurrent(b: Builder, binDir: string, buildKey: string) {
   const manifest = b.manifest.readManifest(binDir);
   return manifest && manifest.buildKey === buildKey && b.manifest.binMatchesManifest(binDir, manifest) ? manifest : null;
 }

@@ -1,4 +1,35 @@
-/** What the image resources take and store: the inputs of each builder phase and its outputs. Types only. */
+/** What the plugin's resources take and store: the inputs of each builder phase and its outputs. Types only. */
+
+// biome-ignore lint/suspicious/noExplicitAny: property bags as the engine sends them; each resource types its own
+type Props = any;
+
+export interface CheckFailure {
+  property: string;
+  reason: string;
+}
+
+export interface DiffResult {
+  changes?: boolean;
+  replaces?: string[];
+  stables?: string[];
+  deleteBeforeReplace?: boolean;
+}
+
+/**
+ * One resource type of the provider plugin (src/pulumi/plugin/): Pulumi's CRUD contract with plain
+ * property bags (secrets unwrapped) and the resource's URN last, for progress and diagnostics.
+ */
+export interface ResourceOps {
+  check?(olds: Props, news: Props, urn?: string): Promise<{ inputs?: Props; failures?: CheckFailure[] }>;
+  diff?(id: string, olds: Props, news: Props, urn?: string): Promise<DiffResult>;
+  create(inputs: Props, urn?: string): Promise<{ id: string; outs?: Props }>;
+  read?(id: string, props: Props, urn?: string): Promise<{ id?: string; props?: Props }>;
+  update?(id: string, olds: Props, news: Props, urn?: string): Promise<{ outs?: Props }>;
+  delete?(id: string, props: Props, urn?: string): Promise<void>;
+}
+
+/** Bump when the providers' behaviour changes, so `pulumi preview` shows the change on every image. */
+export const PROVIDER_VERSION = "4";
 
 /** Inputs every phase shares. */
 export interface PhaseInputs {
@@ -18,8 +49,6 @@ export interface PhaseInputs {
   /** Docker host that builds (empty: the default of the machine running Pulumi). */
   buildHost: string;
   providerVersion: string;
-  /** The resource's own URN (`urn` is reserved): its build progress goes to that row of the display. Not diffed. */
-  resourceUrn?: string;
 }
 
 export interface BuildImageInputs extends PhaseInputs {

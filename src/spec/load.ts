@@ -31,7 +31,7 @@ export function listSpecNames(root: string): string[] {
   return names;
 }
 
-/** Loads and validates one spec. Needs a TypeScript loader (tsx) registered, as the CLI and tests do. */
+/** Loads and validates one spec (a TypeScript module, loaded through tsx). */
 export function loadSpec(root: string, name: string): LoadedSpec {
   const file = join(root, `${name}.ts`);
   if (!existsSync(file)) {
@@ -40,8 +40,10 @@ export function loadSpec(root: string, name: string): LoadedSpec {
       `unknown image: no spec file ${file}. Known images: ${known.length ? known.join(", ") : "(none)"}`,
     ]);
   }
-  // Specs are TypeScript modules; require goes through the tsx loader registered at start-up. A
-  // long-lived process (the Automation API, a watch loop) must see an edited spec, not the cached one.
+  // Specs are TypeScript modules: the CLI and the tests register tsx at start-up, the provider plugin on
+  // its first spec (a no-op when registered). A long-lived process (the Automation API, a watch loop)
+  // must see an edited spec, not the cached one.
+  require("tsx/cjs");
   delete require.cache[file];
   const mod = require(file) as { default?: unknown };
   const spec = validateSpec(name, mod.default ?? mod);

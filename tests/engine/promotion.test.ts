@@ -36,7 +36,7 @@ engineTest("a stack promoting from another gets the same run image ID; a differi
   // bin/ of this folder is not current: the preview cannot know the ID yet and says so in one line.
   const pv = await drifted.preview();
   // Pulumi prints a diagnostic beside the resource and again under "Diagnostics": one line there.
-  const said = pv.stdout.split("\n").filter((l) => /^\s+info: .*promotion from stg is checked at pulumi up/.test(l));
+  const said = pv.stdout.split("\n").filter((l) => /^\s+image fullnode\/fixnode: promotion from stg is checked at pulumi up/.test(l));
   t.is(said.length, 1, pv.stdout);
   const err = await t.throwsAsync(drifted.up());
   t.regex(err!.message, /image fullnode\/fixnode: refusing to deploy/);

@@ -19,7 +19,7 @@ import {
   temporariesOf,
   totalBytes,
 } from "../helpers/faults";
-import { runSerializedProvider } from "../helpers/providerHost";
+import { runProviderProcess } from "../helpers/providerHost";
 
 // Fault: the node's image is rebuilt and its container replaced (what `pulumi up` does after a run-spec
 // change), and the DataDir resource is deleted (what `pulumi destroy` or disabling a node does).
@@ -46,7 +46,7 @@ test.after.always(async () => {
 dockerTest("data survives an image rebuild, a container replacement and the DataDir delete: 0 bytes lost", async (t) => {
   const path = join(root, container);
   const input = { path, uid: 1000, selinux: false, host: "unix:///var/run/docker.sock" };
-  const created = (await runSerializedProvider(dataDirProvider, "const c = await provider.create(input); return c;", input)) as {
+  const created = (await runProviderProcess(dataDirProvider, "const c = await provider.create(input); return c;", input)) as {
     id: string;
     outs: typeof input;
   };
@@ -79,7 +79,7 @@ dockerTest("data survives an image rebuild, a container replacement and the Data
   t.truthy(await poll(() => lineCount(join(path, "starts.log")) === 2, 20_000), "the new container started on the same folder");
 
   // pulumi up again (update with the same inputs), then pulumi destroy (delete).
-  await runSerializedProvider(
+  await runProviderProcess(
     dataDirProvider,
     "await provider.update(input.id, input.outs, input.outs); await provider.delete(input.id, input.outs); return {};",
     created,

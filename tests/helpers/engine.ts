@@ -1,4 +1,11 @@
-import { LocalWorkspace, PulumiCommand, type ConfigMap, type EngineEvent, type Stack } from "@pulumi/pulumi/automation";
+import {
+  type ConfigMap,
+  type EngineEvent,
+  LocalWorkspace,
+  type ProjectSettings,
+  PulumiCommand,
+  type Stack,
+} from "@pulumi/pulumi/automation";
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
@@ -9,7 +16,7 @@ import { SKIP_DOCKER, TEST_BASE_IMAGES } from "./docker";
 /**
  * The real Pulumi engine, driven through the Automation API with the project's own program
  * (deployStack) as the inline program: the engine, the state files, the secrets provider, the diffs
- * and our dynamic providers are all real. Only @pulumi/docker resources cannot run here (their
+ * and our provider plugin are all real. Only @pulumi/docker resources cannot run here (their
  * plugin is not served), so these stacks have no nodes.
  */
 export const PROJECT = join(__dirname, "../..");
@@ -37,8 +44,8 @@ export function pulumiRoot(): string {
   return root;
 }
 
-/** The dynamic provider host shim (pulumi-resource-pulumi-nodejs) ships in @pulumi/pulumi. */
-const SHIM_DIR = join(PROJECT, "node_modules/@pulumi/pulumi");
+/** Where the project's provider plugin is (bin/pulumi-resource-cybernode), as Pulumi.yaml declares it. */
+export const PLUGIN_DIR = join(PROJECT, "bin");
 
 export interface Backend {
   /** file:// backend folder (state files live under .pulumi/). */
@@ -60,6 +67,20 @@ function projectDir(backend: Backend): string {
 /** Base images of the tests, as the stack key cybernode:baseImages takes them. */
 export const TEST_BASE_CONFIG = JSON.stringify(Object.fromEntries(TEST_BASE_IMAGES.split(",").map((p) => p.split("="))));
 
+/**
+ * Pulumi.yaml of the test workspaces: the file backend and, as the project's own Pulumi.yaml has it, the
+ * provider plugin's folder (the Automation API's ProjectSettings type lacks `plugins`; the file takes it).
+ */
+function projectSettings(backend: Backend): ProjectSettings {
+  const settings: ProjectSettings & { plugins: { providers: { name: string; path: string }[] } } = {
+    name: "cybernode",
+    runtime: "nodejs",
+    backend: { url: `file://${backend.dir}` },
+    plugins: { providers: [{ name: "cybernode", path: PLUGIN_DIR }] },
+  };
+  return settings;
+}
+
 /** A stack of this project on a file backend, running deployStack in this process under the real engine. */
 export async function engineStack(name: string, backend: Backend, config: ConfigMap = {}): Promise<Stack> {
   const pulumiCommand = await PulumiCommand.get({ root: pulumiRoot(), skipVersionCheck: true });
@@ -69,13 +90,11 @@ export async function engineStack(name: string, backend: Backend, config: Config
       pulumiCommand,
       // One project folder per backend: stack config (Pulumi.<stack>.yaml) persists between workspaces.
       workDir: projectDir(backend),
-      projectSettings: { name: "cybernode", runtime: "nodejs", backend: { url: `file://${backend.dir}` } },
+      projectSettings: projectSettings(backend),
       envVars: {
         PULUMI_CONFIG_PASSPHRASE: backend.passphrase,
-        PATH: `${SHIM_DIR}:${dirname(pulumiCommand.command)}:${process.env.PATH ?? ""}`,
+        PATH: `${dirname(pulumiCommand.command)}:${process.env.PATH ?? ""}`,
         PULUMI_SKIP_UPDATE_CHECK: "true",
-        // The shim resolves @pulumi/pulumi/cmd/dynamic-provider from the workspace's temporary folder.
-        NODE_PATH: join(PROJECT, "node_modules"),
       },
     },
   );

@@ -7,7 +7,7 @@ import { dataDirProvider } from "../../src/pulumi/dataDirResource";
 import { docker } from "../../src/docker/cli";
 import { dockerTest } from "../helpers/dockerTest";
 import { containerEvents, requireDocker, testBaseMap } from "../helpers/docker";
-import { runSerializedProvider } from "../helpers/providerHost";
+import { runProviderProcess } from "../helpers/providerHost";
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON from the provider process, read field by field
 type ProviderJson = Record<string, any>;
@@ -28,7 +28,7 @@ const common = {
 };
 
 // The three phases chained as Pulumi chains them (outputs of one are inputs of the next), then
-// everything again with unchanged inputs, run in a fresh node process from the serialized providers.
+// everything again with unchanged inputs, run in a fresh node process as the provider plugin runs them.
 const SCRIPT = `
   const { build, bin, run } = provider;
   const out = { checks: [] };
@@ -60,39 +60,42 @@ const SCRIPT = `
   await run.delete(r.id, r.outs); await bin.delete(x.id, x.outs); await build.delete(b.id, b.outs);
   return out;`;
 
-dockerTest("image providers, serialized as Pulumi does: check, create, diff, update, delete against dockerd", async (t) => {
-  const r = (await runSerializedProvider(
-    { build: buildImageProvider, bin: binariesProvider, run: runImageProvider },
-    SCRIPT,
-    common,
-  )) as ProviderJson;
-  t.deepEqual(r.checks[0].failures, []);
-  const imageId = r.first.run.imageId as string;
-  t.regex(imageId, /^sha256:[0-9a-f]{64}$/);
-  t.is(r.first.bin.version, "1.0.0");
-  t.deepEqual(
-    r.first.bin.files.map((f: { path: string }) => f.path),
-    ["fixnode"],
-  );
-  t.is(await docker(["image", "inspect", "--format", "{{.Id}}", imageId]), imageId);
-  for (const d of r.noChange) t.false(d.changes, "unchanged inputs: no changes");
-  for (const k of ["build", "bin", "run", "provider"]) {
-    t.true(r.changed[k].changes, `${k} change shows as a diff`);
-    t.deepEqual(r.changed[k].replaces, [], "images update in place, never replace");
-  }
-  t.is(r.second.build.stepsRun, 0);
-  t.is(r.second.bin.digest, r.first.bin.digest);
-  t.is(r.second.run.imageId, imageId, "unchanged inputs: the same image");
-  t.is(r.second.run.shippedBytes, 0);
-  t.is(await containerEvents("start", r.since, r.until), 0, "an unchanged pass starts no container");
-  t.is(await docker(["image", "inspect", "--format", "{{.Id}}", imageId]), imageId, "delete keeps the image");
-  t.log(`no-op diff ${r.diffMs.toFixed(2)} ms per resource; unchanged build+bin+run pass ${r.secondMs} ms`);
-});
+dockerTest(
+  "image resource types in their own process, as the plugin runs them: check, create, diff, update, delete against dockerd",
+  async (t) => {
+    const r = (await runProviderProcess(
+      { build: buildImageProvider, bin: binariesProvider, run: runImageProvider },
+      SCRIPT,
+      common,
+    )) as ProviderJson;
+    t.deepEqual(r.checks[0].failures, []);
+    const imageId = r.first.run.imageId as string;
+    t.regex(imageId, /^sha256:[0-9a-f]{64}$/);
+    t.is(r.first.bin.version, "1.0.0");
+    t.deepEqual(
+      r.first.bin.files.map((f: { path: string }) => f.path),
+      ["fixnode"],
+    );
+    t.is(await docker(["image", "inspect", "--format", "{{.Id}}", imageId]), imageId);
+    for (const d of r.noChange) t.false(d.changes, "unchanged inputs: no changes");
+    for (const k of ["build", "bin", "run", "provider"]) {
+      t.true(r.changed[k].changes, `${k} change shows as a diff`);
+      t.deepEqual(r.changed[k].replaces, [], "images update in place, never replace");
+    }
+    t.is(r.second.build.stepsRun, 0);
+    t.is(r.second.bin.digest, r.first.bin.digest);
+    t.is(r.second.run.imageId, imageId, "unchanged inputs: the same image");
+    t.is(r.second.run.shippedBytes, 0);
+    t.is(await containerEvents("start", r.since, r.until), 0, "an unchanged pass starts no container");
+    t.is(await docker(["image", "inspect", "--format", "{{.Id}}", imageId]), imageId, "delete keeps the image");
+    t.log(`no-op diff ${r.diffMs.toFixed(2)} ms per resource; unchanged build+bin+run pass ${r.secondMs} ms`);
+  },
+);
 
-test("DataDir provider, serialized: creates the folder owned by the uid, delete leaves it", async (t) => {
+test("DataDir in its own process: creates the folder owned by the uid, delete leaves it", async (t) => {
   const root = mkdtempSync(join(tmpdir(), "cybernode-datadir-"));
   const path = join(root, "it's btcd");
-  const r = await runSerializedProvider(
+  const r = await runProviderProcess(
     dataDirProvider,
     `
     const c = await provider.create(input);

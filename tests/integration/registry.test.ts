@@ -6,7 +6,7 @@ import { loadSpec } from "../../src/spec/load";
 import { binariesProvider, buildImageProvider, PROVIDER_VERSION, runImageProvider } from "../../src/pulumi/builderProviders";
 import { dockerTest } from "../helpers/dockerTest";
 import { requireDocker, testBaseMap } from "../helpers/docker";
-import { runSerializedProvider } from "../helpers/providerHost";
+import { runProviderProcess } from "../helpers/providerHost";
 import { startRegistry, type LocalRegistry } from "../helpers/registry";
 import { startSecondDaemon, type SecondDaemon } from "../helpers/secondDaemon";
 
@@ -36,7 +36,7 @@ dockerTest("with a registry: the run image is pushed, and a fresh engine pulls i
     buildHost: "",
     providerVersion: PROVIDER_VERSION,
   };
-  const r = (await runSerializedProvider(
+  const r = (await runProviderProcess(
     { build: buildImageProvider, bin: binariesProvider, run: runImageProvider },
     `
     const b = await provider.build.create({ ...input.common, buildHash: "h" });

@@ -9,7 +9,7 @@ import { binariesProvider, buildImageProvider, PROVIDER_VERSION, runImageProvide
 import { dataDirProvider } from "../../src/pulumi/dataDirResource";
 import { dockerTest } from "../helpers/dockerTest";
 import { requireDocker, testBaseMap } from "../helpers/docker";
-import { runSerializedProvider } from "../helpers/providerHost";
+import { runProviderProcess } from "../helpers/providerHost";
 import { startSshHost, type SshHost } from "../helpers/sshHost";
 import { runCli } from "../helpers/cli";
 
@@ -63,7 +63,7 @@ dockerTest("deploys onto a host reached over ssh://: same image ID as the local 
   const dataRoot = mkdtempSync(join(tmpdir(), "cybernode-remote-data-"));
   const dataDir = join(dataRoot, "fixnode");
   try {
-    const r = (await runSerializedProvider(
+    const r = (await runProviderProcess(
       { build: buildImageProvider, bin: binariesProvider, run: runImageProvider, dir: dataDirProvider },
       DEPLOY,
       { common: common(), host: remote!.host, dataDir },
@@ -108,7 +108,7 @@ dockerTest("deploys onto a host reached over ssh://: same image ID as the local 
 dockerTest("an unreachable host fails within a bounded time, naming the host and what to check", async (t) => {
   const started = Date.now();
   const err = await t.throwsAsync(
-    runSerializedProvider(
+    runProviderProcess(
       { run: runImageProvider },
       `return provider.run.create({ ...input, runHash: "r", binariesDigest: "d", targetHost: "ssh://root@127.0.0.1:1" });`,
       common(),
@@ -124,7 +124,7 @@ dockerTest("an unreachable host fails within a bounded time, naming the host and
 
 dockerTest("an ssh key the host does not accept is a clear error", async (t) => {
   const err = await t.throwsAsync(
-    runSerializedProvider(
+    runProviderProcess(
       { run: runImageProvider },
       `return provider.run.create({ ...input, runHash: "r", binariesDigest: "d", targetHost: "${remote!.badKeyHost}" });`,
       common(),

@@ -9,7 +9,7 @@ import { runImageFiles, sourceDateEpoch } from "../../src/build/assemble";
 import { dockerTest } from "../helpers/dockerTest";
 import { requireDocker, testBaseMap } from "../helpers/docker";
 import { startSecondDaemon, type SecondDaemon } from "../helpers/secondDaemon";
-import { runSerializedProvider } from "../helpers/providerHost";
+import { runProviderProcess } from "../helpers/providerHost";
 import { binariesProvider, buildImageProvider, PROVIDER_VERSION, runImageProvider } from "../../src/pulumi/builderProviders";
 
 const ROOT = join(__dirname, "../fixtures/images");
@@ -73,7 +73,7 @@ dockerTest("the Pulumi image resources deploy onto a stack host that is another 
   };
   const ids = at(other!.host, ["image", "ls", "-q"]).stdout.split("\n").filter(Boolean);
   if (ids.length) at(other!.host, ["rmi", "-f", ...ids]);
-  const r = (await runSerializedProvider(
+  const r = (await runProviderProcess(
     { build: buildImageProvider, bin: binariesProvider, run: runImageProvider },
     `
     const b = await provider.build.create({ ...input.common, buildHash: "h" });
@@ -113,7 +113,7 @@ dockerTest("promotion: a rebuilt image that differs from the promoted ID is refu
     const ok = await provider.run.create({ ...runIn, promotedImageId: input.good });
     return { refused, afterRefused, checkMs, ok: ok.outs };`;
   const good = (await buildImage(loadSpec(ROOT, "fullnode/fixnode"), { baseMap: testBaseMap(), log: () => {} })).imageId;
-  const r = (await runSerializedProvider({ build: buildImageProvider, bin: binariesProvider, run: runImageProvider }, script, {
+  const r = (await runProviderProcess({ build: buildImageProvider, bin: binariesProvider, run: runImageProvider }, script, {
     common,
     target: other!.host,
     tampered,

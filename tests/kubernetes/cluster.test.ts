@@ -131,10 +131,10 @@ kubeTest("a changed arg rolls the StatefulSet: the old Pod gets its grace period
   const stack = await engineStack("kube", backend, config({ ...NODES, fixnode: { ...NODES.fixnode, args: ["--shutdown-delay", "4s"] } }));
   const steps = collectSteps();
   await stack.preview({ onEvent: steps.onEvent });
-  // The engine also lists the dynamic providers' default provider, which receives the stack's config
-  // (changed here) and updates nothing of its own.
+  // The engine also lists the project's provider plugin (default provider of the `cybernode` package),
+  // which receives the stack's cybernode:* config (changed here) and updates nothing of its own.
   t.deepEqual(
-    steps.steps().filter((s) => s !== "pulumi-nodejs:update"),
+    steps.steps().filter((s) => s !== "cybernode:update"),
     ["StatefulSet:update"],
     "only the node's StatefulSet changes",
   );

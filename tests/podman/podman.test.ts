@@ -15,7 +15,7 @@ import { fixtureSpec, removeTestImages, requireDocker, TEST_BASE_IMAGES, testBas
 import { containerState, freePort, poll } from "../helpers/faults";
 import { nodeRunArgs } from "../helpers/nodeRun";
 import { type PodmanHost, SKIP_PODMAN, startPodmanService } from "../helpers/podmanHost";
-import { runSerializedProvider } from "../helpers/providerHost";
+import { runProviderProcess } from "../helpers/providerHost";
 import { startSshHost } from "../helpers/sshHost";
 import { rpc, waitForRpc } from "../helpers/rpc";
 
@@ -199,7 +199,7 @@ podmanTest(
       buildHost: podman.host,
       providerVersion: PROVIDER_VERSION,
     };
-    const r = (await runSerializedProvider(
+    const r = (await runProviderProcess(
       { build: buildImageProvider, bin: binariesProvider, run: runImageProvider, dir: dataDirProvider },
       `
     const b = await provider.build.create({ ...input.common, buildHash: "h" });

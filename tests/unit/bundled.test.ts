@@ -1,5 +1,5 @@
 import test from "ava";
-import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -35,24 +35,31 @@ test("no bundle, another bundle's name, or CYBERNODE_NO_BUNDLE=1: the sources ru
   const { root, touch } = project();
   touch("src/a.ts", 100);
   t.is(freshBundle("cli", root, {}), null);
-  touch("dist/provider.js", 10);
+  touch("dist/plugin.js", 10);
   t.is(freshBundle("cli", root, {}), null);
-  t.is(freshBundle("provider", root, {}), join(root, "dist/provider.js"));
-  t.is(freshBundle("provider", root, { CYBERNODE_NO_BUNDLE: "1" }), null);
+  t.is(freshBundle("plugin", root, {}), join(root, "dist/plugin.js"));
+  t.is(freshBundle("plugin", root, { CYBERNODE_NO_BUNDLE: "1" }), null);
   rmSync(root, { recursive: true, force: true });
 });
 
-test("the bundle exports every builder module and provider the provider process loads", (t) => {
-  const sources = require("../../src/pulumi/providerModules") as Record<string, unknown>;
-  const runtime = require("node:fs").readFileSync(join(__dirname, "../../src/pulumi/providerRuntime.ts"), "utf8") as string;
-  const keys = [...runtime.matchAll(/^ {2}(\w+): "src\/[\w/]+\.ts",$/gm)].map((m) => m[1]).sort();
-  const { providers, ...modules } = sources as { providers: Record<string, unknown> };
-  t.deepEqual(Object.keys(modules).sort(), keys, "providerModules.ts and SOURCES in providerRuntime.ts name the same modules");
-  t.deepEqual(
-    Object.keys(providers)
-      .filter((k) => k.endsWith("Provider"))
-      .sort(),
-    ["binariesProvider", "buildImageProvider", "runImageProvider"],
-    "and the providers the shims load (providerShim.ts)",
-  );
+test("a module loaded with its code cache runs once, and the cache is written, reused and replaced when the file changes", (t) => {
+  const { requireWithCodeCache } = require("../../bin/bundled.js") as { requireWithCodeCache(file: string): Record<string, unknown> };
+  const dir = mkdtempSync(join(tmpdir(), "cybernode-codecache-"));
+  const file = join(dir, "m.js");
+  writeFileSync(file, "globalThis.cybernodeLoads = (globalThis.cybernodeLoads ?? 0) + 1; exports.answer = () => 42;");
+  const first = requireWithCodeCache(file) as { answer(): number };
+  t.is(first.answer(), 42);
+  const cache = readFileSync(`${file}.cache`);
+  t.true(cache.length > 0, "the cache is written beside the file");
+  t.is(require(file), first, "require() of the same file gives the same module, not a second run");
+  t.is((globalThis as { cybernodeLoads?: number }).cybernodeLoads, 1);
+  delete require.cache[file];
+  requireWithCodeCache(file);
+  t.deepEqual(readFileSync(`${file}.cache`), cache, "a current cache is used, not rewritten");
+  writeFileSync(file, "exports.answer = () => 43;");
+  utimesSync(file, new Date(), new Date(Date.now() + 5000));
+  delete require.cache[file];
+  t.is((requireWithCodeCache(file) as { answer(): number }).answer(), 43, "an edited file runs its new code");
+  t.notDeepEqual(readFileSync(`${file}.cache`), cache, "and its cache is replaced");
+  rmSync(dir, { recursive: true, force: true });
 });

@@ -1,0 +1,30 @@
+import type { ResourceOps } from "../pulumi/providerTypes";
+
+/**
+ * A node's secret files (the spec's `container.secretFiles`) on Kubernetes: the templates filled once
+ * with random values, kept as a secret output (encrypted in state) and put in a Kubernetes Secret that
+ * the Pod mounts into /cyberdata. On Docker hosts the files are made on the host and never reach state;
+ * a cluster has no host folder to make them in, so here Pulumi holds them, as it holds any Secret.
+ */
+
+/** Fills each `${random}` with a fresh value from `random()`. Pure given `random`. */
+export function fillRandom(template: string, random: () => string): string {
+  return template.replace(/\$\{random\}/g, () => random());
+}
+
+export interface SecretFilesInputs {
+  templates: [string, string][];
+}
+
+export const secretFilesProvider: ResourceOps = {
+  async diff(_id: string, olds: SecretFilesInputs, news: SecretFilesInputs) {
+    const changed = JSON.stringify(olds.templates) !== JSON.stringify(news.templates);
+    return { changes: changed, replaces: changed ? ["templates"] : [] };
+  },
+  async create(i: SecretFilesInputs) {
+    const { randomBytes } = require("node:crypto") as typeof import("node:crypto");
+    // 64 hex digits per ${random}, as the DataDir script makes them from /dev/urandom on Docker hosts.
+    const files = Object.fromEntries(i.templates.map(([name, t]) => [name, fillRandom(t, () => randomBytes(32).toString("hex"))]));
+    return { id: `secret-files-${randomBytes(4).toString("hex")}`, outs: { templates: i.templates, files } };
+  },
+};

@@ -1,0 +1,19 @@
+import { main } from "@pulumi/pulumi/provider/server";
+import type { Provider } from "@pulumi/pulumi/provider";
+import { useEngine } from "../progress";
+import { engineArgument, pluginProvider } from "./dispatch";
+import { RESOURCE_TYPES } from "./resourceTypes";
+
+/**
+ * The `cybernode` provider plugin: Pulumi starts it (bin/pulumi-resource-cybernode, declared in
+ * Pulumi.yaml under plugins.providers) with the engine's address and talks gRPC to it. One process per
+ * engine run serves every image and data-folder resource of the stack; it loads the builder once, from
+ * dist/plugin.js while that is current, else from the sources.
+ */
+export const PLUGIN_VERSION = "1.0.0";
+
+export function serve(args: string[]): Promise<void> {
+  useEngine(engineArgument(args));
+  // The SDK's Provider types results loosely (DiffResult has more optional fields than we return).
+  return main(pluginProvider(RESOURCE_TYPES, PLUGIN_VERSION) as Provider, args);
+}
