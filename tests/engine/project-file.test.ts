@@ -12,25 +12,28 @@ import { engineTest, requireEngine } from "../helpers/engineTest";
 
 requireEngine();
 
-engineTest("the project's Pulumi.yaml starts bin/pulumi-resource-cybernode for the image resources; state stays in the project", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), "cybernode-project-"));
-  copyFileSync(join(PROJECT, "Pulumi.yaml"), join(dir, "Pulumi.yaml"));
-  symlinkSync(join(PROJECT, "bin"), join(dir, "bin"));
-  mkdirSync(join(dir, ".pulumi-state"));
-  mkdirSync(join(dir, "stacks"));
-  writeFileSync(join(dir, "index.ts"), "");
-  const images = imagesFolder(["fixnode"]);
-  const pulumiCommand = await PulumiCommand.get({ root: pulumiRoot(), skipVersionCheck: true });
-  const stack = await LocalWorkspace.createOrSelectStack(
-    { stackName: "local", projectName: "cybernode", program: async () => deployStack({ projectDir: PROJECT }) },
-    { workDir: dir, pulumiCommand, envVars: { PULUMI_CONFIG_PASSPHRASE: "", PULUMI_SKIP_UPDATE_CHECK: "true" } },
-  );
-  await stack.setAllConfig(imagesOnlyConfig(images.root, ["fullnode/fixnode"]));
-  const up = await stack.up();
-  t.is(up.summary.result, "succeeded");
-  t.regex(up.stdout, /cybernode:index:RunImage fullnode-fixnode-run created/);
-  t.deepEqual(readdirSync(join(dir, "stacks")), ["Pulumi.local.yaml"], "stack config lands in stacks/ (stackConfigDir)");
-  t.true(readdirSync(join(dir, ".pulumi-state")).includes(".pulumi"), "state lands in the project's .pulumi-state");
-  const pv = await stack.preview({ expectNoChanges: true });
-  t.is(pv.changeSummary.same, 5);
-});
+engineTest(
+  "the project's Pulumi.yaml starts bin/pulumi-resource-cybernode for the image resources; state stays in the project",
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), "cybernode-project-"));
+    copyFileSync(join(PROJECT, "Pulumi.yaml"), join(dir, "Pulumi.yaml"));
+    symlinkSync(join(PROJECT, "bin"), join(dir, "bin"));
+    mkdirSync(join(dir, ".pulumi-state"));
+    mkdirSync(join(dir, "stacks"));
+    writeFileSync(join(dir, "index.ts"), "");
+    const images = imagesFolder(["fixnode"]);
+    const pulumiCommand = await PulumiCommand.get({ root: pulumiRoot(), skipVersionCheck: true });
+    const stack = await LocalWorkspace.createOrSelectStack(
+      { stackName: "local", projectName: "cybernode", program: async () => deployStack({ projectDir: PROJECT }) },
+      { workDir: dir, pulumiCommand, envVars: { PULUMI_CONFIG_PASSPHRASE: "", PULUMI_SKIP_UPDATE_CHECK: "true" } },
+    );
+    await stack.setAllConfig(imagesOnlyConfig(images.root, ["fullnode/fixnode"]));
+    const up = await stack.up();
+    t.is(up.summary.result, "succeeded");
+    t.regex(up.stdout, /cybernode:index:RunImage fullnode-fixnode-run created/);
+    t.deepEqual(readdirSync(join(dir, "stacks")), ["Pulumi.local.yaml"], "stack config lands in stacks/ (stackConfigDir)");
+    t.true(readdirSync(join(dir, ".pulumi-state")).includes(".pulumi"), "state lands in the project's .pulumi-state");
+    const pv = await stack.preview({ expectNoChanges: true });
+    t.is(pv.changeSummary.same, 5);
+  },
+);
