@@ -8,11 +8,13 @@ import { defaultEngine, type Engine, Interrupted } from "./engine";
  * handlers. Returns the engine to run the work on. Installed once per process.
  */
 let installed: Engine | null = null;
+let controller: AbortController | null = null;
 
 export function removeTemporariesOnSignals(): Engine {
   if (installed) return installed;
-  const controller = new AbortController();
-  const engine: Engine = { ...defaultEngine, signal: controller.signal };
+  const abort = new AbortController();
+  controller = abort;
+  const engine: Engine = { ...defaultEngine, signal: abort.signal };
   installed = engine;
   const envFor = (host: string) => dockerEnv(host);
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
@@ -21,7 +23,7 @@ export function removeTemporariesOnSignals(): Engine {
       const n = engine.temporaries.count;
       if (n > 0 || engine.temporaries.children.size > 0)
         process.stderr.write(`\ncybernode: ${sig}: removing ${n} temporary container(s)\n`);
-      controller.abort(new Interrupted(sig));
+      abort.abort(new Interrupted(sig));
       engine.temporaries.removeAllSync(envFor);
       process.exit(sig === "SIGINT" ? 130 : 143);
     });
@@ -29,4 +31,14 @@ export function removeTemporariesOnSignals(): Engine {
   // Whatever ends the process (an uncaught error, process.exit elsewhere) leaves no temporary behind.
   process.on("exit", () => engine.temporaries.removeAllSync(envFor));
   return engine;
+}
+
+/**
+ * Cancels the work of this process without ending it: what the provider plugin does when the engine asks
+ * it to cancel (the first Ctrl-C of `pulumi up`). Running docker children are killed through the
+ * engine's signal, so each build fails at once and its own error path removes its temporaries; work
+ * started afterwards fails at once too. Finished steps stay cached. Nothing to do before any work started.
+ */
+export function cancelRunningWork(why: string): void {
+  controller?.abort(new Interrupted(why));
 }

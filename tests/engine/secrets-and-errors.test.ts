@@ -1,9 +1,10 @@
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { docker } from "../../src/docker/cli";
 import { leftoverTemporaries } from "../helpers/docker";
-import { collectSteps, engineStack, imagesFolder, imagesOnlyConfig, newBackend, stateFile } from "../helpers/engine";
+import { buildLogPath } from "../../src/pulumi/progress";
+import { collectSteps, engineStack, imagesFolder, imagesOnlyConfig, newBackend, PROJECT, stateFile } from "../helpers/engine";
 import { engineTest, requireEngine } from "../helpers/engineTest";
 
 // Secrets through the real passphrase secrets provider, and the ways an engine run goes wrong.
@@ -78,50 +79,65 @@ engineTest("selecting a stack that does not exist says which", async (t) => {
   t.regex(err!.message, /no-such-stack/);
 });
 
-engineTest("an interrupted up (SIGINT to the engine) ends cleanly and the next up continues from its state", async (t) => {
-  // A build long enough to interrupt: a new slow step at the end.
-  images.write("fixnode", (s) =>
-    s
-      .replace(
-        'steps: [\n      "mkdir -p /out",',
-        'passEnv: ["FIX_TOKEN"],\n    steps: [\n      "mkdir -p /out",\n      "test -n \\"$FIX_TOKEN\\"",',
-      )
-      .replace('> /out/VERSION",', '> /out/VERSION",\n      "sleep 6",'),
-  );
-  const stack = await engineStack("secrets", backend);
-  // Other builds on this engine (another developer's, another suite's) are not this test's to judge.
-  const others = new Set(await leftoverTemporaries());
-  const abort = new AbortController();
-  let buildStarted = false;
-  const run = stack.up({
-    signal: abort.signal,
-    onEvent: (e) => {
-      if (!buildStarted && e.resourcePreEvent?.metadata.type.endsWith("BuildImage")) {
-        buildStarted = true;
-        setTimeout(() => abort.abort(), 1500);
-      }
-    },
-  });
-  const err = await t.throwsAsync(run);
-  t.true(buildStarted);
-  t.regex(err!.message, /cancel|interrupt|signal/i);
-  t.log(
-    err!.message
-      .split("\n")
-      .filter((l) => /cancel|interrupt|signal/i.test(l))
-      .slice(0, 3)
-      .join("\n"),
-  );
-  t.deepEqual(
-    (await leftoverTemporaries()).filter((c) => !others.has(c)),
-    [],
-    "no temporary container is left behind",
-  );
-  const state = JSON.parse(readFileSync(stateFile(backend, "secrets"), "utf8")) as {
-    checkpoint: { latest: { pending_operations?: unknown[] } };
-  };
-  t.deepEqual(state.checkpoint.latest.pending_operations ?? [], [], "no operation is left pending");
-  const next = await stack.up();
-  t.is(next.summary.result, "succeeded");
-  t.deepEqual(await stack.preview().then((p) => Object.keys(p.changeSummary)), ["same"]);
-});
+engineTest(
+  "an interrupted up (SIGINT to the engine) stops the running step at once, ends cleanly and the next up continues from its state",
+  async (t) => {
+    // A build long enough to interrupt: a new slow step at the end.
+    images.write("fixnode", (s) =>
+      s
+        .replace(
+          'steps: [\n      "mkdir -p /out",',
+          'passEnv: ["FIX_TOKEN"],\n    steps: [\n      "mkdir -p /out",\n      "test -n \\"$FIX_TOKEN\\"",',
+        )
+        .replace('> /out/VERSION",', '> /out/VERSION",\n      "sleep 6",'),
+    );
+    const stack = await engineStack("secrets", backend);
+    // Other builds on this engine (another developer's, another suite's) are not this test's to judge.
+    const others = new Set(await leftoverTemporaries());
+    const abort = new AbortController();
+    let buildStarted = false;
+    let abortedAt = 0;
+    const logFile = buildLogPath(PROJECT, "fullnode/fixnode");
+    const logBefore = existsSync(logFile) ? readFileSync(logFile, "utf8").length : 0;
+    const run = stack.up({
+      signal: abort.signal,
+      onEvent: (e) => {
+        if (!buildStarted && e.resourcePreEvent?.metadata.type.endsWith("BuildImage")) {
+          buildStarted = true;
+          setTimeout(() => {
+            abortedAt = Date.now();
+            abort.abort();
+          }, 1500);
+        }
+      },
+    });
+    const err = await t.throwsAsync(run);
+    t.true(buildStarted);
+    t.log(`up ended ${((Date.now() - abortedAt) / 1000).toFixed(1)} s after the SIGINT, in a 6 s step`);
+    // The engine asks the plugin to cancel: the running step is stopped, not waited for.
+    const log = readFileSync(logFile, "utf8").slice(logBefore);
+    t.regex(log, /\$ sleep 6/, "the slow step had started");
+    const after = log.slice(log.indexOf("$ sleep 6") + "$ sleep 6".length);
+    t.notRegex(after, /\$ |done in/, "and neither finished nor was followed by another step");
+    t.regex(err!.message, /cancel|interrupt|signal/i);
+    t.log(
+      err!.message
+        .split("\n")
+        .filter((l) => /cancel|interrupt|signal/i.test(l))
+        .slice(0, 3)
+        .join("\n"),
+    );
+    t.deepEqual(
+      (await leftoverTemporaries()).filter((c) => !others.has(c)),
+      [],
+      "no temporary container is left behind",
+    );
+    const state = JSON.parse(readFileSync(stateFile(backend, "secrets"), "utf8")) as {
+      checkpoint: { latest: { pending_operations?: unknown[] } };
+    };
+    t.deepEqual(state.checkpoint.latest.pending_operations ?? [], [], "no operation is left pending");
+    const next = await stack.up();
+    t.is(next.summary.result, "succeeded");
+    t.deepEqual(await stack.preview().then((p) => Object.keys(p.changeSummary)), ["same"]);
+  },
+);

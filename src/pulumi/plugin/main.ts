@@ -1,5 +1,6 @@
 import { main } from "@pulumi/pulumi/provider/server";
 import type { Provider } from "@pulumi/pulumi/provider";
+import { cancelRunningWork } from "../../docker/interrupts";
 import { useEngine } from "../progress";
 import { engineArgument, pluginProvider } from "./dispatch";
 import { RESOURCE_TYPES } from "./resourceTypes";
@@ -14,6 +15,11 @@ export const PLUGIN_VERSION = "1.0.0";
 
 export function serve(args: string[]): Promise<void> {
   useEngine(engineArgument(args));
+  const provider = {
+    ...pluginProvider(RESOURCE_TYPES, PLUGIN_VERSION),
+    // The engine's Cancel (first Ctrl-C): stop running builds now rather than let them finish.
+    cancel: async () => cancelRunningWork("pulumi cancelled the update"),
+  };
   // The SDK's Provider types results loosely (DiffResult has more optional fields than we return).
-  return main(pluginProvider(RESOURCE_TYPES, PLUGIN_VERSION) as Provider, args);
+  return main(provider as Provider, args);
 }
