@@ -60,12 +60,14 @@ const defaultLog = (l: string) => process.stderr.write(`${l}\n`);
 
 /**
  * Phase 1: runs the build steps that are not cached. An unchanged build starts no container. `afterLast`
- * runs in the build container after the last step's commit (only when that step ran).
+ * runs in the build container after the last step's commit (only when that step ran). With `onTeardown`,
+ * this returns once that is done and hands over the build container's exit and removal (steps.ts).
  */
 export async function buildSteps(
   loaded: LoadedSpec,
   o: BuildOptions = {},
   afterLast?: (container: string, result: Pick<StepsResult, "buildKey" | "buildTag">) => Promise<void>,
+  onTeardown?: (cleanup: Promise<void>) => void,
 ): Promise<StepsResult> {
   const { spec, dir } = loaded;
   const log = o.log ?? defaultLog;
@@ -90,6 +92,7 @@ export async function buildSteps(
       `[${spec.name}] ${startAt} of ${steps.length} steps cached; running ${steps.length - startAt} from ${base.local}${base.local !== base.requested ? ` (mapped from ${base.requested})` : ""}`,
     );
     const staged = mountInputs ? stageInputs(dir) : undefined;
+    let teardown: Promise<void> | undefined;
     try {
       const r = await runSteps({
         image: spec.name,
@@ -104,12 +107,19 @@ export async function buildSteps(
         transfer: o.transfer,
         log,
         afterLast: afterLast && ((container) => afterLast(container, { buildKey: last.key, buildTag: last.tag })),
+        onTeardown:
+          onTeardown &&
+          ((cleanup) => {
+            teardown = cleanup;
+          }),
       });
       stepsRun = r.ran;
       stepSeconds = r.seconds;
       stepContainers = r.containers;
     } finally {
-      staged?.dispose();
+      // The staged inputs stay until the container that mounts them is gone.
+      if (teardown && onTeardown) onTeardown(teardown.finally(() => staged?.dispose()));
+      else staged?.dispose();
     }
   } else {
     log(`[${spec.name}] all ${steps.length} build steps cached`);
@@ -187,12 +197,27 @@ async function reuseOrAssemble(
 export async function buildImage(loaded: LoadedSpec, o: BuildOptions = {}): Promise<BuildResult> {
   const started = Date.now();
   // When steps run, bin/ is copied from the build container before it exits (one container fewer).
+  // The build container then exits and is removed while the run image is assembled (awaited below).
   let early: Awaited<ReturnType<typeof extractBinaries>> | undefined;
-  const steps = await buildSteps(loaded, o, async (container, final) => {
-    early = await extractBinaries(loaded, final, o, container);
-  });
-  const ex = early ?? (await extractBinaries(loaded, steps, o));
-  const run = await reuseOrAssemble(loaded, ex.manifest, o);
+  let teardown: Promise<void> = Promise.resolve();
+  const steps = await buildSteps(
+    loaded,
+    o,
+    async (container, final) => {
+      early = await extractBinaries(loaded, final, o, container);
+    },
+    (cleanup) => {
+      teardown = cleanup;
+    },
+  );
+  let run: Awaited<ReturnType<typeof reuseOrAssemble>>;
+  let ex: Awaited<ReturnType<typeof extractBinaries>>;
+  try {
+    ex = early ?? (await extractBinaries(loaded, steps, o));
+    run = await reuseOrAssemble(loaded, ex.manifest, o);
+  } finally {
+    await teardown;
+  }
   return {
     ...steps,
     image: loaded.spec.name,

@@ -49,13 +49,12 @@ export async function onBuildHost<T>(
 }
 
 /**
- * Base-image lookups shared by every plan a preview makes in this provider process (one engine run):
+ * Base-image lookups shared by every plan a preview makes in this plugin process (one engine run):
  * images with the same base ask Docker once. Not for builds, which look again.
  */
+const previewBases = new Map<string, Promise<import("../build/baseImages").ResolvedBase>>();
 export function previewBaseLookups(): Map<string, Promise<import("../build/baseImages").ResolvedBase>> {
-  const g = globalThis as { cybernodeResolvedBases?: Map<string, Promise<import("../build/baseImages").ResolvedBase>> };
-  g.cybernodeResolvedBases ??= new Map();
-  return g.cybernodeResolvedBases;
+  return previewBases;
 }
 
 /** The engine's placeholder for a value not known until an earlier resource is updated (previews). */
