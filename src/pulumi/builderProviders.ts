@@ -26,7 +26,7 @@ export { binariesDigest } from "./providerRuntime";
 import { binariesDigest } from "./providerRuntime";
 
 /**
- * The builder's three phases as Pulumi resources (cybernode:index:BuildImage, Binaries, RunImage), run
+ * The builder's three phases as Pulumi resources (cybernode-images:index:BuildImage, Binaries, RunImage), run
  * by the provider plugin (src/pulumi/plugin/). The export names stay those of the dynamic providers that
  * stacks made before the plugin: their serialized shims load this file to delete old resources.
  */

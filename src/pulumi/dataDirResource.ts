@@ -7,6 +7,6 @@ export { type DataDirInputs, dataDirProvider } from "./dataDirOps";
 export class DataDir extends pulumi.CustomResource {
   declare readonly path: pulumi.Output<string>;
   constructor(name: string, args: { [K in keyof DataDirInputs]: pulumi.Input<DataDirInputs[K]> }, opts?: pulumi.CustomResourceOptions) {
-    super("cybernode:index:DataDir", name, args, { ...opts, retainOnDelete: true });
+    super("cybernode-images:index:DataDir", name, args, { ...opts, retainOnDelete: true });
   }
 }

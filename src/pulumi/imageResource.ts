@@ -9,7 +9,7 @@ export class BuildImage extends pulumi.CustomResource {
   declare readonly baseImageId: pulumi.Output<string>;
   constructor(name: string, args: Inputs<BuildImageInputs>, opts?: pulumi.CustomResourceOptions) {
     super(
-      "cybernode:index:BuildImage",
+      "cybernode-images:index:BuildImage",
       name,
       { ...args, buildKey: undefined, buildTag: undefined, baseImageId: undefined, stepsRun: undefined, buildEnvHash: undefined },
       opts,
@@ -24,7 +24,7 @@ export class Binaries extends pulumi.CustomResource {
   declare readonly files: pulumi.Output<{ path: string; size: number; sha256: string }[]>;
   constructor(name: string, args: Inputs<BinariesInputs>, opts?: pulumi.CustomResourceOptions) {
     super(
-      "cybernode:index:Binaries",
+      "cybernode-images:index:Binaries",
       name,
       { ...args, digest: undefined, version: undefined, files: undefined, buildEnvHash: undefined },
       opts,
@@ -41,7 +41,7 @@ export class RunImage extends pulumi.CustomResource {
   declare readonly configDigest: pulumi.Output<string>;
   constructor(name: string, args: Inputs<RunImageInputs>, opts?: pulumi.CustomResourceOptions) {
     super(
-      "cybernode:index:RunImage",
+      "cybernode-images:index:RunImage",
       name,
       {
         ...args,

@@ -13,7 +13,7 @@ import { engineTest, requireEngine } from "../helpers/engineTest";
 requireEngine();
 
 engineTest(
-  "the project's Pulumi.yaml starts bin/pulumi-resource-cybernode for the image resources; state stays in the project",
+  "the project's Pulumi.yaml starts bin/pulumi-resource-cybernode-images for the image resources; state stays in the project",
   async (t) => {
     const dir = mkdtempSync(join(tmpdir(), "cybernode-project-"));
     copyFileSync(join(PROJECT, "Pulumi.yaml"), join(dir, "Pulumi.yaml"));
@@ -30,7 +30,7 @@ engineTest(
     await stack.setAllConfig(imagesOnlyConfig(images.root, ["fullnode/fixnode"]));
     const up = await stack.up();
     t.is(up.summary.result, "succeeded");
-    t.regex(up.stdout, /cybernode:index:RunImage fullnode-fixnode-run created/);
+    t.regex(up.stdout, /cybernode-images:index:RunImage fullnode-fixnode-run created/);
     t.deepEqual(readdirSync(join(dir, "stacks")), ["Pulumi.local.yaml"], "stack config lands in stacks/ (stackConfigDir)");
     t.true(readdirSync(join(dir, ".pulumi-state")).includes(".pulumi"), "state lands in the project's .pulumi-state");
     const pv = await stack.preview({ expectNoChanges: true });

@@ -44,7 +44,7 @@ export function pulumiRoot(): string {
   return root;
 }
 
-/** Where the project's provider plugin is (bin/pulumi-resource-cybernode), as Pulumi.yaml declares it. */
+/** Where the project's provider plugin is (bin/pulumi-resource-cybernode-images), as Pulumi.yaml declares it. */
 export const PLUGIN_DIR = join(PROJECT, "bin");
 
 export interface Backend {
@@ -76,7 +76,7 @@ function projectSettings(backend: Backend): ProjectSettings {
     name: "cybernode",
     runtime: "nodejs",
     backend: { url: `file://${backend.dir}` },
-    plugins: { providers: [{ name: "cybernode", path: PLUGIN_DIR }] },
+    plugins: { providers: [{ name: "cybernode-images", path: PLUGIN_DIR }] },
   };
   return settings;
 }

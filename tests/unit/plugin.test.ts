@@ -4,11 +4,11 @@ import { RESOURCE_TYPES } from "../../src/pulumi/plugin/resourceTypes";
 import type { ResourceOps } from "../../src/pulumi/providerTypes";
 
 const SECRET = (value: unknown) => ({ "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value });
-const URN = "urn:pulumi:local::cybernode::cybernode:index:Image$cybernode:index:BuildImage::fullnode-btcd-build";
+const URN = "urn:pulumi:local::cybernode::cybernode:index:Image$cybernode-images:index:BuildImage::fullnode-btcd-build";
 
 test("the resource type comes from the URN's last type, also under a parent", (t) => {
-  t.is(typeOfUrn(URN), "cybernode:index:BuildImage");
-  t.is(typeOfUrn("urn:pulumi:s::p::cybernode:index:DataDir::btcd-data"), "cybernode:index:DataDir");
+  t.is(typeOfUrn(URN), "cybernode-images:index:BuildImage");
+  t.is(typeOfUrn("urn:pulumi:s::p::cybernode-images:index:DataDir::btcd-data"), "cybernode-images:index:DataDir");
   t.throws(() => typeOfUrn("fullnode-btcd-build"), { message: /not a Pulumi URN/ });
 });
 
@@ -33,7 +33,7 @@ test("calls go to the URN's type with secrets unwrapped; check hands back the in
       return { id: "x", outs: { ok: 1 } };
     },
   };
-  const p = pluginProvider({ "cybernode:index:BuildImage": fake }, "1.0.0");
+  const p = pluginProvider({ "cybernode-images:index:BuildImage": fake }, "1.0.0");
   const news = { image: "fullnode/btcd", buildEnv: SECRET({ TOKEN: "s" }) };
   const checked = await p.check(URN, {}, news);
   t.deepEqual(checked, { inputs: news, failures: [{ property: "image", reason: "bad" }] });
@@ -46,17 +46,17 @@ test("calls go to the URN's type with secrets unwrapped; check hands back the in
   t.deepEqual(await p.diff("x", URN, {}, {}), {});
   t.deepEqual(await p.read("x", URN, { a: 1 }), { id: "x", props: { a: 1 } });
   await t.throwsAsync(p.create(URN.replace("BuildImage", "Nope"), {}), {
-    message: /no resource type cybernode:index:Nope \(it has cybernode:index:BuildImage\)/,
+    message: /no resource type cybernode-images:index:Nope \(it has cybernode-images:index:BuildImage\)/,
   });
 });
 
 test("the plugin serves every resource type the program declares", (t) => {
   t.deepEqual(Object.keys(RESOURCE_TYPES).sort(), [
-    "cybernode:index:Binaries",
-    "cybernode:index:BuildImage",
-    "cybernode:index:DataDir",
-    "cybernode:index:RunImage",
-    "cybernode:index:SecretFiles",
+    "cybernode-images:index:Binaries",
+    "cybernode-images:index:BuildImage",
+    "cybernode-images:index:DataDir",
+    "cybernode-images:index:RunImage",
+    "cybernode-images:index:SecretFiles",
   ]);
   const { readFileSync, readdirSync } = require("node:fs") as typeof import("node:fs");
   const { join } = require("node:path") as typeof import("node:path");
@@ -68,7 +68,7 @@ test("the plugin serves every resource type the program declares", (t) => {
         // CustomResource subclasses only (the Image component has the same package but no provider).
         const text = readFileSync(join(dir, e.name), "utf8");
         for (const cls of text.split(/\bclass /).filter((c) => /^\w+ extends pulumi\.CustomResource/.test(c)))
-          for (const m of cls.matchAll(/super\(\s*"(cybernode:index:\w+)"/g)) declared.add(m[1]);
+          for (const m of cls.matchAll(/super\(\s*"(cybernode-images:index:\w+)"/g)) declared.add(m[1]);
       }
     }
   };

@@ -6,7 +6,7 @@ import type { ResourceOps } from "../providerTypes";
  * buildEnv). Pure apart from the calls themselves, so it is tested without an engine.
  */
 
-/** The resource types the plugin serves, by type token (`cybernode:index:BuildImage`). */
+/** The resource types the plugin serves, by type token (`cybernode-images:index:BuildImage`). */
 export type ResourceTable = Record<string, ResourceOps>;
 
 /** `urn:pulumi:stack::project::parent$type::name` → `type`. Pure. */
@@ -63,7 +63,7 @@ export function pluginProvider(table: ResourceTable, version: string): PluginPro
     const found = table[type];
     if (!found) {
       throw new Error(
-        `the cybernode provider has no resource type ${type} (it has ${Object.keys(table).sort().join(", ")}): is the project's code older than its state? Run npm ci in the project folder.`,
+        `the cybernode-images provider has no resource type ${type} (it has ${Object.keys(table).sort().join(", ")}): is the project's code older than its state? Run npm ci in the project folder.`,
       );
     }
     return found;

@@ -3,11 +3,16 @@ import { binariesProvider, buildImageProvider, runImageProvider } from "../build
 import { dataDirProvider } from "../dataDirOps";
 import type { ResourceTable } from "./dispatch";
 
-/** Every resource type of the `cybernode` package, as the program declares them (imageResource.ts and others). */
+/**
+ * Every resource type of the `cybernode-images` package, as the program declares them (imageResource.ts and
+ * others). Not `cybernode`: a package's default provider receives the stack config of its own namespace,
+ * so with the project's name every `cybernode:*` change would list a provider update in previews and
+ * copy the whole stack config into the provider's state.
+ */
 export const RESOURCE_TYPES: ResourceTable = {
-  "cybernode:index:BuildImage": buildImageProvider,
-  "cybernode:index:Binaries": binariesProvider,
-  "cybernode:index:RunImage": runImageProvider,
-  "cybernode:index:DataDir": dataDirProvider,
-  "cybernode:index:SecretFiles": secretFilesProvider,
+  "cybernode-images:index:BuildImage": buildImageProvider,
+  "cybernode-images:index:Binaries": binariesProvider,
+  "cybernode-images:index:RunImage": runImageProvider,
+  "cybernode-images:index:DataDir": dataDirProvider,
+  "cybernode-images:index:SecretFiles": secretFilesProvider,
 };
