@@ -2,7 +2,8 @@
  * `npm run bench:engine`: what the real Pulumi engine costs on top of the builder, measured side by
  * side in one run through the Automation API with the project's program (as tests/engine runs it):
  *   - no-op `up` and no-op `preview` of an images-only stack with 3 images vs an empty stack (the
- *     engine's own fixed cost: CLI start, plugin start, state file) as the anchor;
+ *     engine's own fixed cost: CLI start, state file) as the anchor, and beside them the floor: a stack
+ *     of the same shape whose plugin answers every call at once (stubPlugin.ts);
  *   - first `up` of a new stack whose step caches are warm (a new checkout on a build host: bin/ is
  *     missing, the run images are already loaded);
  *   - parallel images: an `up` that rebuilds 3 images with cold steps vs one that rebuilds 1 of them.
@@ -13,6 +14,7 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import { requireDocker } from "../tests/helpers/docker";
 import { median, secondsOf } from "./anchors";
 import { engineStack, imagesFolder, imagesOnlyConfig, newBackend, pulumiRoot } from "../tests/helpers/engine";
+import { stubPlugin, stubProgram } from "./stubPlugin";
 
 const RUNS = Math.max(5, Number(process.env.BENCH_RUNS ?? 5));
 const NAMES = ["fullnode/fixa", "fullnode/fixb", "fullnode/fixc"];
@@ -25,14 +27,19 @@ async function main(): Promise<void> {
   const images = imagesFolder(NAMES.map((n) => n.split("/")[1]));
   const empty = await engineStack("empty", backend, imagesOnlyConfig(images.root, []));
   const three = await engineStack("three", backend, imagesOnlyConfig(images.root, NAMES));
+  // Its own backend folder: every engineStack rewrites its backend's Pulumi.yaml, which lists this plugin.
+  const floor = await engineStack("floor", newBackend(), {}, { program: stubProgram, plugins: [await stubPlugin()] });
   const coldUp = await secondsOf(() => three.up()); // builds (from whatever cache there is) and loads
   await empty.up();
+  await floor.up();
 
   const samples = {
     emptyPreview: [] as number[],
     threePreview: [] as number[],
     emptyUp: [] as number[],
     threeUp: [] as number[],
+    floorPreview: [] as number[],
+    floorUp: [] as number[],
     firstUpWarm: [] as number[],
     coldSingleUp: [] as number[],
     coldTripleUp: [] as number[],
@@ -44,6 +51,8 @@ async function main(): Promise<void> {
     samples.threePreview.push(await secondsOf(() => three.preview({ expectNoChanges: true })));
     samples.emptyUp.push(await secondsOf(() => noop(empty)));
     samples.threeUp.push(await secondsOf(() => noop(three)));
+    samples.floorPreview.push(await secondsOf(() => floor.preview({ expectNoChanges: true })));
+    samples.floorUp.push(await secondsOf(() => noop(floor)));
     // A new stack and a new images folder (no bin/): steps come from the cache, bin/ is extracted again.
     const fresh = imagesFolder(NAMES.map((n) => n.split("/")[1]));
     const stack = await engineStack(`first-${i}`, backend, imagesOnlyConfig(fresh.root, NAMES));
@@ -76,6 +85,9 @@ async function main(): Promise<void> {
     `  no-op preview: 3-image stack ${f(m.threePreview)} vs empty stack ${f(m.emptyPreview)} (×${(m.threePreview / m.emptyPreview).toFixed(2)})`,
   );
   console.log(`  no-op up:      3-image stack ${f(m.threeUp)} vs empty stack ${f(m.emptyUp)} (×${(m.threeUp / m.emptyUp).toFixed(2)})`);
+  console.log(
+    `  floor (a plugin that answers at once, 3 components × 3 resources): preview ${f(m.floorPreview)} (×${(m.floorPreview / m.emptyPreview).toFixed(2)}), up ${f(m.floorUp)} (×${(m.floorUp / m.emptyUp).toFixed(2)})`,
+  );
   console.log(
     `  first up of a new 3-image stack, warm step caches: ${f(m.firstUpWarm)} (×${(m.firstUpWarm / m.emptyUp).toFixed(2)} the empty no-op up)`,
   );

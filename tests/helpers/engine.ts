@@ -4,6 +4,7 @@ import {
   LocalWorkspace,
   type ProjectSettings,
   PulumiCommand,
+  type PulumiFn,
   type Stack,
 } from "@pulumi/pulumi/automation";
 import { execFileSync } from "node:child_process";
@@ -71,26 +72,40 @@ export const TEST_BASE_CONFIG = JSON.stringify(Object.fromEntries(TEST_BASE_IMAG
  * Pulumi.yaml of the test workspaces: the file backend and, as the project's own Pulumi.yaml has it, the
  * provider plugin's folder (the Automation API's ProjectSettings type lacks `plugins`; the file takes it).
  */
-function projectSettings(backend: Backend): ProjectSettings {
-  const settings: ProjectSettings & { plugins: { providers: { name: string; path: string }[] } } = {
+function projectSettings(backend: Backend, extraPlugins: PluginEntry[] = []): ProjectSettings {
+  const settings: ProjectSettings & { plugins: { providers: PluginEntry[] } } = {
     name: "cybernode",
     runtime: "nodejs",
     backend: { url: `file://${backend.dir}` },
-    plugins: { providers: [{ name: "cybernode-images", path: PLUGIN_DIR }] },
+    plugins: { providers: [{ name: "cybernode-images", path: PLUGIN_DIR }, ...extraPlugins] },
   };
   return settings;
 }
 
-/** A stack of this project on a file backend, running deployStack in this process under the real engine. */
-export async function engineStack(name: string, backend: Backend, config: ConfigMap = {}): Promise<Stack> {
+/** A provider plugin entry of Pulumi.yaml: the package name and the folder holding pulumi-resource-<name>. */
+export interface PluginEntry {
+  name: string;
+  path: string;
+}
+
+/**
+ * A stack of this project on a file backend, running deployStack in this process under the real engine
+ * (or `other.program`, with `other.plugins` declared beside the project's plugin: the bench's anchors).
+ */
+export async function engineStack(
+  name: string,
+  backend: Backend,
+  config: ConfigMap = {},
+  other: { program?: PulumiFn; plugins?: PluginEntry[] } = {},
+): Promise<Stack> {
   const pulumiCommand = await PulumiCommand.get({ root: pulumiRoot(), skipVersionCheck: true });
   const stack = await LocalWorkspace.createOrSelectStack(
-    { stackName: name, projectName: "cybernode", program: async () => deployStack({ projectDir: PROJECT }) },
+    { stackName: name, projectName: "cybernode", program: other.program ?? (async () => deployStack({ projectDir: PROJECT })) },
     {
       pulumiCommand,
       // One project folder per backend: stack config (Pulumi.<stack>.yaml) persists between workspaces.
       workDir: projectDir(backend),
-      projectSettings: projectSettings(backend),
+      projectSettings: projectSettings(backend, other.plugins),
       envVars: {
         PULUMI_CONFIG_PASSPHRASE: backend.passphrase,
         PATH: `${dirname(pulumiCommand.command)}:${process.env.PATH ?? ""}`,
