@@ -6,7 +6,7 @@ import { engineArgument, pluginProvider } from "./dispatch";
 import { RESOURCE_TYPES } from "./resourceTypes";
 
 /**
- * The `cybernode` provider plugin: Pulumi starts it (bin/pulumi-resource-cybernode-images, declared in
+ * The `cybernode-images` provider plugin: Pulumi starts it (bin/pulumi-resource-cybernode-images, declared in
  * Pulumi.yaml under plugins.providers) with the engine's address and talks gRPC to it. One process per
  * engine run serves every image and data-folder resource of the stack; it loads the builder once, from
  * dist/plugin.js while that is current, else from the sources.
