@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { ResourceOps } from "../pulumi/providerTypes";
 
 /**
@@ -22,7 +23,6 @@ export const secretFilesProvider: ResourceOps = {
     return { changes: changed, replaces: changed ? ["templates"] : [] };
   },
   async create(i: SecretFilesInputs) {
-    const { randomBytes } = require("node:crypto") as typeof import("node:crypto");
     // 64 hex digits per ${random}, as the DataDir script makes them from /dev/urandom on Docker hosts.
     const files = Object.fromEntries(i.templates.map(([name, t]) => [name, fillRandom(t, () => randomBytes(32).toString("hex"))]));
     return { id: `secret-files-${randomBytes(4).toString("hex")}`, outs: { templates: i.templates, files } };

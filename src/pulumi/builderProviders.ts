@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import * as b from "./builderModules";
 import {
   binCurrent,
@@ -38,13 +39,13 @@ async function checkPhase(_olds: unknown, news: PhaseInputs) {
   if (!/^[a-z0-9][a-z0-9_.-]*\/[a-z0-9][a-z0-9_.-]*$/.test(String(news.image)))
     failures.push({ property: "image", reason: `'${news.image}' is not group/name` });
   if (!String(news.projectDir).startsWith("/")) failures.push({ property: "projectDir", reason: "must be an absolute folder" });
-  return { inputs: news, failures };
+  return { failures };
 }
 
 async function runBuild(i: BuildImageInputs, urn?: string): Promise<BuildImageOutputs> {
   return onBuildHost(
     i,
-    async ({ b, loaded, opts }) => {
+    async ({ loaded, opts }) => {
       const r = await b.build.buildSteps(loaded, opts);
       return { ...stored(i), buildKey: r.buildKey, buildTag: r.buildTag, baseImageId: r.baseImageId, stepsRun: r.stepsRun };
     },
@@ -55,7 +56,7 @@ async function runBuild(i: BuildImageInputs, urn?: string): Promise<BuildImageOu
 async function runExtract(i: BinariesInputs, urn?: string): Promise<BinariesOutputs> {
   return onBuildHost(
     i,
-    async ({ b, loaded, opts }) => {
+    async ({ loaded, opts }) => {
       // Re-running the (cached) steps is free and rebuilds a build image that `cybernode clean` removed.
       const steps = await b.build.buildSteps(loaded, opts);
       const ex = await b.build.extractBinaries(loaded, steps, opts);
@@ -75,9 +76,8 @@ async function runExtract(i: BinariesInputs, urn?: string): Promise<BinariesOutp
 async function runAssemble(i: RunImageInputs, urn?: string): Promise<RunImageOutputs> {
   return onBuildHost(
     i,
-    async ({ b, loaded, opts }) => {
-      const path = require("node:path") as typeof import("node:path");
-      const binDir = path.join(loaded.dir, "bin");
+    async ({ loaded, opts }) => {
+      const binDir = join(loaded.dir, "bin");
       let manifest = b.manifest.readManifest(binDir);
       if (!manifest || !b.manifest.binMatchesManifest(binDir, manifest)) {
         // bin/ is missing or edited (another machine, a clean checkout): make it again from the cache.
@@ -108,9 +108,9 @@ export const buildImageProvider: ResourceOps = {
     if (changedKeys<BuildImageInputs>(olds, news, [...COMMON, "buildHash"]).length) return { changes: true, replaces: [] };
     // The plan is the diff: the step keys cover the base image ID and the passed-through values, so a
     // re-pulled base or a new GOPROXY shows here. A step image removed by `cybernode clean` too.
-    return onBuildHost(news, async ({ b, loaded, opts }) => {
+    return onBuildHost(news, async ({ loaded, opts }) => {
       const plan = await b.plan.planBuild(loaded, { ...opts, resolvedBases: previewBaseLookups() });
-      const stale = plan.buildKey !== olds.buildKey || !(await imagePresent(b, plan.buildTag, news.buildHost));
+      const stale = plan.buildKey !== olds.buildKey || !(await imagePresent(plan.buildTag, news.buildHost));
       return { changes: stale, replaces: [], stables: stale ? [] : ["buildKey", "buildTag"] };
     });
   },
@@ -131,8 +131,7 @@ export const binariesProvider: ResourceOps = {
   async diff(_id: string, olds: BinariesOutputs, news: BinariesInputs) {
     if (changedKeys<BinariesInputs>(olds, news, [...COMMON, "buildKey"]).length) return { changes: true, replaces: [] };
     // bin/ deleted or edited since: extract again (from the cached build image).
-    const path = require("node:path") as typeof import("node:path");
-    const current = binCurrent(b, path.join(news.imagesRoot, news.image, "bin"), olds.buildKey);
+    const current = binCurrent(join(news.imagesRoot, news.image, "bin"), olds.buildKey);
     return { changes: !current, replaces: [], stables: current ? ["digest", "version", "files"] : [] };
   },
   async create(i: BinariesInputs, urn?: string) {
@@ -154,11 +153,10 @@ export const binariesProvider: ResourceOps = {
  */
 async function checkPromotion(i: RunImageInputs, urn?: string): Promise<CheckFailure[]> {
   if (!i.promotedImageId || i.promotedImageId === UNKNOWN) return [];
-  return onBuildHost(i, async ({ b, loaded, opts }) => {
+  return onBuildHost(i, async ({ loaded, opts }) => {
     const plan = await b.plan.planBuild(loaded, { ...opts, resolvedBases: previewBaseLookups() });
-    const path = require("node:path") as typeof import("node:path");
-    const binDir = path.join(loaded.dir, "bin");
-    const manifest = binCurrent(b, binDir, plan.buildKey);
+    const binDir = join(loaded.dir, "bin");
+    const manifest = binCurrent(binDir, plan.buildKey);
     if (!manifest) {
       // The ID is known only after the build: say so once, in the preview's diagnostics.
       await b.progress.tell(
@@ -191,12 +189,12 @@ export const runImageProvider: ResourceOps = {
       return { changes: true, replaces: [] };
     }
     // Read the world back: an image pruned from the host (docker image prune -a) is loaded again.
-    const present = olds.present !== false && (await runImageInPlace(b, news, olds));
+    const present = olds.present !== false && (await runImageInPlace(news, olds));
     return { changes: !present, replaces: [], stables: present ? ["imageId", "version", "tags"] : [] };
   },
   async read(id: string, props: RunImageOutputs) {
     // `pulumi refresh`: record whether the image is still on its host; the next up reloads it if not.
-    return { id, props: { ...props, present: await runImageInPlace(b, props, props) } };
+    return { id, props: { ...props, present: await runImageInPlace(props, props) } };
   },
   async create(i: RunImageInputs, urn?: string) {
     const outs = await runAssemble(i, urn);

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import type { ResourceOps } from "./providerTypes";
 import { dataDirCommand, dataDirScript } from "../plan/dataDir";
 
@@ -19,10 +20,9 @@ export interface DataDirInputs {
 }
 
 async function ensureDir(i: DataDirInputs): Promise<void> {
-  const cp = require("node:child_process") as typeof import("node:child_process");
   const how = dataDirCommand(i.host, dataDirScript(i.path, i.uid, i.selinux, i.secretFiles ?? []));
   if (typeof how === "string") throw new Error(`data folder ${i.path}: ${how}`);
-  const r = cp.spawnSync(how.cmd, how.args, { encoding: "utf8", timeout: 60_000 });
+  const r = spawnSync(how.cmd, how.args, { encoding: "utf8", timeout: 60_000 });
   if (r.status !== 0) {
     throw new Error(
       `data folder ${i.path} on ${i.host || "this machine"}: ${(r.stderr || String(r.error ?? "")).trim()}. Check that the user may create it (or create it owned by uid ${i.uid}).`,

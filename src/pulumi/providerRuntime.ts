@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import * as b from "./builderModules";
 import { stableJson } from "../plan/hash";
 import type { PhaseInputs, RunImageInputs, Stored } from "./providerTypes";
@@ -7,11 +8,8 @@ import type { PhaseInputs, RunImageInputs, Stored } from "./providerTypes";
  * set-up on the build host, world checks, and how inputs are stored.
  */
 
-/** The builder modules, one namespace. */
-export type Builder = typeof b;
-
 /**
- * Prepares a phase: loads the builder and the spec, and the build options from the inputs. A phase that
+ * Prepares a phase: loads the spec and the build options from the inputs. A phase that
  * may build (`phase` given) reports its lines as progress (progress.ts); checks and diffs stay quiet.
  */
 export function prepare(i: PhaseInputs, phase?: { name: string; urn?: string }) {
@@ -22,7 +20,7 @@ export function prepare(i: PhaseInputs, phase?: { name: string; urn?: string }) 
     env: { ...process.env, ...(i.buildEnv ?? {}) },
     log: (l: string) => progress?.line(l),
   };
-  return { b, loaded, opts, progress };
+  return { loaded, opts, progress };
 }
 
 /**
@@ -37,9 +35,9 @@ export async function onBuildHost<T>(
   phase?: { name: string; urn?: string },
 ): Promise<T> {
   const p = prepare(i, phase);
-  const engine = p.b.interrupts.removeTemporariesOnSignals();
+  const engine = b.interrupts.removeTemporariesOnSignals();
   try {
-    return await p.b.engine.withEngine({ ...engine, host: i.buildHost }, () => fn(p));
+    return await b.engine.withEngine({ ...engine, host: i.buildHost }, () => fn(p));
   } catch (e) {
     if (p.progress?.written && e instanceof Error) e.message += `\n  full log of this build: ${p.progress.logPath}`;
     throw e;
@@ -61,7 +59,7 @@ export function previewBaseLookups(): Map<string, Promise<import("../build/baseI
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /** Whether an image (ID or tag) is on a Docker host ("" = the default host of this process). */
-export async function imagePresent(b: Builder, ref: string, host: string): Promise<boolean> {
+export async function imagePresent(ref: string, host: string): Promise<boolean> {
   if (!ref) return false;
   return (await b.imageId.imageIdOf(ref, host)) !== null;
 }
@@ -71,19 +69,18 @@ export async function imagePresent(b: Builder, ref: string, host: string): Promi
  * registry: the build host, which pushes it), or, for a Kubernetes node's containerd, imported there.
  */
 export async function runImageInPlace(
-  b: Builder,
   i: Pick<RunImageInputs, "registry" | "targetHost" | "buildHost">,
   o: { imageId: string; pullRef: string },
 ): Promise<boolean> {
   const d = b.publish.destinationFor(i);
   if (d.kind === "containerd") {
-    return o.pullRef !== "" && (await b.containerd.containerdHas(d.socket, o.pullRef)) && (await imagePresent(b, o.imageId, i.buildHost));
+    return o.pullRef !== "" && (await b.containerd.containerdHas(d.socket, o.pullRef)) && (await imagePresent(o.imageId, i.buildHost));
   }
-  return imagePresent(b, o.imageId, b.publish.runHostOf(d, i.buildHost));
+  return imagePresent(o.imageId, b.publish.runHostOf(d, i.buildHost));
 }
 
 /** bin/ holds what the build with this key extracted, unedited. */
-export function binCurrent(b: Builder, binDir: string, buildKey: string) {
+export function binCurrent(binDir: string, buildKey: string) {
   const manifest = b.manifest.readManifest(binDir);
   return manifest && manifest.buildKey === buildKey && b.manifest.binMatchesManifest(binDir, manifest) ? manifest : null;
 }
@@ -99,9 +96,7 @@ export function binariesDigest(
 
 /** sha256 of the buildEnv values: what state keeps of them. */
 export function envHash(env: Record<string, string> | undefined): string {
-  const crypto = require("node:crypto") as typeof import("node:crypto");
-  return crypto
-    .createHash("sha256")
+  return createHash("sha256")
     .update(stableJson(env ?? {}))
     .digest("hex");
 }

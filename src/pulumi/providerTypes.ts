@@ -20,7 +20,8 @@ export interface DiffResult {
  * property bags (secrets unwrapped) and the resource's URN last, for progress and diagnostics.
  */
 export interface ResourceOps {
-  check?(olds: Props, news: Props, urn?: string): Promise<{ inputs?: Props; failures?: CheckFailure[] }>;
+  /** Validates; the plugin hands the inputs back to the engine as they were sent (secrets wrapped). */
+  check?(olds: Props, news: Props, urn?: string): Promise<{ failures?: CheckFailure[] }>;
   diff?(id: string, olds: Props, news: Props, urn?: string): Promise<DiffResult>;
   create(inputs: Props, urn?: string): Promise<{ id: string; outs?: Props }>;
   read?(id: string, props: Props, urn?: string): Promise<{ id?: string; props?: Props }>;

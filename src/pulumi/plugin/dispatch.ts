@@ -74,7 +74,7 @@ export function pluginProvider(table: ResourceTable, version: string): PluginPro
     // Checks validate; the inputs go back as sent, so secrets stay wrapped (and encrypted in state).
     check: async (urn, olds, news) => {
       const o = ops(urn);
-      const failures = o.check ? ((await o.check(u(olds), u(news), urn)).failures ?? []) : [];
+      const failures = (o.check && (await o.check(u(olds), u(news), urn)).failures) || [];
       return { inputs: news, failures };
     },
     diff: async (id, urn, olds, news) => {
