@@ -10,23 +10,27 @@ export function splitTag(ref: string): { repo: string; tag: string } {
 }
 
 /**
- * `docker commit container ref`. Podman 4.3's Docker-compatible commit decodes a JSON body the docker CLI
- * never sends, and answers "Decode(): EOF": on Podman the commit goes to the Engine API with an empty
- * config (`{}`, which both engines read as "keep the container's config"), over the local socket, plain
- * tcp, or ssh (`docker system dial-stdio`, which Podman's `docker` alias serves too).
+ * `docker commit container ref`, through the Engine API where this machine reaches it (a local socket:
+ * about 25 ms less than starting the docker CLI for each step), else the CLI. Podman 4.3's
+ * Docker-compatible commit decodes a JSON body the docker CLI never sends, and answers "Decode(): EOF":
+ * on Podman the commit always goes to the Engine API with an empty config (`{}`, which both engines read
+ * as "keep the container's config"), over the local socket, plain tcp, or ssh (`docker system
+ * dial-stdio`, which Podman's `docker` alias serves too). Docker pauses the container during its commit
+ * (its default, as the CLI's): a process a step left running cannot change the files mid-commit.
  */
 export async function commitContainer(container: string, ref: string): Promise<void> {
   const info = await daemonInfo();
-  if (info.kind !== "podman") {
-    await docker(["commit", container, ref]);
-    return;
-  }
+  const podman = info.kind === "podman";
   throwIfInterrupted();
   const { repo, tag } = splitTag(ref);
-  const query = new URLSearchParams({ container, repo, tag, pause: "false" });
+  const query = new URLSearchParams({ container, repo, tag, pause: podman ? "false" : "true" });
   const args = ["commit", container, ref];
-  const answer = await engineRequest("POST", `/commit?${query}`, { body: {}, overSsh: true, timeoutMs: 600_000 });
+  const answer = await engineRequest("POST", `/commit?${query}`, { body: {}, overSsh: podman, timeoutMs: 600_000 });
   throwIfInterrupted();
+  if (!answer && !podman) {
+    await docker(args);
+    return;
+  }
   if (!answer)
     throw new DockerError(
       args,
