@@ -7,6 +7,7 @@
  */
 import { rmSync } from "node:fs";
 import { buildImage } from "../src/build/builder";
+import { backgroundCleanups } from "../src/docker/temporaries";
 import { onDockerHost } from "../src/docker/cli";
 import type { LoadedSpec } from "../src/spec/load";
 import { now, removeTestImages, requireDocker, testBaseMap } from "../tests/helpers/docker";
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
         const r = await on(e, () => buildImage(cold(loaded, tag), quiet));
         if (r.stepsRun !== r.stepsTotal) throw new Error(`${e}: the cold build ran ${r.stepsRun} of ${r.stepsTotal} steps`);
         (e === "docker" ? s.coldDocker : s.coldPodman).push(now() - t0);
+        await backgroundCleanups(); // the build container's exit, after the build returned
       }
     }
     const m = Object.fromEntries(Object.entries(s).map(([k, v]) => [k, Math.round(median(v) * 1000) / 1000])) as Record<

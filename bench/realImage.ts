@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildImage } from "../src/build/builder";
+import { backgroundCleanups } from "../src/docker/temporaries";
 import { type LoadedSpec, loadSpec } from "../src/spec/load";
 import { now, removeTestImages } from "../tests/helpers/docker";
 import { quiet, REPO, rawStepsRun, unique } from "./anchors";
@@ -44,7 +45,10 @@ export async function realImageCold(): Promise<{ ours: number[]; raw: number[] }
         },
         async () => void raw.push(rawStepsRun(changed.spec, empty)),
       ];
-      for (const f of i % 2 ? pair.reverse() : pair) await f();
+      for (const f of i % 2 ? pair.reverse() : pair) {
+        await f();
+        await backgroundCleanups(); // the build container's exit, after the build returned
+      }
     }
   } finally {
     await removeTestImages(name);

@@ -12,6 +12,7 @@ import { type BuildResult, buildImage } from "../src/build/builder";
 import { extractArtifacts } from "../src/build/extract";
 import { CACHE_VOLUME_PREFIX } from "../src/build/steps";
 import { docker, dockerMaybe } from "../src/docker/cli";
+import { backgroundCleanups } from "../src/docker/temporaries";
 import type { LoadedSpec } from "../src/spec/load";
 import { now, removeTestImages, requireDocker } from "../tests/helpers/docker";
 import { realImageCold, withSteps } from "./realImage";
@@ -134,7 +135,11 @@ async function figures(root: string, name: string, loaded: LoadedSpec, seed: See
   };
   const pair = async (i: number, a: (tag: string) => Promise<void>, b: (tag: string) => Promise<void>) => {
     const tag = `${i} ${unique()}`;
-    for (const f of i % 2 ? [b, a] : [a, b]) await f(tag);
+    for (const f of i % 2 ? [b, a] : [a, b]) {
+      await f(tag);
+      // A build returns while its container exits (docker run --rm): not into the next measurement.
+      await backgroundCleanups();
+    }
   };
 
   for (let i = 0; i < RUNS; i++) {

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { daemonInfo, docker } from "../docker/cli";
-import { removeOrphanedTemporaries, removeUnremovedTemporaries } from "../docker/temporaries";
-import { tagsOfRepository } from "../docker/engineApi";
+import { inBackground, removeOrphanedTemporaries, removeUnremovedTemporaries } from "../docker/temporaries";
+import { presentImages } from "../docker/engineApi";
 import { familiarTag } from "../plan/registryRef";
 import { firstMissingStep, stepRepository, versionFile } from "../plan/steps";
 import type { LoadedSpec } from "../spec/load";
@@ -50,6 +50,8 @@ export interface BuildResult extends StepsResult {
   version: string;
   tags: string[];
   extracted: boolean;
+  /** Of the extracted paths, how many came from the build container's own archives (see packLines). */
+  extractedFromPacked: number;
   loaded: boolean;
   manifest: BinManifest;
   binDir: string;
@@ -58,15 +60,26 @@ export interface BuildResult extends StepsResult {
 
 const defaultLog = (l: string) => process.stderr.write(`${l}\n`);
 
+/** What `afterLast` gets besides the build container: see StepRunOptions.afterLast. */
+export interface LastStepResults {
+  buildKey: string;
+  buildTag: string;
+  /** Archives of the artifacts and the version file made in the container (path → file). */
+  packed: Map<string, string>;
+  /** The last step's commit: the build image exists once this resolves. */
+  committed: Promise<void>;
+}
+
 /**
  * Phase 1: runs the build steps that are not cached. An unchanged build starts no container. `afterLast`
- * runs in the build container after the last step's commit (only when that step ran). With `onTeardown`,
- * this returns once that is done and hands over the build container's exit and removal (steps.ts).
+ * runs in the build container after the last step, beside its commit (only when that step ran). With
+ * `onTeardown`, this returns once both are done and hands over the build container's exit and removal
+ * (steps.ts).
  */
 export async function buildSteps(
   loaded: LoadedSpec,
   o: BuildOptions = {},
-  afterLast?: (container: string, result: Pick<StepsResult, "buildKey" | "buildTag">) => Promise<void>,
+  afterLast?: (container: string, result: LastStepResults) => Promise<void>,
   onTeardown?: (cleanup: Promise<void>) => void,
 ): Promise<StepsResult> {
   const { spec, dir } = loaded;
@@ -79,10 +92,10 @@ export async function buildSteps(
   const { base, steps, passEnv, mountInputs } = await planBuild(loaded, o);
 
   const repo = stepRepository(spec.name);
-  const listed =
-    (await tagsOfRepository(repo)) ??
-    (await docker(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", repo])).split("\n").filter(Boolean).map(familiarTag);
-  const startAt = firstMissingStep(steps, new Set(listed));
+  const present =
+    (await presentImages(steps.map((s) => s.tag))) ??
+    new Set((await docker(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", repo])).split("\n").filter(Boolean).map(familiarTag));
+  const startAt = firstMissingStep(steps, present);
   const last = steps[steps.length - 1];
   let stepsRun = 0;
   let stepSeconds: number[] = [];
@@ -106,7 +119,10 @@ export async function buildSteps(
         inputsPath: staged?.path,
         transfer: o.transfer,
         log,
-        afterLast: afterLast && ((container) => afterLast(container, { buildKey: last.key, buildTag: last.tag })),
+        pack: afterLast && [...spec.build.artifacts.map((a) => a.path), versionFile(spec)],
+        afterLast:
+          afterLast &&
+          ((container, packed, committed) => afterLast(container, { buildKey: last.key, buildTag: last.tag, packed, committed })),
         onTeardown:
           onTeardown &&
           ((cleanup) => {
@@ -117,9 +133,9 @@ export async function buildSteps(
       stepSeconds = r.seconds;
       stepContainers = r.containers;
     } finally {
-      // The staged inputs stay until the container that mounts them is gone.
-      if (teardown && onTeardown) onTeardown(teardown.finally(() => staged?.dispose()));
-      else staged?.dispose();
+      // Also when the container still exits (onTeardown): its steps are done, the mount is not read again.
+      staged?.dispose();
+      if (teardown && onTeardown) onTeardown(teardown);
     }
   } else {
     log(`[${spec.name}] all ${steps.length} build steps cached`);
@@ -129,11 +145,11 @@ export async function buildSteps(
 
 /**
  * Phase 2: extracts the artifacts of the build image into bin/ (skipped when bin/ already matches), from
- * `container` when given (the build container after its last step), else from a new one.
+ * `container` when given (the build container after its last step, with what it packed), else from a new one.
  */
 export async function extractBinaries(
   loaded: LoadedSpec,
-  steps: Pick<StepsResult, "buildKey" | "buildTag">,
+  steps: Pick<StepsResult, "buildKey" | "buildTag"> & Partial<Pick<LastStepResults, "packed" | "committed">>,
   o: BuildOptions = {},
   container?: string,
 ) {
@@ -145,6 +161,8 @@ export async function extractBinaries(
     versionFile: versionFile(loaded.spec),
     log: o.log ?? defaultLog,
     container,
+    packed: steps.packed,
+    buildImageReady: steps.committed,
   });
 }
 
@@ -196,28 +214,19 @@ async function reuseOrAssemble(
 /** All three phases: build steps (from cache where possible) → bin/ → deterministic run image. */
 export async function buildImage(loaded: LoadedSpec, o: BuildOptions = {}): Promise<BuildResult> {
   const started = Date.now();
-  // When steps run, bin/ is copied from the build container before it exits (one container fewer).
-  // The build container then exits and is removed while the run image is assembled (awaited below).
+  // When steps run, bin/ is copied from what the build container packed, while its last step is committed
+  // (no second container). The build container then exits and is removed in the background.
   let early: Awaited<ReturnType<typeof extractBinaries>> | undefined;
-  let teardown: Promise<void> = Promise.resolve();
   const steps = await buildSteps(
     loaded,
     o,
     async (container, final) => {
       early = await extractBinaries(loaded, final, o, container);
     },
-    (cleanup) => {
-      teardown = cleanup;
-    },
+    inBackground,
   );
-  let run: Awaited<ReturnType<typeof reuseOrAssemble>>;
-  let ex: Awaited<ReturnType<typeof extractBinaries>>;
-  try {
-    ex = early ?? (await extractBinaries(loaded, steps, o));
-    run = await reuseOrAssemble(loaded, ex.manifest, o);
-  } finally {
-    await teardown;
-  }
+  const ex = early ?? (await extractBinaries(loaded, steps, o));
+  const run = await reuseOrAssemble(loaded, ex.manifest, o);
   return {
     ...steps,
     image: loaded.spec.name,
@@ -225,6 +234,7 @@ export async function buildImage(loaded: LoadedSpec, o: BuildOptions = {}): Prom
     version: ex.manifest.version,
     tags: run.tags,
     extracted: ex.extracted,
+    extractedFromPacked: ex.fromPacked,
     loaded: run.loaded,
     manifest: ex.manifest,
     binDir: join(loaded.dir, "bin"),

@@ -1,4 +1,16 @@
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  createReadStream,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { docker, dockerStream } from "../docker/cli";
@@ -6,6 +18,7 @@ import { engineGetStream } from "../docker/engineApi";
 import { trackScratch, withTemporary } from "../docker/temporaries";
 import { extractTarSafely, UnsafeArchiveError } from "../archive/safeExtract";
 import { parseLdd } from "../plan/ldd";
+import { RUN_IMAGE_FILE } from "./runImageCache";
 import { InputError } from "../spec/errors";
 import type { ResolvedSpec } from "../spec/validate";
 
@@ -26,6 +39,10 @@ export interface ExtractOptions {
    * last step was committed); default: a container created from `buildImage` for this and removed after.
    */
   container?: string;
+  /** Archives of container paths already on this machine (made by the build's driver, see packLines). */
+  packed?: Map<string, string>;
+  /** Resolves once `buildImage` exists (it may still be being committed while the files are copied). */
+  buildImageReady?: Promise<void>;
 }
 
 export interface ExtractResult {
@@ -33,11 +50,14 @@ export interface ExtractResult {
   /** False when bin/ already matched this build and nothing was copied. */
   extracted: boolean;
   notes: string[];
+  /** Paths copied from the build container's own archives (the others came through the engine). */
+  fromPacked: number;
 }
 
-async function copyOut(container: string, path: string, dest: string, follow = false): Promise<string[]> {
+async function copyOut(container: string, path: string, dest: string, follow = false, packed?: string): Promise<string[]> {
   let notes: string[] = [];
   const source = `${container}:${path}`;
+  if (packed) return extractTarSafely(createReadStream(packed), dest, source);
   if (!follow) {
     // The Engine API's archive is what `docker cp c:/path -` prints, without starting the CLI (~0.1 s each).
     const query = new URLSearchParams({ path });
@@ -89,7 +109,7 @@ export async function extractArtifacts(o: ExtractOptions): Promise<ExtractResult
   const binDir = join(o.dir, "bin");
   const current = readManifest(binDir);
   if (current && current.buildKey === o.buildKey && binMatchesManifest(binDir, current)) {
-    return { manifest: current, extracted: false, notes: [] };
+    return { manifest: current, extracted: false, notes: [], fromPacked: 0 };
   }
   mkdirSync(o.dir, { recursive: true });
   const partial = mkdtempSync(join(o.dir, ".bin-partial-"));
@@ -106,7 +126,7 @@ export async function extractArtifacts(o: ExtractOptions): Promise<ExtractResult
     return await inContainer(async (name) => {
       for (const a of spec.build.artifacts) {
         try {
-          notes.push(...(await copyOut(name, a.path, partial)));
+          notes.push(...(await copyOut(name, a.path, partial, false, o.packed?.get(a.path))));
         } catch (e) {
           if (e instanceof UnsafeArchiveError) throw e;
           // A local file-system error (ENOSPC, EACCES, ...) is not the spec's fault: say where it happened.
@@ -125,7 +145,7 @@ export async function extractArtifacts(o: ExtractOptions): Promise<ExtractResult
 
       const versionScratch = mkdtempSync(join(partial, ".version-"));
       try {
-        await copyOut(name, o.versionFile, versionScratch);
+        await copyOut(name, o.versionFile, versionScratch, false, o.packed?.get(o.versionFile));
       } catch {
         throw new InputError(`image ${spec.name}`, [
           `build.version: the version file ${o.versionFile} is absent after the build; make a build step write it`,
@@ -137,6 +157,7 @@ export async function extractArtifacts(o: ExtractOptions): Promise<ExtractResult
       if (!version)
         throw new InputError(`image ${spec.name}`, [`build.version: ${o.versionFile} is empty; it must hold the version string`]);
 
+      if (spec.run.bundleLibs) await o.buildImageReady;
       const libs = spec.run.bundleLibs ? await bundleLibs(o, partial) : [];
 
       const files = describeFiles(partial);
@@ -151,9 +172,12 @@ export async function extractArtifacts(o: ExtractOptions): Promise<ExtractResult
       writeFileSync(join(partial, VERSION_FILE), `${version}\n`);
       writeFileSync(join(partial, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
 
+      // The last run image ID bin/ gave is keyed by the files' digests: it still holds if they are the same.
+      if (existsSync(join(binDir, RUN_IMAGE_FILE))) copyFileSync(join(binDir, RUN_IMAGE_FILE), join(partial, RUN_IMAGE_FILE));
       const swapped = swapIntoBin(partial, binDir, manifest);
       for (const n of notes) o.log(`[${spec.name} extract] ${n}`);
-      return { manifest: swapped, extracted: true, notes };
+      const fromPacked = [...spec.build.artifacts.map((a) => a.path), o.versionFile].filter((p) => o.packed?.has(p)).length;
+      return { manifest: swapped, extracted: true, notes, fromPacked };
     });
   } finally {
     rmSync(partial, { recursive: true, force: true });

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import type { Readable } from "node:stream";
 import { currentEngine, throwIfInterrupted, withEngine } from "./engine";
 
@@ -277,6 +277,8 @@ export function dockerStream(
     /** Another Docker host for this call only (DOCKER_HOST), e.g. the stack's target. */
     host?: string;
     timeoutMs?: number;
+    /** Gets the child process (e.g. to let this process end before it does). */
+    onSpawn?: (child: ChildProcess) => void;
   } = {},
 ): Promise<StreamedRun & { stderr: string }> {
   throwIfInterrupted();
@@ -290,6 +292,7 @@ export function dockerStream(
     });
     temporaries.children.add(child);
     child.on("close", () => temporaries.children.delete(child));
+    opts.onSpawn?.(child);
     let stderr = "";
     // One partial line per stream: a half line on stderr must not join one on stdout.
     const pending = { out: "", err: "" };

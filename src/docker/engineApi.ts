@@ -4,7 +4,6 @@ import { type ClientRequest, request } from "node:http";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { Duplex, type Readable } from "node:stream";
-import { familiarTag } from "../plan/registryRef";
 import { currentDockerHost } from "./cli";
 import { currentEngine } from "./engine";
 
@@ -180,11 +179,13 @@ export async function containerNamesWithLabel(label: string): Promise<string[] |
   return (r.body as { Names?: string[] }[]).flatMap((c) => (c.Names ?? []).slice(0, 1).map((n) => n.replace(/^\//, "")));
 }
 
-/** `repository:tag` of every tagged image of a repository, as `docker image ls --format {{.Repository}}:{{.Tag}} repo` lists them. */
-export async function tagsOfRepository(repo: string): Promise<string[] | undefined> {
-  const r = await engineGet(`/images/json?filters=${filters({ reference: [repo] })}`);
-  if (r?.status !== 200 || !Array.isArray(r.body)) return undefined;
-  return (r.body as { RepoTags?: string[] | null }[]).flatMap((i) =>
-    (i.RepoTags ?? []).map(familiarTag).filter((t) => t.startsWith(`${repo}:`)),
-  );
+/**
+ * Which of `refs` the engine has, asking for each at once (`GET /images/{ref}/json`: 2-3 ms each, where
+ * listing a repository with a reference filter took 46 ms on a daemon with a few hundred images), or
+ * undefined when the engine cannot be asked this way or answers anything but found / not found.
+ */
+export async function presentImages(refs: string[]): Promise<Set<string> | undefined> {
+  const answers = await Promise.all(refs.map((r) => engineGet(`/images/${encodeURI(r)}/json`)));
+  if (answers.some((a) => a?.status !== 200 && a?.status !== 404)) return undefined;
+  return new Set(refs.filter((_, i) => answers[i]?.status === 200));
 }

@@ -12,6 +12,26 @@ import { containerNamesWithLabel } from "./engineApi";
 /** Label on every container and step image this project creates, for `cybernode clean`. */
 export const TEMP_LABEL = "cybernode.temp";
 
+/** Cleanups that go on after the work that started them returned (build containers exiting, see steps.ts). */
+const background = new Set<Promise<void>>();
+
+/** Lets `cleanup` (which never rejects) finish on its own; backgroundCleanups() waits for it. */
+export function inBackground(cleanup: Promise<void>): void {
+  background.add(cleanup);
+  void cleanup.finally(() => background.delete(cleanup));
+}
+
+/** Resolves once every background cleanup of this process ended (for tests and the bench, between runs). */
+export async function backgroundCleanups(): Promise<void> {
+  // Their child processes are unref'd: a timer keeps this process alive while it waits for them.
+  const keepAlive = setInterval(() => {}, 1000);
+  try {
+    while (background.size) await Promise.all([...background]);
+  } finally {
+    clearInterval(keepAlive);
+  }
+}
+
 /** Registers a container name for removal if the work is interrupted before it is cleaned up. */
 export function trackTemporary(name: string): void {
   currentEngine().temporaries.containers.set(name, currentDockerHost());

@@ -24,17 +24,43 @@ export const GO = "go";
 /** Driver exit code when the builder went away or refused to continue (never a step's own failure). */
 export const EXIT_NO_GO = 97;
 
+/** Where the driver packs the final results: a folder of the host mounted read-write (never committed). */
+export const PACK_DIR = "/cyberout";
+
+/** File name, inside PACK_DIR, of the archive of the n-th (0-based) packed path. */
+export const packFile = (n: number) => `${n}.tar`;
+
+/**
+ * Shell lines that archive each path the way the Engine API's archive endpoint does (`docker cp c:/path -`:
+ * one entry named after the path's last element, links not followed), one tar per path. A path that cannot
+ * be archived (no tar in the image, a missing file) leaves no archive: the builder then asks the engine,
+ * which gives the precise error. Never fails the step. Pure.
+ */
+export function packLines(paths: string[]): string[] {
+  if (paths.length === 0) return [];
+  const lines = paths.map((p, n) => {
+    const slash = p.lastIndexOf("/");
+    const dir = slash > 0 ? p.slice(0, slash) : "/";
+    const out = `${PACK_DIR}/${packFile(n)}`;
+    return `  tar -cf ${out} -C ${shellQuote(dir)} ${shellQuote(p.slice(slash + 1))} >/dev/null 2>&1 || rm -f ${out}`;
+  });
+  return ["if command -v tar >/dev/null 2>&1; then", ...lines, "fi"];
+}
+
 /**
  * The driver for steps `indices` (1-based). The env file is exported into every step. With `cleanup` (the
  * build files were copied into the container, not mounted) /cyberbuild and /cyberinputs are removed before
- * each marker, so they are never committed; that mode runs one step per container. Pure.
+ * each marker, so they are never committed; that mode runs one step per container. With `pack`, the last
+ * step's results at those paths are archived into PACK_DIR before its marker (see packLines). Pure.
  */
-export function driverScript(indices: number[], nonce: string, cleanup = false): string {
+export function driverScript(indices: number[], nonce: string, cleanup = false, pack: string[] = []): string {
   if (cleanup && indices.length !== 1) throw new Error("copied build files allow one step per container");
+  if (cleanup && pack.length) throw new Error("packing needs a mounted output folder, not copied build files");
   const lines = ["set -a", ". /cyberbuild/env", "set +a"];
   for (const i of indices) {
     lines.push(`/bin/sh /cyberbuild/${stepFile(i)} </dev/null || exit $?`);
     if (cleanup) lines.push("cd / && rm -rf /cyberbuild /cyberinputs");
+    if (i === indices.at(-1)) lines.push(...packLines(pack));
     // The newline first: a step whose output does not end in one still leaves the marker on its own line.
     lines.push(`printf '\\n%s\\n' ${shellQuote(markerLine(nonce, i))}`);
     lines.push(`read -r reply || exit ${EXIT_NO_GO}`, `[ "$reply" = ${GO} ] || exit ${EXIT_NO_GO}`);

@@ -14,3 +14,4 @@ export * as manifest from "../build/manifest";
 export * as plan from "../build/plan";
 export * as progress from "./progress";
 export * as publish from "../publish/publisher";
+export * as temporaries from "../docker/temporaries";

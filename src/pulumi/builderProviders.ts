@@ -46,7 +46,14 @@ async function runBuild(i: BuildImageInputs, urn?: string): Promise<BuildImageOu
   return onBuildHost(
     i,
     async ({ loaded, opts }) => {
-      const r = await b.build.buildSteps(loaded, opts);
+      // When the steps run, bin/ is written from the build container's archives while its last step is
+      // committed (Binaries then finds it current), and the container exits in the background.
+      const r = await b.build.buildSteps(
+        loaded,
+        opts,
+        async (container, last) => void (await b.build.extractBinaries(loaded, last, opts, container)),
+        b.temporaries.inBackground,
+      );
       return { ...stored(i), buildKey: r.buildKey, buildTag: r.buildTag, baseImageId: r.baseImageId, stepsRun: r.stepsRun };
     },
     { name: "build steps", urn },

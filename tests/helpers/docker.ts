@@ -7,6 +7,7 @@ import type { LoadedSpec } from "../../src/spec/load";
 import { validateSpec } from "../../src/spec/validate";
 import type { ImageSpec } from "../../src/spec/types";
 import fixture from "../fixtures/images/fullnode/fixnode";
+import { backgroundCleanups } from "../../src/docker/temporaries";
 
 /** Integration tests are skipped only when this says so explicitly; otherwise no Docker is a failure. */
 export const SKIP_DOCKER = process.env.CYBERNODE_SKIP_DOCKER === "1";
@@ -69,6 +70,8 @@ export async function containerEvents(event: string, since: number, until: numbe
 
 /** Containers left by the builder (labelled temporary). */
 export async function leftoverTemporaries(): Promise<string[]> {
+  // A build returns while its container exits and is removed (docker run --rm): wait for that first.
+  await backgroundCleanups();
   return (await docker(["ps", "-a", "-q", "--filter", "label=cybernode.temp=1"])).split("\n").filter(Boolean);
 }
 

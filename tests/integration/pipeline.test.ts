@@ -286,3 +286,55 @@ dockerTest("copy mode (used for remote engines) builds the same binaries and com
   t.deepEqual(await leftoverTemporaries(), []);
   rmSync(l.dir, { recursive: true, force: true });
 });
+
+dockerTest(
+  "bin/ is the same whether read from the build container's archives, through the engine, or without tar in the image",
+  async (t) => {
+    // A file and a folder with modes (links: see the test above); Debian's tar, then none (nothing is packed).
+    const spec = (tag: string, first: string) =>
+      fixtureSpec(NAME, (s) => {
+        s.build.from = "debian:bookworm";
+        s.build.env = { CYBERNODE_TEST_RUN: `${RUN_ID}-${tag}` };
+        s.build.caches = {};
+        s.build.inputs = false;
+        s.build.steps = [
+          first,
+          "mkdir -p /out/tree/sub && echo a > /out/tree/sub/a && chmod 750 /out/tree/sub/a && echo b > /out/tree/b",
+          "printf '#!/bin/sh\\necho tool\\n' > /out/tool && chmod 755 /out/tool && echo 2.0 > /out/VERSION",
+        ];
+        s.build.artifacts = ["/out/tool", "/out/tree"];
+      });
+    const packed = spec("packed", "true");
+    const engine = spec("engine", "true");
+    const noTar = spec("no-tar", "rm /usr/bin/tar && ! command -v tar");
+    try {
+      const viaPacked = await buildImage(packed, quiet);
+      const viaEngine = await buildImage(engine, { ...quiet, transfer: "copy" });
+      const viaNoTar = await buildImage(noTar, quiet);
+      t.is(viaPacked.extractedFromPacked, 3, "2 artifacts and the version file from the container's archives");
+      t.is(viaEngine.extractedFromPacked, 0);
+      t.is(viaNoTar.extractedFromPacked, 0, "no tar: every path through the engine");
+      const files = (r: BuildResult) => r.manifest.files.map((f) => `${f.path} ${f.mode.toString(8)} ${f.size} ${f.sha256}`);
+      t.deepEqual(files(viaPacked), files(viaEngine));
+      t.deepEqual(files(viaNoTar), files(viaEngine));
+      t.true(
+        files(viaPacked).some((f) => f.startsWith("tree/sub/a 750 ")),
+        files(viaPacked).join("\n"),
+      );
+      t.is(viaPacked.imageId, viaEngine.imageId, "same run image");
+      const leftovers = await docker([
+        "run",
+        "--rm",
+        "--entrypoint",
+        "/bin/sh",
+        viaPacked.buildTag,
+        "-c",
+        "ls -A /cyberout 2>/dev/null; true",
+      ]);
+      t.is(leftovers, "", "the archives are not in the committed build image");
+      t.deepEqual(await leftoverTemporaries(), []);
+    } finally {
+      for (const l of [packed, engine, noTar]) rmSync(l.dir, { recursive: true, force: true });
+    }
+  },
+);

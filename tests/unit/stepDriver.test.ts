@@ -1,9 +1,9 @@
 import test from "ava";
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { driverScript, EXIT_NO_GO, GO, markerLine, stepFile, stepScript } from "../../src/plan/stepDriver";
+import { driverScript, EXIT_NO_GO, GO, markerLine, PACK_DIR, packFile, stepFile, stepScript } from "../../src/plan/stepDriver";
 
 // The driver that runs consecutive steps in one build container, run here by this machine's /bin/sh with
 // /cyberbuild pointed at a temporary folder: markers, replies, stdin isolation and exit codes.
@@ -13,7 +13,12 @@ interface DriverRun {
   lines: string[];
 }
 
-function runDriver(commands: string[], reply: (index: number) => string | null, env = "GREETING=hello\n"): Promise<DriverRun> {
+function runDriver(
+  commands: string[],
+  reply: (index: number) => string | null,
+  env = "GREETING=hello\n",
+  pack: { paths: string[]; into: string } = { paths: [], into: "" },
+): Promise<DriverRun> {
   const dir = mkdtempSync(join(tmpdir(), "cybernode-driver-"));
   writeFileSync(join(dir, "env"), env);
   for (const [i, c] of commands.entries()) writeFileSync(join(dir, stepFile(i + 1)), stepScript(c, "/").replaceAll("/cyberbuild", dir));
@@ -21,7 +26,11 @@ function runDriver(commands: string[], reply: (index: number) => string | null, 
   const script = driverScript(
     commands.map((_, i) => i + 1),
     nonce,
-  ).replaceAll("/cyberbuild", dir);
+    false,
+    pack.paths,
+  )
+    .replaceAll("/cyberbuild", dir)
+    .replaceAll(PACK_DIR, pack.into);
   const child = spawn("/bin/sh", ["-c", script], { stdio: ["pipe", "pipe", "inherit"] });
   const lines: string[] = [];
   let pending = "";
@@ -81,4 +90,48 @@ test("a step without a trailing newline still leaves the marker on its own line;
   t.true(driverScript([1], "n").includes(`printf '\\n%s\\n'`));
   t.throws(() => driverScript([1, 2], "n", true), { message: /one step per container/ });
   t.regex(driverScript([4], "n", true), /rm -rf \/cyberbuild \/cyberinputs\nprintf/);
+});
+
+test("after the last step, before its marker, each packed path is archived as the engine would (name = last element, links kept)", async (t) => {
+  const work = mkdtempSync(join(tmpdir(), "cybernode-pack-"));
+  const into = join(work, "out");
+  mkdirSync(into);
+  const src = join(work, "src");
+  try {
+    const made = [`mkdir -p ${src}/tree`, `echo bin > ${src}/tool`, `ln -s ../tool ${src}/tree/link`, `echo 1.2 > ${src}/VERSION`];
+    const r = await runDriver(["true", made.join(" && ")], () => GO, "", {
+      paths: [`${src}/tool`, `${src}/tree`, `${src}/missing`, `${src}/VERSION`],
+      into,
+    });
+    t.is(r.code, 0);
+    t.deepEqual(markers(r), [1, 2]);
+    t.deepEqual(readdirSync(into).sort(), [packFile(0), packFile(1), packFile(3)], "no archive for a missing path");
+    const entries = (n: number) =>
+      execFileSync("tar", ["-tvf", join(into, packFile(n))])
+        .toString()
+        .trim()
+        .split("\n");
+    t.deepEqual(
+      entries(0).map((l) => l.split(/\s+/).pop()),
+      ["tool"],
+    );
+    t.deepEqual(
+      entries(1).map((l) => l.replace(/^.* (tree\/?.*)$/, "$1")),
+      ["tree/", "tree/link -> ../tool"],
+    );
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test("only the last step of a batch packs, and packing never fails a step", (t) => {
+  const script = driverScript([1, 2], "n", false, ["/out/a"]);
+  const lines = script.split("\n");
+  const tarAt = lines.findIndex((l) => l.includes("tar -cf"));
+  t.true(tarAt > lines.findIndex((l) => l.includes(stepFile(2))), "after step 2");
+  t.true(tarAt < lines.findIndex((l) => l.includes("printf") && l.includes(" 2'")), "before step 2's marker");
+  t.is(lines.filter((l) => l.includes("tar -cf")).length, 1);
+  t.regex(lines[tarAt], /\|\| rm -f /);
+  t.notRegex(driverScript([1, 2], "n"), /tar/);
+  t.throws(() => driverScript([1], "n", true, ["/out/a"]), { message: /mounted output folder/ });
 });
