@@ -7,7 +7,7 @@ import { buildImage, type BuildResult } from "../../src/build/builder";
 import { docker, dockerMaybe } from "../../src/docker/cli";
 import { loadSpec } from "../../src/spec/load";
 import { inspectField, runCli } from "../helpers/cli";
-import { requireDocker, SKIP_DOCKER, testBaseMap } from "../helpers/docker";
+import { SKIP_DOCKER, ownLeftoverTemporaries, requireDocker, testBaseMap } from "../helpers/docker";
 import { dockerTest } from "../helpers/dockerTest";
 
 // The real spec in images/ (its bin/ is git-ignored), built through the whole pipeline.
@@ -32,24 +32,6 @@ test.after.always(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * Temporary containers the builder left in this process (their names carry our pid). Other builds
- * may run on the same engine at the same time, so all of cybernode.temp=1 is not ours to judge.
- */
-async function ownLeftoverTemporaries(): Promise<string[]> {
-  const out = await docker([
-    "ps",
-    "-a",
-    "--filter",
-    "label=cybernode.temp=1",
-    "--filter",
-    `name=-${process.pid}-`,
-    "--format",
-    "{{.Names}}",
-  ]);
-  return out.split("\n").filter(Boolean);
-}
 
 /** btcctl from a second container in the node's network namespace (btcd's RPC is on its loopback). */
 async function btcctl(...args: string[]): Promise<string> {

@@ -8,7 +8,7 @@ import { buildImage, type BuildResult } from "../../src/build/builder";
 import { listImageFiles } from "../../src/cli/inspect";
 import { docker, dockerMaybe } from "../../src/docker/cli";
 import { loadSpec, type LoadedSpec } from "../../src/spec/load";
-import { requireDocker, SKIP_DOCKER, testBaseMap } from "../helpers/docker";
+import { SKIP_DOCKER, ownLeftoverTemporaries, requireDocker, testBaseMap } from "../helpers/docker";
 import { dockerTest } from "../helpers/dockerTest";
 
 // Daemons from Debian bookworm packages, shared libraries bundled into scratch run images.
@@ -45,24 +45,6 @@ function post(port: number, path: string, body: unknown, auth?: string): Promise
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * Temporary containers the builder left in this process (their names carry our pid). Other builds
- * may run on the same engine at the same time, so all of cybernode.temp=1 is not ours to judge.
- */
-async function ownLeftoverTemporaries(): Promise<string[]> {
-  const out = await docker([
-    "ps",
-    "-a",
-    "--filter",
-    "label=cybernode.temp=1",
-    "--filter",
-    `name=-${process.pid}-`,
-    "--format",
-    "{{.Names}}",
-  ]);
-  return out.split("\n").filter(Boolean);
-}
 
 interface Daemon {
   spec: string;

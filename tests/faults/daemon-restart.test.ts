@@ -11,6 +11,7 @@ import { fixtureSpec, requireDocker, TEST_BASE_IMAGES, testBaseMap } from "../he
 import fixture from "../fixtures/images/fullnode/fixnode";
 import { faultImage } from "../helpers/faults";
 import { createRestartableDaemon, type RestartableDaemon } from "../helpers/restartableDaemon";
+import { backgroundCleanups } from "../../src/docker/temporaries";
 
 // Fault: the Docker daemon stops in the middle of a build step (a `systemctl restart docker`, an
 // upgrade, a crash) and comes back on the same data root. The build must fail with an error that says
@@ -63,6 +64,16 @@ async function onEngine<T>(fn: () => Promise<T>): Promise<T> {
 const temporaries = () =>
   engine!.docker(["ps", "-a", "--filter", "label=cybernode.temp=1", "--format", "{{.Names}}"]).stdout.split("\n").filter(Boolean);
 
+/**
+ * The temporaries once a finished build's container is gone: Docker removes it (--rm) while the build
+ * returns, in well under a second. In-process builds are waited for; a CLI build's, up to 10 s.
+ */
+async function temporariesWhenSettled(): Promise<string[]> {
+  await backgroundCleanups();
+  for (let waited = 0; waited < 10_000 && temporaries().length; waited += 100) await new Promise((r) => setTimeout(r, 100));
+  return temporaries();
+}
+
 dockerTest(
   "dockerd stopped during a build step: a clear error, then after a restart the build completes from the cache with no temporaries left",
   async (t) => {
@@ -100,7 +111,7 @@ dockerTest(
     await engine!.start();
     const leftAfterRestart = temporaries();
     const ok = await onEngine(() => buildImage(loaded, quiet));
-    const left = temporaries();
+    const left = await temporariesWhenSettled();
     t.log(
       `after the restart: ${leftAfterRestart.length} temporary container(s) from the failed build; the next build ran ${ok.stepsRun} of ${ok.stepsTotal} steps in ${ok.seconds.toFixed(1)} s; ${left.length} temporary container(s) left`,
     );
@@ -155,7 +166,7 @@ dockerTest("the same with the CLI: a new process builds after the restart", asyn
   t.is(second.code, 0, second.stderr);
   const r = JSON.parse(second.stdout) as { stepsRun: number; stepsTotal: number };
   t.is(r.stepsRun, 1);
-  cliLeftovers = temporaries();
+  cliLeftovers = await temporariesWhenSettled();
   t.log(
     `CLI: exit ${first.code} with "${first.stderr
       .split("\n")

@@ -4,6 +4,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { docker, dockerMaybe } from "../../src/docker/cli";
 import type { BinManifest } from "../../src/build/extract";
+import { backgroundCleanups } from "../../src/docker/temporaries";
 
 /** Prefix of every container (and data folder) the fault tests create. */
 export const FAULT_PREFIX = "cybernode-fault-";
@@ -21,6 +22,8 @@ export const faultImage = (what: string) => `fullnode/fault-${what}-${rand()}`;
  * pid (`cybernode-tmp-<purpose>-<pid>-<random>`), so builds of other people on the same engine do not count.
  */
 export async function temporariesOf(pid: number, env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
+  // This process's finished build containers may still be exiting (docker run --rm): let them.
+  if (pid === process.pid) await backgroundCleanups();
   const { spawnSync } = await import("node:child_process");
   const r = spawnSync(
     "docker",

@@ -6,7 +6,7 @@ import { buildImage } from "../../src/build/builder";
 import { readManifest } from "../../src/build/extract";
 import { docker } from "../../src/docker/cli";
 import { dockerTest } from "../helpers/dockerTest";
-import { fixtureSpec, removeTestImages, requireDocker, SKIP_DOCKER, testBaseMap } from "../helpers/docker";
+import { fixtureSpec, ownLeftoverTemporaries, removeTestImages, requireDocker, SKIP_DOCKER, testBaseMap } from "../helpers/docker";
 
 // Pulumi runs the image resources of a stack concurrently in one provider process, and two people (or a
 // CLI build and a `pulumi up`) may build at once: the builder must be safe under that. Cold caches.
@@ -45,12 +45,6 @@ function binIntact(dir: string): boolean {
   return ok && !readdirSync(dir).some((n) => n.startsWith(".bin-partial-"));
 }
 
-/** Temporary containers of this process still on the engine. */
-const ownTemporaries = async () =>
-  (await docker(["ps", "-a", "--filter", "label=cybernode.temp=1", "--filter", `name=-${process.pid}-`, "--format", "{{.Names}}"]))
-    .split("\n")
-    .filter(Boolean);
-
 dockerTest("the same image built twice at once: both succeed with the same image ID and one intact bin/", async (t) => {
   const t0 = Date.now();
   const [x, y] = await Promise.all([buildImage(same, quiet), buildImage(same, quiet)]);
@@ -59,7 +53,7 @@ dockerTest("the same image built twice at once: both succeed with the same image
   t.is(await docker(["image", "inspect", "--format", "{{.Id}}", x.tags[0]]), x.imageId);
   t.true(binIntact(same.dir));
   t.is(readManifest(join(same.dir, "bin"))?.buildKey, x.buildKey);
-  t.deepEqual(await ownTemporaries(), []);
+  t.deepEqual(await ownLeftoverTemporaries(), []);
 });
 
 dockerTest("two different images at once: both complete, each with its own bin/ and run image", async (t) => {
@@ -73,7 +67,7 @@ dockerTest("two different images at once: both complete, each with its own bin/ 
   t.true(binIntact(b.dir));
   t.is(await docker(["image", "inspect", "--format", "{{.Id}}", x.tags[0]]), x.imageId);
   t.is(await docker(["image", "inspect", "--format", "{{.Id}}", y.tags[0]]), y.imageId);
-  t.deepEqual(await ownTemporaries(), []);
+  t.deepEqual(await ownLeftoverTemporaries(), []);
   t.log(
     `two different cold images concurrently: ${together.toFixed(1)} s (each alone: ${x.seconds.toFixed(1)} s, ${y.seconds.toFixed(1)} s as measured inside the concurrent run)`,
   );
