@@ -12,7 +12,7 @@
  */
 import type { Stack } from "@pulumi/pulumi/automation";
 import { requireDocker } from "../tests/helpers/docker";
-import { median, secondsOf } from "./anchors";
+import { median, requireFreshPlugin, secondsOf } from "./anchors";
 import { engineStack, imagesFolder, imagesOnlyConfig, newBackend, pulumiRoot } from "../tests/helpers/engine";
 import { stubPlugin, stubProgram } from "./stubPlugin";
 
@@ -21,6 +21,7 @@ const NAMES = ["fullnode/fixa", "fullnode/fixb", "fullnode/fixc"];
 const PARALLEL = ["fullnode/fixpa", "fullnode/fixpb", "fullnode/fixpc"];
 
 async function main(): Promise<void> {
+  requireFreshPlugin();
   pulumiRoot();
   await requireDocker();
   const backend = newBackend();

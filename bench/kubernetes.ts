@@ -10,13 +10,14 @@
  * installs them). BENCH_RUNS (default 5).
  */
 import { requireDocker } from "../tests/helpers/docker";
-import { median, secondsOf } from "./anchors";
+import { median, requireFreshPlugin, secondsOf } from "./anchors";
 import { engineStack, imagesFolder, newBackend, pulumiRoot, TEST_BASE_CONFIG } from "../tests/helpers/engine";
 import { startKubeCluster } from "../tests/helpers/kubeCluster";
 
 const RUNS = Math.max(3, Number(process.env.BENCH_RUNS ?? 5));
 
 async function main(): Promise<void> {
+  requireFreshPlugin();
   pulumiRoot();
   await requireDocker();
   const cluster = await startKubeCluster();
