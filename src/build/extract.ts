@@ -1,10 +1,14 @@
 import {
+  closeSync,
+  constants,
   copyFileSync,
   createReadStream,
   existsSync,
+  fstatSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -57,7 +61,15 @@ export interface ExtractResult {
 async function copyOut(container: string, path: string, dest: string, follow = false, packed?: string): Promise<string[]> {
   let notes: string[] = [];
   const source = `${container}:${path}`;
-  if (packed) return extractTarSafely(createReadStream(packed), dest, source);
+  if (packed) {
+    // The folder was writable from the container: never follow a link there to a file of this machine.
+    const fd = openSync(packed, constants.O_RDONLY | constants.O_NOFOLLOW);
+    if (!fstatSync(fd).isFile()) {
+      closeSync(fd);
+      throw new Error(`the build container's archive of ${path} is not a regular file`);
+    }
+    return extractTarSafely(createReadStream("", { fd }), dest, source);
+  }
   if (!follow) {
     // The Engine API's archive is what `docker cp c:/path -` prints, without starting the CLI (~0.1 s each).
     const query = new URLSearchParams({ path });

@@ -1,6 +1,7 @@
 import test from "ava";
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildImage, planBuild, type BuildResult } from "../../src/build/builder";
@@ -338,3 +339,30 @@ dockerTest(
     }
   },
 );
+
+dockerTest("a link a step plants in /cyberout is never followed to a file of this machine", async (t) => {
+  // The planted archive on the host holds a 'tool' with other bytes; the link to it is made in the container.
+  const planted = join(tmpdir(), `cybernode-planted-${RUN_ID}.tar`);
+  const src = mkdtempSync(join(tmpdir(), "cybernode-planted-src-"));
+  writeFileSync(join(src, "tool"), "planted\n");
+  execFileSync("tar", ["-cf", planted, "-C", src, "tool"]);
+  const l = fixtureSpec(NAME, (s) => {
+    s.build.from = "debian:bookworm";
+    s.build.env = { CYBERNODE_TEST_RUN: `${RUN_ID}-planted` };
+    s.build.caches = {};
+    s.build.inputs = false;
+    s.build.steps = [`mkdir -p /out && ln -s ${planted} /cyberout/0.tar && echo real > /out/tool && echo 1.0 > /out/VERSION`];
+    s.build.artifacts = ["/out/tool"];
+  });
+  try {
+    const r = await buildImage(l, quiet).catch((e: Error) => e);
+    const tool = existsSync(join(l.dir, "bin", "tool")) ? readFileSync(join(l.dir, "bin", "tool"), "utf8") : null;
+    t.not(tool, "planted\n", "bin/ never holds the host file the link pointed at");
+    t.true(r instanceof Error, `the build is refused: ${r instanceof Error ? r.message : "it succeeded"}`);
+    t.deepEqual(await leftoverTemporaries(), []);
+  } finally {
+    rmSync(planted, { force: true });
+    rmSync(src, { recursive: true, force: true });
+    rmSync(l.dir, { recursive: true, force: true });
+  }
+});
