@@ -123,6 +123,10 @@ export async function runSteps(o: StepRunOptions): Promise<StepRunResult> {
 /** One container for `batch`; returns how many steps it committed (all of them, or it throws). */
 async function runBatch(o: StepRunOptions, batch: PlannedStep[], from: string, copy: boolean, seconds: number[]): Promise<number> {
   const total = o.steps.length;
+  // Docker removes a --rm container itself, so this process need not outlive it. Podman's compatible API
+  // reports exit code 0 for a failed step of a --rm container (its wait for "removed" loses the code):
+  // there the container is removed by us, and this process waits for that before it ends.
+  const selfRemoving = (await daemonInfo()).kind === "docker";
   const scratch = mkdtempSync(join(tmpdir(), "cybernode-step-"));
   const untrackScratch = trackScratch(scratch);
   const nonce = randomBytes(8).toString("hex");
@@ -175,7 +179,7 @@ async function runBatch(o: StepRunOptions, batch: PlannedStep[], from: string, c
         started = Date.now();
         tail.length = 0;
         stdin.write(`${GO}\n`);
-        if (committed === batch.length && step === o.steps.at(-1)) {
+        if (final) {
           endInput(); // the driver's last read: nothing more to say
           releaseLast();
         }
@@ -191,10 +195,6 @@ async function runBatch(o: StepRunOptions, batch: PlannedStep[], from: string, c
     new Map(pack.flatMap((p, n) => (existsSync(join(outDir, packFile(n))) ? [[p, join(outDir, packFile(n))] as [string, string]] : [])));
   let name = "";
   let child: ChildProcess | undefined;
-  // Docker removes a --rm container itself, so this process need not outlive it. Podman's compatible API
-  // reports exit code 0 for a failed step of a --rm container (its wait for "removed" loses the code):
-  // there the container is removed by us, and this process waits for that before it ends.
-  const selfRemoving = (await daemonInfo()).kind === "docker";
   const whole = (async () => {
     try {
       return await inContainer();

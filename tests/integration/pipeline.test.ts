@@ -23,6 +23,9 @@ const loaded = fixtureSpec(NAME, cold);
 const quiet = { baseMap: testBaseMap(), log: () => {} };
 let first: BuildResult;
 
+/** Output of a shell script run in a throwaway container of an image (its entrypoint replaced by /bin/sh). */
+const shellIn = (image: string, script: string) => docker(["run", "--rm", "--entrypoint", "/bin/sh", image, "-c", script]);
+
 test.before(async () => {
   if (process.env.CYBERNODE_SKIP_DOCKER === "1") return;
   await requireDocker();
@@ -230,15 +233,7 @@ dockerTest("a non-scratch run base contributes its layers below ours", async (t)
     s.run.base = "busybox:stable";
   });
   const r = await buildImage(l, quiet);
-  const out = await docker([
-    "run",
-    "--rm",
-    "--entrypoint",
-    "/bin/sh",
-    r.imageId,
-    "-c",
-    "ls /cyberapp && id -u && echo $HOME && touch /cyberdata/x && echo writable",
-  ]);
+  const out = await shellIn(r.imageId, "ls /cyberapp && id -u && echo $HOME && touch /cyberdata/x && echo writable");
   t.deepEqual(out.split("\n"), ["fixnode", "1000", "/cyberdata", "writable"]);
   rmSync(l.dir, { recursive: true, force: true });
 });
@@ -274,15 +269,7 @@ dockerTest("copy mode (used for remote engines) builds the same binaries and com
   const r = await buildImage(l, { ...quiet, transfer: "copy" });
   t.is(r.stepsRun, 3);
   t.is(r.imageId, first.imageId, "same binaries and run spec: same run image ID");
-  const leftovers = await docker([
-    "run",
-    "--rm",
-    "--entrypoint",
-    "/bin/sh",
-    r.buildTag,
-    "-c",
-    "ls -d /cyberbuild /cyberinputs 2>/dev/null; true",
-  ]);
+  const leftovers = await shellIn(r.buildTag, "ls -d /cyberbuild /cyberinputs 2>/dev/null; true");
   t.is(leftovers, "", "no /cyberbuild or /cyberinputs in the committed build image");
   t.deepEqual(await leftoverTemporaries(), []);
   rmSync(l.dir, { recursive: true, force: true });
@@ -323,15 +310,7 @@ dockerTest(
         files(viaPacked).join("\n"),
       );
       t.is(viaPacked.imageId, viaEngine.imageId, "same run image");
-      const leftovers = await docker([
-        "run",
-        "--rm",
-        "--entrypoint",
-        "/bin/sh",
-        viaPacked.buildTag,
-        "-c",
-        "ls -A /cyberout 2>/dev/null; true",
-      ]);
+      const leftovers = await shellIn(viaPacked.buildTag, "ls -A /cyberout 2>/dev/null; true");
       t.is(leftovers, "", "the archives are not in the committed build image");
       t.deepEqual(await leftoverTemporaries(), []);
     } finally {
