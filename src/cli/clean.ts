@@ -11,7 +11,7 @@ export async function cmdClean(args: ParsedArgs): Promise<number> {
     .map((l) => l.trim().split(/\s+/))
     .filter(([id, state]) => id && !/^(running|restarting|paused)$/i.test(state ?? ""))
     .map(([id]) => id);
-  if (stopped.length) await docker(["rm", "-f", ...stopped]);
+  if (stopped.length) await docker(["rm", "-f", "-v", ...stopped]);
   const steps = (await docker(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "--filter", "reference=cybernode-step/*"]))
     .split("\n")
     .filter(Boolean);

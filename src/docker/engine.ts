@@ -38,7 +38,7 @@ export class Temporaries {
     const byHost = new Map<string, string[]>();
     for (const [name, host] of [...this.containers, ...this.unremoved]) byHost.set(host, [...(byHost.get(host) ?? []), name]);
     for (const [host, names] of byHost)
-      spawnSync("docker", ["rm", "-f", ...names], { env: envFor(host), stdio: "ignore", timeout: 30_000 });
+      spawnSync("docker", ["rm", "-f", "-v", ...names], { env: envFor(host), stdio: "ignore", timeout: 30_000 });
     this.containers.clear();
     this.unremoved.clear();
   }

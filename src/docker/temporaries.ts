@@ -49,7 +49,7 @@ export async function removeTemporary(name: string): Promise<void> {
   const { containers, unremoved } = currentEngine().temporaries;
   // On the host it was created on, whichever host this call runs for.
   const host = containers.get(name) ?? unremoved.get(name) ?? currentDockerHost();
-  const out = await runDocker(["rm", "-f", name], { host, cleanup: true });
+  const out = await runDocker(["rm", "-f", "-v", name], { host, cleanup: true });
   containers.delete(name);
   if (out.exitCode === 0 || /no such container/i.test(out.stderr)) unremoved.delete(name);
   else unremoved.set(name, host);
@@ -99,7 +99,7 @@ export async function removeOrphanedTemporaries(): Promise<string[]> {
     const t = parseTemporaryName(n);
     return t !== null && t.host === HOST_TAG && t.pid !== process.pid && !processAlive(t.pid);
   });
-  if (orphans.length) await dockerMaybe(["rm", "-f", ...orphans]);
+  if (orphans.length) await dockerMaybe(["rm", "-f", "-v", ...orphans]);
   return orphans;
 }
 

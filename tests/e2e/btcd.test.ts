@@ -27,7 +27,7 @@ test.before(async () => {
 
 test.after.always(async () => {
   if (SKIP_DOCKER) return;
-  await dockerMaybe(["rm", "-f", NODE]);
+  await dockerMaybe(["rm", "-f", "-v", NODE]);
   if (data) rmSync(data, { recursive: true, force: true });
 });
 

@@ -110,7 +110,7 @@ test.before(async () => {
 
 test.after.always(async () => {
   if (SKIP_DOCKER) return;
-  for (const c of containers) await dockerMaybe(["rm", "-f", c]);
+  for (const c of containers) await dockerMaybe(["rm", "-f", "-v", c]);
   for (const d of dataDirs) rmSync(d, { recursive: true, force: true });
 });
 
@@ -191,6 +191,6 @@ for (const d of DAEMONS) {
       const r = await post(port, "/", { jsonrpc: "1.0", id: 1, method: "getblockcount", params: [] });
       t.is(r.status, 401, "RPC without credentials is refused");
     }
-    await docker(["rm", "-f", name]);
+    await docker(["rm", "-f", "-v", name]);
   });
 }

@@ -73,7 +73,7 @@ test.before(async () => {
 
 test.after.always(async () => {
   if (SKIP_DOCKER) return;
-  await dockerMaybe(["rm", "-f", NODE, ENGINE_NODE, BEACON_NODE]);
+  await dockerMaybe(["rm", "-f", "-v", NODE, ENGINE_NODE, BEACON_NODE]);
   await dockerMaybe(["network", "rm", NET]);
   // geth's files are owned by uid 1000 in a folder we own: removable as the test user.
   if (root) rmSync(root, { recursive: true, force: true });

@@ -56,7 +56,7 @@ test.before(async () => {
 
 test.after.always(async () => {
   if (SKIP_DOCKER) return;
-  for (const n of NODES) await dockerMaybe(["rm", "-f", n.name]);
+  for (const n of NODES) await dockerMaybe(["rm", "-f", "-v", n.name]);
   rmSync(root, { recursive: true, force: true });
 });
 

@@ -32,7 +32,7 @@ engineTest("a re-pulled base image shows BuildImage changing in the preview", as
   try {
     await docker(["commit", "--change", "LABEL org.cybernode.test.refreshed=1", c, tag]);
   } finally {
-    await docker(["rm", c]);
+    await docker(["rm", "-v", c]);
   }
   const steps = collectSteps();
   await stack.preview({ onEvent: steps.onEvent });

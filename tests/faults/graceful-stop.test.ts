@@ -100,14 +100,14 @@ dockerTest("the declared stop settings give the daemon its grace period; the pro
   await startAsDeclared();
   t0 = Date.now();
   await docker(["stop", "-t", String(declared.destroyGraceSeconds), container]);
-  await docker(["rm", "-f", container]);
+  await docker(["rm", "-f", "-v", container]);
   const destroyMs = Date.now() - t0;
   t.is(cleanStops(), 2, "replace/destroy: the marker was written again");
 
   // 3. The anchor: the provider without destroyGraceSeconds removes the running container by force.
   await startAsDeclared();
   t0 = Date.now();
-  await docker(["rm", "-f", container]);
+  await docker(["rm", "-f", "-v", container]);
   const killMs = Date.now() - t0;
   t.is(cleanStops(), 2, "a forced removal leaves no clean-shutdown marker: the daemon was killed mid-flush");
   t.log(

@@ -165,5 +165,5 @@ export const lineCount = (file: string) => (existsSync(file) ? readFileSync(file
 
 /** Removes containers by name, ignoring ones that do not exist. */
 export async function removeContainers(...names: string[]): Promise<void> {
-  for (const n of names) await dockerMaybe(["rm", "-f", n]);
+  for (const n of names) await dockerMaybe(["rm", "-f", "-v", n]);
 }

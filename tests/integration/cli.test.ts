@@ -2,7 +2,8 @@ import test from "ava";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { docker } from "../../src/docker/cli";
+import { docker, dockerMaybe } from "../../src/docker/cli";
+import { withTemporary } from "../../src/docker/temporaries";
 import { runCli } from "../helpers/cli";
 import { dockerTest } from "../helpers/dockerTest";
 import { leftoverTemporaries, removeTestImages, requireDocker, TEST_BASE_IMAGES } from "../helpers/docker";
@@ -78,6 +79,7 @@ dockerTest("build prints the image ID, version and artifact sizes; inspect shows
 dockerTest("clean removes build-step images and stopped temporaries but never run images", async (t) => {
   const runImage = await docker(["image", "inspect", "--format", "{{.Id}}", "cybernode/fullnode-fixnode:latest"]);
   const created = await docker(["create", "--label", "cybernode.temp=1", runImage]);
+  const volume = await anonymousVolumeOf(created);
   const r = await runCli(["clean"], ENV);
   t.is(r.code, 0, r.stderr);
   t.regex(r.stdout, /removed 1 temporary container\(s\), \d+ build-step image tag\(s\)/);
@@ -85,4 +87,30 @@ dockerTest("clean removes build-step images and stopped temporaries but never ru
   t.is(await docker(["image", "inspect", "--format", "{{.Id}}", "cybernode/fullnode-fixnode:latest"]), runImage);
   // The stopped temporary is gone; a build running elsewhere on the engine keeps its own.
   t.is(await docker(["ps", "-a", "-q", "--no-trunc", "--filter", `id=${created}`]), "");
+  t.is(await volumeExists(volume), false, "its anonymous /cyberdata volume went with it");
+});
+
+/** The anonymous volume Docker made for the image's VOLUME /cyberdata when the container was created. */
+async function anonymousVolumeOf(container: string): Promise<string> {
+  const name = await docker([
+    "inspect",
+    "--format",
+    '{{range .Mounts}}{{if eq .Destination "/cyberdata"}}{{.Name}}{{end}}{{end}}',
+    container,
+  ]);
+  if (!/^[0-9a-f]{64}$/.test(name)) throw new Error(`${container} has no anonymous /cyberdata volume: '${name}'`);
+  return name;
+}
+
+const volumeExists = async (name: string) => (await dockerMaybe(["volume", "inspect", name])) !== null;
+
+dockerTest("temporary containers (inspect, extraction) take their anonymous volumes with them", async (t) => {
+  // A run image declares VOLUME /cyberdata, so every container created from it gets an anonymous volume.
+  let volume = "";
+  await withTemporary("inspect", async ({ name, createArgs }) => {
+    await docker(["create", ...createArgs, "cybernode/fullnode-fixnode:latest", "/none"]);
+    volume = await anonymousVolumeOf(name);
+    t.true(await volumeExists(volume));
+  });
+  t.is(await volumeExists(volume), false, `volume ${volume} is left behind`);
 });

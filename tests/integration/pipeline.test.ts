@@ -138,7 +138,7 @@ dockerTest("the run image runs as uid 1000 with the stack's hardening, writes to
     );
     t.is(await docker(["run", "--rm", first.imageId, "--version"]), "fixnode 1.0.0");
   } finally {
-    await dockerMaybe(["rm", "-f", name]);
+    await dockerMaybe(["rm", "-f", "-v", name]);
     rmSync(data, { recursive: true, force: true });
   }
 });

@@ -100,7 +100,7 @@ dockerTest("deploys onto a host reached over ssh://: same image ID as the local 
     t.true(existsSync(join(dataDir, "fixnode.marker")), "the node wrote its data on the remote host");
     t.log(`first deploy ${r.first.shippedBytes} bytes in ${r.firstMs} ms; unchanged deploy ${r.unchangedMs} ms, 0 bytes`);
   } finally {
-    onRemote(["rm", "-f", "cybernode-remote-fixnode"]);
+    onRemote(["rm", "-f", "-v", "cybernode-remote-fixnode"]);
     rmSync(dataRoot, { recursive: true, force: true });
   }
 });

@@ -59,7 +59,7 @@ test.before(async () => {
 });
 
 test.after.always(async () => {
-  if (!SKIP_DOCKER) await docker(["rm", "-f", A, B]).catch(() => undefined);
+  if (!SKIP_DOCKER) await docker(["rm", "-f", "-v", A, B]).catch(() => undefined);
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -45,7 +45,7 @@ test.before(async () => {
 test.after.always(async () => {
   if (SKIP_PODMAN || !podman) return;
   await onPodman(async () => {
-    for (const n of names) await dockerMaybe(["rm", "-f", n]);
+    for (const n of names) await dockerMaybe(["rm", "-f", "-v", n]);
     await removeTestImages(`test/podman-fix-${RUN_ID}`);
     await removeTestImages(`test/podman-libs-${RUN_ID}`);
   });

@@ -42,7 +42,7 @@ test.serial("an abort during a step kills the docker child at once, removes the 
   t.regex(err?.message ?? "", /interrupted \(SIGINT\)/);
   t.deepEqual(
     calls().filter((c) => c.includes(" rm ")),
-    [`unix:///fake.sock rm -f ${created}`],
+    [`unix:///fake.sock rm -f -v ${created}`],
     "removed on the host it was created on, although the work was cancelled",
   );
   t.is(temporaries.containers.size, 0);
@@ -62,7 +62,7 @@ test.serial("a failing step removes its temporary and passes the error on", asyn
     ),
   );
   t.regex(err?.message ?? "", /docker fail .*exit 3.*boom/);
-  t.true(calls().includes(`unix:///fake.sock rm -f ${created}`));
+  t.true(calls().includes(`unix:///fake.sock rm -f -v ${created}`));
   t.is(temporaries.containers.size, 0);
 });
 
@@ -89,6 +89,6 @@ test.serial("two engines in one process keep their own hosts and temporaries; re
   t.deepEqual([...b.containers], [["tmp-b", ""]]);
   a.removeAllSync(dockerEnv);
   b.removeAllSync(dockerEnv);
-  t.deepEqual(calls(), ["ssh://cyber@node1 rm -f tmp-a", "default rm -f tmp-b"]);
+  t.deepEqual(calls(), ["ssh://cyber@node1 rm -f -v tmp-a", "default rm -f -v tmp-b"]);
   t.is(process.env.DOCKER_HOST, "unix:///fake.sock", "process.env is never changed");
 });
