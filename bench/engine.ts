@@ -11,7 +11,7 @@
  * BENCH_RUNS (default 5) sets the repetitions; medians are printed with every sample.
  */
 import type { Stack } from "@pulumi/pulumi/automation";
-import { requireDocker } from "../tests/helpers/docker";
+import { removeTestImages, requireDocker } from "../tests/helpers/docker";
 import { median, requireFreshPlugin, secondsOf } from "./anchors";
 import { engineStack, imagesFolder, imagesOnlyConfig, newBackend, pulumiRoot } from "../tests/helpers/engine";
 import { stubPlugin, stubProgram } from "./stubPlugin";
@@ -99,7 +99,12 @@ async function main(): Promise<void> {
   console.log(JSON.stringify({ runs: RUNS, medians: m, samples, coldUp }));
 }
 
-main().catch((e: unknown) => {
-  console.error(e instanceof Error ? e.message : e);
-  process.exit(1);
-});
+main()
+  .catch((e: unknown) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exitCode = 1;
+  })
+  // Each round's step images (a new tag per changed first step) and the run images are the bench's own.
+  .finally(async () => {
+    for (const name of [...NAMES, ...PARALLEL]) await removeTestImages(name);
+  });
