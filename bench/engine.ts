@@ -13,8 +13,9 @@
 import type { Stack } from "@pulumi/pulumi/automation";
 import { removeTestImages, requireDocker } from "../tests/helpers/docker";
 import { median, requireFreshPlugin, secondsOf } from "./anchors";
-import { engineStack, imagesFolder, imagesOnlyConfig, newBackend, pulumiRoot } from "../tests/helpers/engine";
-import { stubPlugin, stubProgram } from "./stubPlugin";
+import { join } from "node:path";
+import { engineStack, imagesFolder, imagesOnlyConfig, newBackend, PROJECT, pulumiRoot } from "../tests/helpers/engine";
+import { STUB_PACKAGE, startSeconds, stubPlugin, stubProgram } from "./stubPlugin";
 
 const RUNS = Math.max(5, Number(process.env.BENCH_RUNS ?? 5));
 const NAMES = ["fullnode/fixa", "fullnode/fixb", "fullnode/fixc"];
@@ -29,7 +30,8 @@ async function main(): Promise<void> {
   const empty = await engineStack("empty", backend, imagesOnlyConfig(images.root, []));
   const three = await engineStack("three", backend, imagesOnlyConfig(images.root, NAMES));
   // Its own backend folder: every engineStack rewrites its backend's Pulumi.yaml, which lists this plugin.
-  const floor = await engineStack("floor", newBackend(), {}, { program: stubProgram, plugins: [await stubPlugin()] });
+  const stub = await stubPlugin();
+  const floor = await engineStack("floor", newBackend(), {}, { program: stubProgram, plugins: [stub] });
   const coldUp = await secondsOf(() => three.up()); // builds (from whatever cache there is) and loads
   await empty.up();
   await floor.up();
@@ -44,7 +46,16 @@ async function main(): Promise<void> {
     firstUpWarm: [] as number[],
     coldSingleUp: [] as number[],
     coldTripleUp: [] as number[],
+    pluginStart: [] as number[],
+    stubStart: [] as number[],
+    nodeStart: [] as number[],
   };
+  // What a plugin process costs before the engine can call it: ours, the floor's stub, bare Node.
+  for (let i = 0; i < 2 * RUNS; i++) {
+    samples.pluginStart.push(await startSeconds(join(PROJECT, "bin/pulumi-resource-cybernode-images")));
+    samples.stubStart.push(await startSeconds(join(stub.path, `pulumi-resource-${STUB_PACKAGE}`)));
+    samples.nodeStart.push(await startSeconds(process.execPath, ["-e", "console.log(0)"]));
+  }
   const noop = (s: Stack) => s.up({ expectNoChanges: true });
   for (let i = 0; i < RUNS; i++) {
     // Interleaved, so drift on a noisy machine hits both sides alike.
@@ -88,6 +99,10 @@ async function main(): Promise<void> {
   console.log(`  no-op up:      3-image stack ${f(m.threeUp)} vs empty stack ${f(m.emptyUp)} (×${(m.threeUp / m.emptyUp).toFixed(2)})`);
   console.log(
     `  floor (a plugin that answers at once, 3 components × 3 resources): preview ${f(m.floorPreview)} (×${(m.floorPreview / m.emptyPreview).toFixed(2)}), up ${f(m.floorUp)} (×${(m.floorUp / m.emptyUp).toFixed(2)})`,
+  );
+  console.log(
+    `  plugin start (exec to port printed): ours ${f(m.pluginStart)}, the floor's stub ${f(m.stubStart)}, bare node ${f(m.nodeStart)}` +
+      (process.env.NODE_EXTRA_CA_CERTS ? " (NODE_EXTRA_CA_CERTS is set: Node reads that file at every start)" : ""),
   );
   console.log(
     `  first up of a new 3-image stack, warm step caches: ${f(m.firstUpWarm)} (×${(m.firstUpWarm / m.emptyUp).toFixed(2)} the empty no-op up)`,

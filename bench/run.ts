@@ -2,7 +2,8 @@
  * `npm run bench`: the builder's figures on the fixture image, each beside a fair anchor, measured
  * interleaved in one run (medians). Needs Docker and the test base images (bash scripts/make-test-bases.sh).
  * BENCH_RUNS (default 5) sets the rounds; BENCH_FORCED_RUNS (default 1, 0 to skip) the seed flow's
- * --no-cache rebuilds (about a minute each); BENCH_REAL_RUNS (default 3, 0 to skip) the cold btcd pairs.
+ * --no-cache rebuilds (about a minute each); BENCH_REAL_RUNS (default 3, 0 to skip) the cold btcd pairs;
+ * BENCH_FIRST_RUNS (default 3, 0 to skip) btcd's first-build pairs (empty Go caches, about 2 minutes each).
  * The CLI runs from dist/cli.js (npm run bundle first) and, for comparison, from the sources. Prints a table and, last, one JSON line. Anchors: bench/anchors.ts.
  */
 import { execFileSync } from "node:child_process";
@@ -15,7 +16,7 @@ import { docker, dockerMaybe } from "../src/docker/cli";
 import { backgroundCleanups } from "../src/docker/temporaries";
 import type { LoadedSpec } from "../src/spec/load";
 import { now, removeTestImages, requireDocker } from "../tests/helpers/docker";
-import { realImageCold, withSteps } from "./realImage";
+import { realImageCold, realImageFirstBuild, withSteps } from "./realImage";
 import { benchImages, cliBuild, containersStartedBy, median, quiet, rawStepsRun, SeedFlow, unique } from "./anchors";
 
 const { freshBundle } = require("../bin/bundled.js") as { freshBundle(name: string): string | null };
@@ -159,6 +160,8 @@ async function figures(root: string, name: string, loaded: LoadedSpec, seed: See
   // A real image: btcd's steps (go install of the pinned release, copy) cold with warm Go caches, which
   // is what a spec edit costs, against the same commands in one plain `docker run`.
   const real = await realImageCold();
+  // The same image as a first build on a machine: nothing cached, Go modules downloaded and compiled.
+  const first = await realImageFirstBuild();
 
   // Run image size minus artifact bytes.
   const size = Number(await docker(["image", "inspect", "--format", "{{.Size}}", cold.imageId]));
@@ -219,6 +222,11 @@ async function figures(root: string, name: string, loaded: LoadedSpec, seed: See
     btcdColdOursSeconds: real ? ms(median(real.ours)) : null,
     btcdColdRawSeconds: real ? ms(median(real.raw)) : null,
     btcdColdOverheadRatio: real ? ms(median(real.ours) / median(real.raw)) : null,
+    btcdFirstBuildOursSeconds: first ? ms(median(first.ours)) : null,
+    btcdFirstBuildRawSeconds: first ? ms(median(first.raw)) : null,
+    btcdFirstBuildOverheadRatio: first ? ms(median(first.ours) / median(first.raw)) : null,
+    // Module downloads make these noisy: each round's pair ran back to back, so its ratio is printed too.
+    btcdFirstBuildRoundRatios: first ? first.ours.map((x, i) => ms(x / first.raw[i])) : null,
     seedForcedFullRebuildSeconds: s.seedForced.length ? m.seedForced : null,
     seedForcedRuns: s.seedForced.length,
     runImageBytes: size,
@@ -230,7 +238,11 @@ async function figures(root: string, name: string, loaded: LoadedSpec, seed: See
     extractionThroughputRatio: ms(median(raw) / median(ours)),
     cleanAssemblyIds: ids,
     deterministic: ids[0] === ids[1] && ids[0] === cold.imageId,
-    samples: Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v.map(ms)])),
+    samples: {
+      ...Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v.map(ms)])),
+      btcdCold: real && { ours: real.ours.map(ms), raw: real.raw.map(ms) },
+      btcdFirstBuild: first && { ours: first.ours.map(ms), raw: first.raw.map(ms) },
+    },
   };
   const sec = (k: keyof typeof s) => `${m[k].toFixed(3)} s [${Math.min(...s[k]).toFixed(2)}–${Math.max(...s[k]).toFixed(2)}]`;
   const row = (k: string, v: string) => console.log(`${k.padEnd(62)} ${v}`);
@@ -261,11 +273,17 @@ async function figures(root: string, name: string, loaded: LoadedSpec, seed: See
     "  of which ours' build steps (committed one by one)",
     `${sec("coldOursSteps")} in ${median(coldContainers)} container(s) for ${loaded.spec.build.steps.length} steps`,
   );
+  const r = (xs: number[]) => `${median(xs).toFixed(2)} s [${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}]`;
   if (real) {
-    const r = (xs: number[]) => `${median(xs).toFixed(2)} s [${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}]`;
     row(
       "btcd cold (all steps rerun, Go caches warm): ours vs raw run",
       `${r(real.ours)} vs ${r(real.raw)}, ours/raw ${f.btcdColdOverheadRatio?.toFixed(2)} (${real.ours.length} rounds)`,
+    );
+  }
+  if (first) {
+    row(
+      "btcd first build (no step images, empty Go caches): ours vs raw",
+      `${r(first.ours)} vs ${r(first.raw)}, ours/raw ${f.btcdFirstBuildOverheadRatio?.toFixed(2)} (${first.ours.length} rounds; per round ${f.btcdFirstBuildRoundRatios?.map((x) => x.toFixed(2)).join(", ")})`,
     );
   }
   if (s.seedForced.length)

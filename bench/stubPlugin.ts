@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { build } from "esbuild";
+import { spawn } from "node:child_process";
 import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -27,6 +28,23 @@ const provider = {
 // biome-ignore lint/suspicious/noExplicitAny: the SDK's Provider type asks for more than a stub answers
 main(provider as any, process.argv.slice(2));
 `;
+
+/**
+ * Seconds from exec to the first line on stdout, the port a plugin prints once its gRPC server listens
+ * (the engine waits for it). The engine address is a dead one: nothing is asked before the port.
+ */
+export function startSeconds(command: string, args: string[] = ["127.0.0.1:1"]): Promise<number> {
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "ignore"] });
+    child.stdout.once("data", () => {
+      resolve((performance.now() - t0) / 1000);
+      child.kill();
+    });
+    child.on("error", reject);
+    child.on("exit", (code) => reject(new Error(`${command} exited (${code}) before printing its port`)));
+  });
+}
 
 /** Builds the stub plugin into a fresh folder; returns its Pulumi.yaml entry. */
 export async function stubPlugin(): Promise<PluginEntry> {
