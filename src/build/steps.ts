@@ -10,7 +10,7 @@ import { commitContainer } from "../docker/commit";
 import { trackScratch, withTemporary } from "../docker/temporaries";
 import type { PlannedStep } from "../plan/steps";
 import { shellQuote } from "../plan/shell";
-import { driverScript, EXIT_NO_GO, GO, markerLine, PACK_DIR, packFile, stepFile, stepScript } from "../plan/stepDriver";
+import { driverScript, EXIT_NO_GO, GO, markerLine, PACK_DIR, packFile, readMarker, stepFile, stepScript } from "../plan/stepDriver";
 
 export class StepFailedError extends Error {
   constructor(
@@ -151,7 +151,8 @@ async function runBatch(o: StepRunOptions, batch: PlannedStep[], from: string, c
     o.log(`${prefix(current())} ${line}`);
   };
   const onLine = (line: string) => {
-    const step = markers.get(line);
+    const { marker, quiet } = readMarker(line);
+    const step = markers.get(marker);
     if (!step) {
       if (heldBlank) show("");
       heldBlank = line === "";
@@ -159,12 +160,13 @@ async function runBatch(o: StepRunOptions, batch: PlannedStep[], from: string, c
       return;
     }
     heldBlank = false;
-    markers.delete(line);
+    markers.delete(marker);
     commits = commits.then(async () => {
       if (commitError) return;
       try {
         const final = committed + 1 === batch.length && step === o.steps.at(-1);
-        const commit = commitContainer(name, step.tag);
+        // A process the step left running could change files mid-commit: pause the container then.
+        const commit = commitContainer(name, step.tag, { pause: !quiet });
         // The last result is read (from its archives, or the waiting container) while it is committed.
         const after = final && o.afterLast ? o.afterLast(name, packedArchives(), commit) : undefined;
         const [c, a] = await Promise.allSettled([commit, after]);

@@ -16,15 +16,17 @@ export function splitTag(ref: string): { repo: string; tag: string } {
  * on Podman the commit always goes to the Engine API with an empty config (`{}`, which both engines read
  * as "keep the container's config"), over the local socket, plain tcp, or ssh (`docker system
  * dial-stdio`, which Podman's `docker` alias serves too). Docker pauses the container during its commit
- * (its default, as the CLI's): a process a step left running cannot change the files mid-commit.
+ * (its default, as the CLI's) unless `pause: false` says nothing else runs in it (the step driver knows):
+ * a process a step left running cannot change the files mid-commit.
  */
-export async function commitContainer(container: string, ref: string): Promise<void> {
+export async function commitContainer(container: string, ref: string, o: { pause?: boolean } = {}): Promise<void> {
   const info = await daemonInfo();
   const podman = info.kind === "podman";
   throwIfInterrupted();
   const { repo, tag } = splitTag(ref);
-  const query = new URLSearchParams({ container, repo, tag, pause: podman ? "false" : "true" });
-  const args = ["commit", container, ref];
+  const pause = !podman && o.pause !== false;
+  const query = new URLSearchParams({ container, repo, tag, pause: String(pause) });
+  const args = ["commit", ...(pause ? [] : ["--pause=false"]), container, ref];
   const answer = await engineRequest("POST", `/commit?${query}`, { body: {}, overSsh: podman, timeoutMs: 600_000 });
   throwIfInterrupted();
   if (!answer && !podman) {

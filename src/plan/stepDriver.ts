@@ -19,6 +19,19 @@ export const stepFile = (index: number) => `step-${index}.sh`;
 /** The line the driver prints after a step succeeded; the nonce keeps step output from forging it. */
 export const markerLine = (nonce: string, index: number) => `@@cybernode-step-done ${nonce} ${index}`;
 
+/**
+ * What the driver appends to a marker when it is the only process left in the container (PID 1, no step
+ * left anything running): nothing can change the files while it waits, so the commit need not pause the
+ * container (Docker's pause and unpause cost about 45 ms of a 0.17 s commit on Docker 20.10).
+ */
+export const QUIET = " quiet";
+
+/** A driver output line as the marker it may be and whether the driver said it was alone. Pure. */
+export function readMarker(line: string): { marker: string; quiet: boolean } {
+  const quiet = line.endsWith(QUIET);
+  return { marker: quiet ? line.slice(0, -QUIET.length) : line, quiet };
+}
+
 /** The reply that lets the driver go on; anything else (or end of input) stops it with EXIT_NO_GO. */
 export const GO = "go";
 /** Driver exit code when the builder went away or refused to continue (never a step's own failure). */
@@ -61,8 +74,10 @@ export function driverScript(indices: number[], nonce: string, cleanup = false, 
     lines.push(`/bin/sh /cyberbuild/${stepFile(i)} </dev/null || exit $?`);
     if (cleanup) lines.push("cd / && rm -rf /cyberbuild /cyberinputs");
     if (i === indices.at(-1)) lines.push(...packLines(pack));
+    // Alone when /proc lists one process and it is this shell (an unmounted /proc leaves the pattern as is).
+    lines.push(`set -- /proc/[0-9]*; q=; [ "$#" -eq 1 ] && [ "$1" = "/proc/$$" ] && q=${shellQuote(QUIET)}`);
     // The newline first: a step whose output does not end in one still leaves the marker on its own line.
-    lines.push(`printf '\\n%s\\n' ${shellQuote(markerLine(nonce, i))}`);
+    lines.push(`printf '\\n%s%s\\n' ${shellQuote(markerLine(nonce, i))} "$q"`);
     lines.push(`read -r reply || exit ${EXIT_NO_GO}`, `[ "$reply" = ${GO} ] || exit ${EXIT_NO_GO}`);
   }
   return `${lines.join("\n")}\n`;

@@ -53,6 +53,7 @@ dockerTest("cold build runs every step, extracts and loads the planned image ID"
   // One container for the 3 consecutive steps, each step committed under its own cache key.
   t.is(first.stepContainers, 1);
   t.is(await containerEvents("start", t0, now()), 1);
+  t.is(await containerEvents("pause", t0, now()), 0, "no step left a process running, so no commit paused the container");
   for (const st of (await planBuild(loaded, quiet)).steps)
     t.regex(await docker(["image", "inspect", "--format", "{{.Id}}", st.tag]), /^sha256:/);
 });
@@ -95,6 +96,20 @@ dockerTest("changing only the last step reruns only that step; same binaries giv
   t.is(await containerEvents("start", t0, now()), 1);
   t.true(r.extracted);
   t.is(r.imageId, first.imageId);
+});
+
+dockerTest("a commit pauses the build container while a process a step started runs on in it", async (t) => {
+  const [one, two, three] = loaded.spec.build.steps;
+  const lingering = {
+    ...loaded,
+    // Step 2 leaves a sleep behind (reparented to the driver): the commits of steps 2 and 3 must pause.
+    spec: { ...loaded.spec, build: { ...loaded.spec.build, steps: [one, `(sleep 120 >/dev/null 2>&1 &); ${two}`, three] } },
+  };
+  const t0 = now();
+  const r = await buildImage(lingering, quiet);
+  t.is(r.stepsRun, 2);
+  t.is(await containerEvents("pause", t0, now()), 2);
+  t.is(r.imageId, first.imageId, "same binaries, same run image");
 });
 
 dockerTest("two clean assemblies give the same image ID", async (t) => {

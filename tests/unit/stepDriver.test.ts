@@ -3,7 +3,18 @@ import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { driverScript, EXIT_NO_GO, GO, markerLine, PACK_DIR, packFile, stepFile, stepScript } from "../../src/plan/stepDriver";
+import {
+  driverScript,
+  EXIT_NO_GO,
+  GO,
+  markerLine,
+  PACK_DIR,
+  packFile,
+  QUIET,
+  readMarker,
+  stepFile,
+  stepScript,
+} from "../../src/plan/stepDriver";
 
 // The driver that runs consecutive steps in one build container, run here by this machine's /bin/sh with
 // /cyberbuild pointed at a temporary folder: markers, replies, stdin isolation and exit codes.
@@ -18,6 +29,7 @@ function runDriver(
   reply: (index: number) => string | null,
   env = "GREETING=hello\n",
   pack: { paths: string[]; into: string } = { paths: [], into: "" },
+  proc = "/proc",
 ): Promise<DriverRun> {
   const dir = mkdtempSync(join(tmpdir(), "cybernode-driver-"));
   writeFileSync(join(dir, "env"), env);
@@ -30,7 +42,8 @@ function runDriver(
     pack.paths,
   )
     .replaceAll("/cyberbuild", dir)
-    .replaceAll(PACK_DIR, pack.into);
+    .replaceAll(PACK_DIR, pack.into)
+    .replaceAll("/proc/", `${proc}/`);
   const child = spawn("/bin/sh", ["-c", script], { stdio: ["pipe", "pipe", "inherit"] });
   const lines: string[] = [];
   let pending = "";
@@ -39,7 +52,7 @@ function runDriver(
     pending = parts.pop() ?? "";
     for (const l of parts) {
       lines.push(l);
-      const m = commands.findIndex((_, i) => l === markerLine(nonce, i + 1));
+      const m = commands.findIndex((_, i) => readMarker(l).marker === markerLine(nonce, i + 1));
       if (m < 0) continue;
       const r = reply(m + 1);
       if (r === null) child.stdin.end();
@@ -86,10 +99,37 @@ test("without the builder's go (it went away, or a commit failed) the driver sto
   t.false(refused.lines.includes("b"));
 });
 
+test("a marker says quiet only when the driver is the one process left (then the commit need not pause)", async (t) => {
+  // A stand-in for /proc: each step adds process entries; $PPID in a step is the driver's PID.
+  const proc = mkdtempSync(join(tmpdir(), "cybernode-proc-"));
+  try {
+    const r = await runDriver([`mkdir ${proc}/$PPID`, "true", `mkdir ${proc}/99999`], () => GO, "", undefined, proc);
+    t.is(r.code, 0);
+    const said = r.lines.filter((l) => l.startsWith("@@cybernode-step-done")).map((l) => readMarker(l).quiet);
+    t.deepEqual(said, [true, true, false], "alone after steps 1 and 2; another process after step 3");
+    const empty = mkdtempSync(join(tmpdir(), "cybernode-proc-"));
+    const unmounted = await runDriver(["true"], () => GO, "", undefined, empty);
+    t.deepEqual(
+      unmounted.lines.filter((l) => l.endsWith(QUIET)),
+      [],
+      "no /proc entries: not known to be alone",
+    );
+    rmSync(empty, { recursive: true, force: true });
+  } finally {
+    rmSync(proc, { recursive: true, force: true });
+  }
+});
+
+test("readMarker strips the quiet suffix and reports it; other lines pass as they are", (t) => {
+  t.deepEqual(readMarker(`${markerLine("n", 2)}${QUIET}`), { marker: markerLine("n", 2), quiet: true });
+  t.deepEqual(readMarker(markerLine("n", 2)), { marker: markerLine("n", 2), quiet: false });
+  t.deepEqual(readMarker("go build ./..."), { marker: "go build ./...", quiet: false });
+});
+
 test("a step without a trailing newline still leaves the marker on its own line; copied files allow one step", (t) => {
-  t.true(driverScript([1], "n").includes(`printf '\\n%s\\n'`));
+  t.true(driverScript([1], "n").includes(`printf '\\n%s%s\\n'`));
   t.throws(() => driverScript([1, 2], "n", true), { message: /one step per container/ });
-  t.regex(driverScript([4], "n", true), /rm -rf \/cyberbuild \/cyberinputs\nprintf/);
+  t.regex(driverScript([4], "n", true), /rm -rf \/cyberbuild \/cyberinputs\nset -- \/proc\/\[0-9\]\*;.*\nprintf/, "removed before the marker");
 });
 
 test("after the last step, before its marker, each packed path is archived as the engine would (name = last element, links kept)", async (t) => {
