@@ -129,7 +129,11 @@ test("readMarker strips the quiet suffix and reports it; other lines pass as the
 test("a step without a trailing newline still leaves the marker on its own line; copied files allow one step", (t) => {
   t.true(driverScript([1], "n").includes(`printf '\\n%s%s\\n'`));
   t.throws(() => driverScript([1, 2], "n", true), { message: /one step per container/ });
-  t.regex(driverScript([4], "n", true), /rm -rf \/cyberbuild \/cyberinputs\nset -- \/proc\/\[0-9\]\*;.*\nprintf/, "removed before the marker");
+  t.regex(
+    driverScript([4], "n", true),
+    /rm -rf \/cyberbuild \/cyberinputs\nset -- \/proc\/\[0-9\]\*;.*\nprintf/,
+    "removed before the marker",
+  );
 });
 
 test("after the last step, before its marker, each packed path is archived as the engine would (name = last element, links kept)", async (t) => {
