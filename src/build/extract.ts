@@ -17,9 +17,9 @@ import {
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { Readable } from "node:stream";
-import { docker, dockerStream } from "../docker/cli";
+import { dockerStream } from "../docker/cli";
 import { engineGetStream } from "../docker/engineApi";
-import { trackScratch, withTemporary } from "../docker/temporaries";
+import { createStopped, trackScratch, withTemporary } from "../docker/temporaries";
 import { extractTarSafely, UnsafeArchiveError } from "../archive/safeExtract";
 import { parseLdd } from "../plan/ldd";
 import { RUN_IMAGE_FILE } from "./runImageCache";
@@ -131,9 +131,9 @@ export async function extractArtifacts(o: ExtractOptions): Promise<ExtractResult
     const inContainer = async <T>(fn: (name: string) => Promise<T>): Promise<T> =>
       o.container
         ? fn(o.container)
-        : withTemporary("extract", async ({ name, createArgs }) => {
-            await docker(["create", ...createArgs, "--entrypoint", "/bin/true", o.buildImage]);
-            return fn(name);
+        : withTemporary("extract", async (t) => {
+            await createStopped(t, o.buildImage, { entrypoint: "/bin/true" });
+            return fn(t.name);
           });
     return await inContainer(async (name) => {
       for (const a of spec.build.artifacts) {
@@ -245,8 +245,9 @@ async function archiveLibs(image: string, libs: string[], dest: string): Promise
 
 /** Without tar in the build image: one `docker cp -L` per library. */
 async function copyLibsOneByOne(image: string, libs: string[], dest: string): Promise<void> {
-  await withTemporary("libs", async ({ name, createArgs }) => {
-    await docker(["create", ...createArgs, "--entrypoint", "/bin/true", image]);
+  await withTemporary("libs", async (t) => {
+    const { name } = t;
+    await createStopped(t, image, { entrypoint: "/bin/true" });
     for (const lib of libs) {
       const dir = join(dest, dirname(lib));
       mkdirSync(dir, { recursive: true });

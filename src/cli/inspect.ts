@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import * as tar from "tar";
-import { docker, dockerMaybe, dockerStream } from "../docker/cli";
-import { withTemporary } from "../docker/temporaries";
+import { dockerMaybe, dockerStream } from "../docker/cli";
+import { createStopped, withTemporary } from "../docker/temporaries";
 import { runRepository } from "../archive/imageArchive";
 import { imagesRoot } from "../spec/load";
 import { IMAGE_NAME_RE } from "../spec/validate";
@@ -47,8 +47,9 @@ export function formatListing(e: {
 /** Lists an image's filesystem through `docker export` of a created (never started) container. */
 export async function listImageFiles(image: string): Promise<ListedFile[]> {
   const files: ListedFile[] = [];
-  await withTemporary("inspect", async ({ name, createArgs }) => {
-    await docker(["create", ...createArgs, image, "/none"]);
+  await withTemporary("inspect", async (t) => {
+    const { name } = t;
+    await createStopped(t, image, { cmd: ["/none"] });
     const run = await dockerStream(["export", name], {
       onStdout: (s) =>
         new Promise<void>((resolve, reject) => {

@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
-import { currentDockerHost, dockerMaybe, runDocker } from "./cli";
+import { currentDockerHost, docker, dockerMaybe, runDocker } from "./cli";
 import { currentEngine, throwIfInterrupted } from "./engine";
-import { containerNamesWithLabel } from "./engineApi";
+import { containerNamesWithLabel, engineRequest } from "./engineApi";
 
 /**
  * Temporary containers and scratch folders of the builder: named so that a later process can tell
@@ -49,10 +49,43 @@ export async function removeTemporary(name: string): Promise<void> {
   const { containers, unremoved } = currentEngine().temporaries;
   // On the host it was created on, whichever host this call runs for.
   const host = containers.get(name) ?? unremoved.get(name) ?? currentDockerHost();
-  const out = await runDocker(["rm", "-f", "-v", name], { host, cleanup: true });
+  const removed = await removeContainer(name, host);
   containers.delete(name);
-  if (out.exitCode === 0 || /no such container/i.test(out.stderr)) unremoved.delete(name);
+  if (removed) unremoved.delete(name);
   else unremoved.set(name, host);
+}
+
+/**
+ * `docker rm -f -v` (with its anonymous volumes: every run image declares VOLUME /cyberdata), through the
+ * Engine API where this machine reaches it (a local socket: no CLI process, about 80 ms less), else the
+ * CLI. True once the container is gone, also when it was already.
+ */
+async function removeContainer(name: string, host: string): Promise<boolean> {
+  const api = await engineRequest("DELETE", `/containers/${encodeURIComponent(name)}?force=1&v=1`, { host, timeoutMs: 120_000 });
+  if (api && (api.status === 204 || api.status === 404)) return true;
+  const out = await runDocker(["rm", "-f", "-v", name], { host, cleanup: true });
+  return out.exitCode === 0 || /no such container/i.test(out.stderr);
+}
+
+/**
+ * Creates the temporary container `t` of `image`, never started (its files are read): with `entrypoint`
+ * and `cmd` if given, else the image's. Through the Engine API where reachable, else `docker create`
+ * (which also gives the familiar error for a missing image).
+ */
+export async function createStopped(
+  t: { name: string; createArgs: string[] },
+  image: string,
+  o: { entrypoint?: string; cmd?: string[] } = {},
+): Promise<void> {
+  const body = {
+    Image: image,
+    Labels: { [TEMP_LABEL]: "1" },
+    ...(o.entrypoint ? { Entrypoint: [o.entrypoint] } : {}),
+    ...(o.cmd ? { Cmd: o.cmd } : {}),
+  };
+  const api = await engineRequest("POST", `/containers/create?name=${encodeURIComponent(t.name)}`, { body });
+  if (api?.status === 201) return;
+  await docker(["create", ...t.createArgs, ...(o.entrypoint ? ["--entrypoint", o.entrypoint] : []), image, ...(o.cmd ?? [])]);
 }
 
 /** Retries the removals that failed earlier in this engine (e.g. while the daemon restarted). */

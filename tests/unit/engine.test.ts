@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { docker, dockerEnv, dockerStream } from "../../src/docker/cli";
 import { Interrupted, Temporaries, withEngine } from "../../src/docker/engine";
-import { trackTemporary, withTemporary } from "../../src/docker/temporaries";
+import { createStopped, trackTemporary, withTemporary } from "../../src/docker/temporaries";
 
 // The temporary-container lifecycle and cancellation against a fake engine: a `docker` script on PATH
 // that logs each call (with its DOCKER_HOST) and makes `run` a long step. No dockerd needed.
@@ -91,4 +91,21 @@ test.serial("two engines in one process keep their own hosts and temporaries; re
   b.removeAllSync(dockerEnv);
   t.deepEqual(calls(), ["ssh://cyber@node1 rm -f -v tmp-a", "default rm -f -v tmp-b"]);
   t.is(process.env.DOCKER_HOST, "unix:///fake.sock", "process.env is never changed");
+});
+
+test.serial("without an Engine API to reach, a stopped temporary is created and removed with the docker CLI", async (t) => {
+  reset();
+  let created = "";
+  await withEngine({ temporaries: new Temporaries() }, () =>
+    withTemporary("extract", async (tmp) => {
+      created = tmp.name;
+      await createStopped(tmp, "img:tag", { entrypoint: "/bin/true" });
+      await createStopped(tmp, "run:tag", { cmd: ["/none"] });
+    }),
+  );
+  t.deepEqual(calls(), [
+    `unix:///fake.sock create --name ${created} --label cybernode.temp=1 --entrypoint /bin/true img:tag`,
+    `unix:///fake.sock create --name ${created} --label cybernode.temp=1 run:tag /none`,
+    `unix:///fake.sock rm -f -v ${created}`,
+  ]);
 });
