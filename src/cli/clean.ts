@@ -1,4 +1,5 @@
 import { docker } from "../docker/cli";
+import { REMOVE_CONTAINERS } from "../docker/engine";
 import { CACHE_VOLUME_PREFIX } from "../build/steps";
 import { allowOnly, type ParsedArgs } from "./args";
 
@@ -11,7 +12,7 @@ export async function cmdClean(args: ParsedArgs): Promise<number> {
     .map((l) => l.trim().split(/\s+/))
     .filter(([id, state]) => id && !/^(running|restarting|paused)$/i.test(state ?? ""))
     .map(([id]) => id);
-  if (stopped.length) await docker(["rm", "-f", "-v", ...stopped]);
+  if (stopped.length) await docker([...REMOVE_CONTAINERS, ...stopped]);
   const steps = (await docker(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "--filter", "reference=cybernode-step/*"]))
     .split("\n")
     .filter(Boolean);

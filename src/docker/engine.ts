@@ -17,6 +17,13 @@ export class Interrupted extends Error {
   }
 }
 
+/**
+ * The CLI arguments that remove containers, with their anonymous volumes: every run image declares VOLUME
+ * /cyberdata, so a container made from one has such a volume, and `docker rm` without -v leaves it behind.
+ * Named volumes (the build caches) are never removed by -v.
+ */
+export const REMOVE_CONTAINERS = ["rm", "-f", "-v"] as const;
+
 /** What one engine must clean up: temporary containers (name → host), scratch folders, running docker children. */
 export class Temporaries {
   readonly containers = new Map<string, string>();
@@ -38,7 +45,7 @@ export class Temporaries {
     const byHost = new Map<string, string[]>();
     for (const [name, host] of [...this.containers, ...this.unremoved]) byHost.set(host, [...(byHost.get(host) ?? []), name]);
     for (const [host, names] of byHost)
-      spawnSync("docker", ["rm", "-f", "-v", ...names], { env: envFor(host), stdio: "ignore", timeout: 30_000 });
+      spawnSync("docker", [...REMOVE_CONTAINERS, ...names], { env: envFor(host), stdio: "ignore", timeout: 30_000 });
     this.containers.clear();
     this.unremoved.clear();
   }

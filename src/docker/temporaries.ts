@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { currentDockerHost, docker, dockerMaybe, runDocker } from "./cli";
-import { currentEngine, throwIfInterrupted } from "./engine";
+import { currentEngine, REMOVE_CONTAINERS, throwIfInterrupted } from "./engine";
 import { containerNamesWithLabel, engineRequest } from "./engineApi";
 
 /**
@@ -56,14 +56,14 @@ export async function removeTemporary(name: string): Promise<void> {
 }
 
 /**
- * `docker rm -f -v` (with its anonymous volumes: every run image declares VOLUME /cyberdata), through the
- * Engine API where this machine reaches it (a local socket: no CLI process, about 80 ms less), else the
- * CLI. True once the container is gone, also when it was already.
+ * Removes the container with its anonymous volumes (see REMOVE_CONTAINERS), through the Engine API where
+ * this machine reaches it (a local socket: no CLI process, about 80 ms less), else the CLI. True once the
+ * container is gone, also when it was already.
  */
 async function removeContainer(name: string, host: string): Promise<boolean> {
   const api = await engineRequest("DELETE", `/containers/${encodeURIComponent(name)}?force=1&v=1`, { host, timeoutMs: 120_000 });
   if (api && (api.status === 204 || api.status === 404)) return true;
-  const out = await runDocker(["rm", "-f", "-v", name], { host, cleanup: true });
+  const out = await runDocker([...REMOVE_CONTAINERS, name], { host, cleanup: true });
   return out.exitCode === 0 || /no such container/i.test(out.stderr);
 }
 
@@ -132,7 +132,7 @@ export async function removeOrphanedTemporaries(): Promise<string[]> {
     const t = parseTemporaryName(n);
     return t !== null && t.host === HOST_TAG && t.pid !== process.pid && !processAlive(t.pid);
   });
-  if (orphans.length) await dockerMaybe(["rm", "-f", "-v", ...orphans]);
+  if (orphans.length) await dockerMaybe([...REMOVE_CONTAINERS, ...orphans]);
   return orphans;
 }
 
