@@ -7,7 +7,8 @@ import { buildImage, type BuildResult } from "../../src/build/builder";
 import { docker, dockerMaybe } from "../../src/docker/cli";
 import { loadSpec } from "../../src/spec/load";
 import { inspectField, runCli } from "../helpers/cli";
-import { SKIP_DOCKER, ownLeftoverTemporaries, requireDocker, testBaseMap } from "../helpers/docker";
+import { SKIP_DOCKER, requireDocker, testBaseMap } from "../helpers/docker";
+import { temporariesOf } from "../helpers/faults";
 import { dockerTest } from "../helpers/dockerTest";
 
 // The real spec in images/ (its bin/ is git-ignored), built through the whole pipeline.
@@ -60,7 +61,7 @@ dockerTest("btcd builds from images/fullnode/btcd.ts through the pipeline", asyn
   t.deepEqual(built.manifest.artifacts, ["btcd", "btcctl"]);
   t.deepEqual(built.manifest.libs, [], "btcd is built with CGO off: nothing to bundle");
   t.is(await docker(["image", "inspect", "--format", "{{.Id}}", "cybernode/fullnode-btcd:latest"]), built.imageId);
-  t.deepEqual(await ownLeftoverTemporaries(), []);
+  t.deepEqual(await temporariesOf(process.pid), []);
 });
 
 dockerTest("btcd --version runs in the scratch run image as uid 1000", async (t) => {

@@ -8,7 +8,8 @@ import { buildImage, type BuildResult } from "../../src/build/builder";
 import { listImageFiles } from "../../src/cli/inspect";
 import { docker, dockerMaybe } from "../../src/docker/cli";
 import { loadSpec, type LoadedSpec } from "../../src/spec/load";
-import { SKIP_DOCKER, ownLeftoverTemporaries, requireDocker, testBaseMap } from "../helpers/docker";
+import { SKIP_DOCKER, requireDocker, testBaseMap } from "../helpers/docker";
+import { temporariesOf } from "../helpers/faults";
 import { dockerTest } from "../helpers/dockerTest";
 
 // Daemons from Debian bookworm packages, shared libraries bundled into scratch run images.
@@ -137,7 +138,7 @@ for (const d of DAEMONS) {
     t.true(m.libs.includes("/lib64/ld-linux-x86-64.so.2"), m.libs.join(" "));
     t.true(m.libs.some((p) => p.endsWith("/libc.so.6")));
     t.true(m.libs.some((p) => p.endsWith("/libstdc++.so.6")));
-    t.deepEqual(await ownLeftoverTemporaries(), []);
+    t.deepEqual(await temporariesOf(process.pid), []);
   });
 
   dockerTest(`${d.spec}: the scratch run image holds only the binaries and their libraries, and runs as uid 1000`, async (t) => {

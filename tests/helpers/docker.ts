@@ -75,26 +75,6 @@ export async function leftoverTemporaries(): Promise<string[]> {
   return (await docker(["ps", "-a", "-q", "--filter", "label=cybernode.temp=1"])).split("\n").filter(Boolean);
 }
 
-/**
- * Temporary containers the builder left in this process (their names carry our pid), once this process's
- * build containers have finished exiting. Other builds may run on the same engine at the same time, so
- * all of cybernode.temp=1 is not ours to judge.
- */
-export async function ownLeftoverTemporaries(): Promise<string[]> {
-  await backgroundCleanups();
-  const out = await docker([
-    "ps",
-    "-a",
-    "--filter",
-    "label=cybernode.temp=1",
-    "--filter",
-    `name=-${process.pid}-`,
-    "--format",
-    "{{.Names}}",
-  ]);
-  return out.split("\n").filter(Boolean);
-}
-
 /** Removes every tag of the step and run repositories of a test image name. */
 export async function removeTestImages(name: string): Promise<void> {
   const repo = name.replace("/", "-");

@@ -6,7 +6,8 @@ import { buildImage } from "../../src/build/builder";
 import { readManifest } from "../../src/build/extract";
 import { docker } from "../../src/docker/cli";
 import { dockerTest } from "../helpers/dockerTest";
-import { fixtureSpec, ownLeftoverTemporaries, removeTestImages, requireDocker, SKIP_DOCKER, testBaseMap } from "../helpers/docker";
+import { fixtureSpec, removeTestImages, requireDocker, SKIP_DOCKER, testBaseMap } from "../helpers/docker";
+import { temporariesOf } from "../helpers/faults";
 
 // Pulumi runs the image resources of a stack concurrently in one provider process, and two people (or a
 // CLI build and a `pulumi up`) may build at once: the builder must be safe under that. Cold caches.
@@ -53,7 +54,7 @@ dockerTest("the same image built twice at once: both succeed with the same image
   t.is(await docker(["image", "inspect", "--format", "{{.Id}}", x.tags[0]]), x.imageId);
   t.true(binIntact(same.dir));
   t.is(readManifest(join(same.dir, "bin"))?.buildKey, x.buildKey);
-  t.deepEqual(await ownLeftoverTemporaries(), []);
+  t.deepEqual(await temporariesOf(process.pid), []);
 });
 
 dockerTest("two different images at once: both complete, each with its own bin/ and run image", async (t) => {
@@ -67,7 +68,7 @@ dockerTest("two different images at once: both complete, each with its own bin/ 
   t.true(binIntact(b.dir));
   t.is(await docker(["image", "inspect", "--format", "{{.Id}}", x.tags[0]]), x.imageId);
   t.is(await docker(["image", "inspect", "--format", "{{.Id}}", y.tags[0]]), y.imageId);
-  t.deepEqual(await ownLeftoverTemporaries(), []);
+  t.deepEqual(await temporariesOf(process.pid), []);
   t.log(
     `two different cold images concurrently: ${together.toFixed(1)} s (each alone: ${x.seconds.toFixed(1)} s, ${y.seconds.toFixed(1)} s as measured inside the concurrent run)`,
   );
