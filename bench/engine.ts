@@ -102,7 +102,9 @@ async function main(): Promise<void> {
   );
   console.log(
     `  plugin start (exec to port printed): ours ${f(m.pluginStart)}, the floor's stub ${f(m.stubStart)}, bare node ${f(m.nodeStart)}` +
-      (process.env.NODE_EXTRA_CA_CERTS ? " (NODE_EXTRA_CA_CERTS is set: Node reads that file at every start)" : ""),
+      (process.env.NODE_EXTRA_CA_CERTS
+        ? " (NODE_EXTRA_CA_CERTS is set: bare node reads that file at start; both plugins start without it, bin/node-no-extra-ca)"
+        : ""),
   );
   console.log(
     `  first up of a new 3-image stack, warm step caches: ${f(m.firstUpWarm)} (×${(m.firstUpWarm / m.emptyUp).toFixed(2)} the empty no-op up)`,

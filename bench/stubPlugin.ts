@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { shellQuote } from "../src/plan/shell";
 import { PROJECT, type PluginEntry } from "../tests/helpers/engine";
 
 /**
@@ -59,10 +60,16 @@ export async function stubPlugin(): Promise<PluginEntry> {
     external: ["typescript"],
     logLevel: "error",
   });
+  // Started as ours is: a shell launcher, node through bin/node-no-extra-ca, the environment put back.
+  const bundled = JSON.stringify(join(PROJECT, "bin/bundled.js"));
+  writeFileSync(
+    join(dir, "main.js"),
+    `const b = require(${bundled});\nb.restoreHeldEnv(process.env);\nb.requireWithCodeCache(${JSON.stringify(join(dir, "stub.js"))});\n`,
+  );
   const launcher = join(dir, `pulumi-resource-${STUB_PACKAGE}`);
   writeFileSync(
     launcher,
-    `#!/usr/bin/env node\nrequire(${JSON.stringify(join(PROJECT, "bin/bundled.js"))}).requireWithCodeCache(${JSON.stringify(join(dir, "stub.js"))});\n`,
+    `#!/bin/sh\nexec ${shellQuote(join(PROJECT, "bin/node-no-extra-ca"))} ${shellQuote(join(dir, "main.js"))} "$@"\n`,
   );
   chmodSync(launcher, 0o755);
   return { name: STUB_PACKAGE, path: dir };

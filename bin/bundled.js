@@ -65,4 +65,15 @@ function requireWithCodeCache(file) {
   return mod.exports;
 }
 
-module.exports = { freshBundle, requireWithCodeCache };
+/**
+ * Puts back the NODE_EXTRA_CA_CERTS that bin/node-no-extra-ca held aside while Node started, so that the
+ * programs this process runs see the user's environment as it was. Mutates `env`.
+ */
+function restoreHeldEnv(env) {
+  const held = env.CYBERNODE_HELD_NODE_EXTRA_CA_CERTS;
+  if (held === undefined) return;
+  env.NODE_EXTRA_CA_CERTS = held;
+  delete env.CYBERNODE_HELD_NODE_EXTRA_CA_CERTS;
+}
+
+module.exports = { freshBundle, requireWithCodeCache, restoreHeldEnv };

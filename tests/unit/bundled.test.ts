@@ -1,4 +1,5 @@
 import test from "ava";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -62,4 +63,54 @@ test("a module loaded with its code cache runs once, and the cache is written, r
   t.is((requireWithCodeCache(file) as { answer(): number }).answer(), 43, "an edited file runs its new code");
   t.notDeepEqual(readFileSync(`${file}.cache`), cache, "and its cache is replaced");
   rmSync(dir, { recursive: true, force: true });
+});
+
+// The provider plugin opens no TLS connection: Node starts without NODE_EXTRA_CA_CERTS (parsing it costs
+// about 90 ms per start), and the value is back in the environment before the plugin runs anything.
+const NO_EXTRA_CA = join(__dirname, "../../bin/node-no-extra-ca");
+const SEEN_BEFORE_AND_AFTER = `
+const env = process.env;
+const before = [env.NODE_EXTRA_CA_CERTS, env.CYBERNODE_HELD_NODE_EXTRA_CA_CERTS];
+require(${JSON.stringify(join(__dirname, "../../bin/bundled.js"))}).restoreHeldEnv(env);
+const child = require("node:child_process").execFileSync("sh", ["-c", 'printf %s "\${NODE_EXTRA_CA_CERTS-unset}"']).toString();
+console.log(JSON.stringify({ before, after: [env.NODE_EXTRA_CA_CERTS, env.CYBERNODE_HELD_NODE_EXTRA_CA_CERTS], child }));
+`;
+
+function startWithout(env: NodeJS.ProcessEnv): { seen: { before: unknown[]; after: unknown[]; child: string }; stderr: string } {
+  const r = spawnSync(NO_EXTRA_CA, ["-e", SEEN_BEFORE_AND_AFTER], { env, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`bin/node-no-extra-ca failed (${r.status}): ${r.stderr}`);
+  return { seen: JSON.parse(r.stdout), stderr: r.stderr };
+}
+
+test("bin/node-no-extra-ca starts node without NODE_EXTRA_CA_CERTS and restoreHeldEnv puts it back for what the process runs", (t) => {
+  const { NODE_EXTRA_CA_CERTS: _, ...rest } = process.env;
+  // A file that does not exist: Node warns at start when it reads the variable.
+  const set = startWithout({ ...rest, NODE_EXTRA_CA_CERTS: "/nonexistent/cybernode-test-ca.pem" });
+  t.notRegex(set.stderr, /extra certs/i, "node did not read the file at start");
+  t.deepEqual(set.seen.before, [null, "/nonexistent/cybernode-test-ca.pem"]);
+  t.deepEqual(set.seen.after, ["/nonexistent/cybernode-test-ca.pem", null]);
+  t.is(set.seen.child, "/nonexistent/cybernode-test-ca.pem", "a program the process runs sees the user's value");
+
+  const unset = startWithout(rest);
+  t.deepEqual(unset.seen.after, [null, null]); // JSON: null for unset
+  t.is(unset.seen.child, "unset", "an unset variable stays unset");
+});
+
+test("the provider plugin starts through bin/node-no-extra-ca: it prints its port and Node never reads NODE_EXTRA_CA_CERTS", async (t) => {
+  const plugin = join(__dirname, "../../bin/pulumi-resource-cybernode-images");
+  const child = spawn(plugin, ["127.0.0.1:1"], {
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: "/nonexistent/cybernode-test-ca.pem" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (d) => {
+    stderr += d;
+  });
+  const port = await new Promise<string>((resolve, reject) => {
+    child.stdout.once("data", (d) => resolve(String(d).trim()));
+    child.once("exit", (code) => reject(new Error(`the plugin exited (${code}) before printing its port: ${stderr}`)));
+  });
+  child.kill();
+  t.regex(port, /^\d+$/);
+  t.notRegex(stderr, /extra certs/i);
 });
