@@ -27,7 +27,8 @@ import { InputError } from "../spec/errors";
 import type { ResolvedSpec } from "../spec/validate";
 
 export { binMatchesManifest, describeFiles, LIBS_DIR, MANIFEST_FILE, readManifest, VERSION_FILE, type BinManifest } from "./manifest";
-import { binMatchesManifest, describeFiles, LIBS_DIR, MANIFEST_FILE, readManifest, VERSION_FILE, type BinManifest } from "./manifest";
+import { currentManifest, describeFiles, LIBS_DIR, MANIFEST_FILE, VERSION_FILE, type BinManifest } from "./manifest";
+import { extractionHash } from "../plan/steps";
 
 export interface ExtractOptions {
   spec: ResolvedSpec;
@@ -103,8 +104,8 @@ function swapIntoBin(partial: string, binDir: string, manifest: BinManifest): Bi
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (attempt >= 5 || !["ENOTEMPTY", "EEXIST", "ENOENT"].includes(code ?? "")) throw e;
-      const theirs = readManifest(binDir);
-      if (theirs && theirs.buildKey === manifest.buildKey && binMatchesManifest(binDir, theirs)) return theirs;
+      const theirs = currentManifest(binDir, manifest.buildKey, manifest.extraction);
+      if (theirs) return theirs;
     } finally {
       if (old) rmSync(old, { recursive: true, force: true });
     }
@@ -119,10 +120,9 @@ function swapIntoBin(partial: string, binDir: string, manifest: BinManifest): Bi
 export async function extractArtifacts(o: ExtractOptions): Promise<ExtractResult> {
   const { spec } = o;
   const binDir = join(o.dir, "bin");
-  const current = readManifest(binDir);
-  if (current && current.buildKey === o.buildKey && binMatchesManifest(binDir, current)) {
-    return { manifest: current, extracted: false, notes: [], fromPacked: 0 };
-  }
+  const extraction = extractionHash(spec);
+  const current = currentManifest(binDir, o.buildKey, extraction);
+  if (current) return { manifest: current, extracted: false, notes: [], fromPacked: 0 };
   mkdirSync(o.dir, { recursive: true });
   const partial = mkdtempSync(join(o.dir, ".bin-partial-"));
   const untrackPartial = trackScratch(partial);
@@ -177,6 +177,7 @@ export async function extractArtifacts(o: ExtractOptions): Promise<ExtractResult
         image: spec.name,
         version,
         buildKey: o.buildKey,
+        extraction,
         files,
         artifacts: spec.build.artifacts.map((a) => a.name),
         libs,

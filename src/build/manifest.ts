@@ -14,6 +14,8 @@ export interface BinManifest {
   version: string;
   /** Cache key of the build image the files came from. */
   buildKey: string;
+  /** What was taken from it (plan/steps.ts extractionHash): artifact paths, version file, libraries. */
+  extraction: string;
   /** Every file under bin/ except MANIFEST.json and VERSION, sorted by path. */
   files: { path: string; size: number; mode: number; sha256: string }[];
   /** Artifact names (top-level entries that go to /cyberapp). */
@@ -56,6 +58,12 @@ export function readManifest(binDir: string): BinManifest | null {
   } catch {
     return null;
   }
+}
+
+/** The manifest when bin/ holds what an extraction of this build would write (same build, same extraction, same bytes), else null. */
+export function currentManifest(binDir: string, buildKey: string, extraction: string): BinManifest | null {
+  const m = readManifest(binDir);
+  return m && m.buildKey === buildKey && m.extraction === extraction && binMatchesManifest(binDir, m) ? m : null;
 }
 
 /** True when bin/ holds exactly the files its manifest lists, with the same bytes. */

@@ -72,6 +72,17 @@ export function versionFile(spec: ResolvedSpec): string {
   return "file" in v ? v.file : VERSION_COMMAND_FILE;
 }
 
+/**
+ * What an extraction takes from the build image besides its content (the build key): the artifact paths,
+ * the version file and whether shared libraries are bundled. bin/'s manifest records it, so an edited
+ * artifact list is extracted again even when every step is cached. Pure.
+ */
+export function extractionHash(spec: ResolvedSpec): string {
+  return sha256(
+    stableJson({ artifacts: spec.build.artifacts.map((a) => a.path), versionFile: versionFile(spec), bundleLibs: spec.run.bundleLibs }),
+  );
+}
+
 /** Index of the first step whose result is not cached (steps.length when all are). */
 export function firstMissingStep(steps: PlannedStep[], cachedTags: Set<string>): number {
   const i = steps.findIndex((s) => !cachedTags.has(s.tag));

@@ -14,4 +14,5 @@ export * as manifest from "../build/manifest";
 export * as plan from "../build/plan";
 export * as progress from "./progress";
 export * as publish from "../publish/publisher";
+export * as steps from "../plan/steps";
 export * as temporaries from "../docker/temporaries";

@@ -1,16 +1,6 @@
 import { join } from "node:path";
 import * as b from "./builderModules";
-import {
-  binCurrent,
-  changedKeys,
-  COMMON,
-  imagePresent,
-  onBuildHost,
-  previewBaseLookups,
-  runImageInPlace,
-  stored,
-  UNKNOWN,
-} from "./providerRuntime";
+import { changedKeys, COMMON, imagePresent, onBuildHost, previewBaseLookups, runImageInPlace, stored, UNKNOWN } from "./providerRuntime";
 import type {
   CheckFailure,
   ResourceOps,
@@ -136,9 +126,9 @@ export const buildImageProvider: ResourceOps = {
 export const binariesProvider: ResourceOps = {
   check: checkPhase,
   async diff(_id: string, olds: BinariesOutputs, news: BinariesInputs) {
-    if (changedKeys<BinariesInputs>(olds, news, [...COMMON, "buildKey"]).length) return { changes: true, replaces: [] };
-    // bin/ deleted or edited since: extract again (from the cached build image).
-    const current = binCurrent(join(news.imagesRoot, news.image, "bin"), olds.buildKey);
+    if (changedKeys<BinariesInputs>(olds, news, [...COMMON, "buildKey", "extraction"]).length) return { changes: true, replaces: [] };
+    // bin/ deleted, edited or extracted by another build since: extract again (from the cached build image).
+    const current = b.manifest.currentManifest(join(news.imagesRoot, news.image, "bin"), olds.buildKey, news.extraction);
     return { changes: !current, replaces: [], stables: current ? ["digest", "version", "files"] : [] };
   },
   async create(i: BinariesInputs, urn?: string) {
@@ -163,7 +153,7 @@ async function checkPromotion(i: RunImageInputs, urn?: string): Promise<CheckFai
   return onBuildHost(i, async ({ loaded, opts }) => {
     const plan = await b.plan.planBuild(loaded, { ...opts, resolvedBases: previewBaseLookups() });
     const binDir = join(loaded.dir, "bin");
-    const manifest = binCurrent(binDir, plan.buildKey);
+    const manifest = b.manifest.currentManifest(binDir, plan.buildKey, b.steps.extractionHash(loaded.spec));
     if (!manifest) {
       // The ID is known only after the build: say so once, in the preview's diagnostics.
       await b.progress.tell(

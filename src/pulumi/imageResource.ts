@@ -69,6 +69,8 @@ export interface ImageArgs {
   buildHost: string;
   targetHost: string;
   buildHash: string;
+  /** What extraction takes from the build image (plan/steps.ts extractionHash). */
+  extraction: string;
   runHash: string;
   /** Promotion: the config digest of the image the source stack ran (an Output from its StackReference). */
   promoted?: { imageId: pulumi.Input<string>; from: string };
@@ -102,7 +104,7 @@ export class Image extends pulumi.ComponentResource {
       providerVersion: PROVIDER_VERSION,
     };
     const build = new BuildImage(`${name}-build`, { ...common, buildHash: args.buildHash }, { parent: this });
-    const bin = new Binaries(`${name}-bin`, { ...common, buildKey: build.buildKey }, { parent: this });
+    const bin = new Binaries(`${name}-bin`, { ...common, buildKey: build.buildKey, extraction: args.extraction }, { parent: this });
     const run = new RunImage(
       `${name}-run`,
       {

@@ -79,12 +79,6 @@ export async function runImageInPlace(
   return imagePresent(o.imageId, b.publish.runHostOf(d, i.buildHost));
 }
 
-/** bin/ holds what the build with this key extracted, unedited. */
-export function binCurrent(binDir: string, buildKey: string) {
-  const manifest = b.manifest.readManifest(binDir);
-  return manifest && manifest.buildKey === buildKey && b.manifest.binMatchesManifest(binDir, manifest) ? manifest : null;
-}
-
 /** Binaries digest: what decides whether the run image can change. Pure. */
 export function binariesDigest(
   files: { path: string; size: number; sha256: string }[],

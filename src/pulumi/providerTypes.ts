@@ -69,6 +69,8 @@ export interface BuildImageOutputs extends Stored<BuildImageInputs> {
 export interface BinariesInputs extends PhaseInputs {
   /** From the BuildImage resource: the build image the binaries come from. */
   buildKey: string;
+  /** What is taken from it: artifact paths, version file, libraries (plan/steps.ts extractionHash). */
+  extraction: string;
 }
 export interface BinariesOutputs extends Stored<BinariesInputs> {
   version: string;

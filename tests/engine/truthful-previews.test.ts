@@ -118,3 +118,28 @@ engineTest("a deleted bin/ and step images removed by cybernode clean are rebuil
   t.is(imageIdOf(r2.outputs, "fullnode/fixnode"), id, "identical binaries, identical run image");
   t.deepEqual(await stack.preview().then((p) => Object.keys(p.changeSummary)), ["same"]);
 });
+
+engineTest(
+  "an edited artifact list shows Binaries changing in the preview though every step is cached, and up ships the new artifact",
+  async (t) => {
+    const images = imagesFolder(["fixnode"]);
+    const stack = await engineStack("artifacts", backend, imagesOnlyConfig(images.root, ["fullnode/fixnode"]));
+    const before = imageIdOf((await stack.up()).outputs, "fullnode/fixnode");
+    images.write("fixnode", (s) => s.replace('artifacts: ["/out/fixnode"]', 'artifacts: ["/out/fixnode", "/usr/local/go/bin/gofmt"]'));
+    const preview = collectSteps();
+    await stack.preview({ onEvent: preview.onEvent });
+    t.true(preview.steps().includes("Binaries:update"), `preview: ${preview.steps().join(", ") || "no changes"}`);
+    t.true(preview.steps().includes("RunImage:update"), `preview: ${preview.steps().join(", ")}`);
+    const r = await stack.up();
+    t.true(existsSync(join(images.root, "fullnode/fixnode/bin/gofmt")), "the new artifact is in bin/");
+    const after = imageIdOf(r.outputs, "fullnode/fixnode");
+    t.not(after, before, "and in the run image");
+    const c = await docker(["create", after]);
+    try {
+      t.not(await dockerMaybe(["cp", `${c}:/cyberapp/gofmt`, "-"]), null, "/cyberapp/gofmt is in the run image");
+    } finally {
+      await docker(["rm", "-v", c]);
+    }
+    t.deepEqual(await stack.preview().then((p) => Object.keys(p.changeSummary)), ["same"]);
+  },
+);

@@ -82,6 +82,39 @@ dockerTest("a no-op rebuild starts zero containers and keeps the image ID", asyn
   t.is(await containerEvents("start", t0, t1), 0);
 });
 
+dockerTest(
+  "an edited artifact list is extracted again though every step is cached; bin/ stays as it was when a path is missing",
+  async (t) => {
+    const withArtifacts = (artifacts: string[]) => {
+      const other = fixtureSpec(NAME, (s) => {
+        cold(s);
+        s.build.artifacts = artifacts;
+      });
+      rmSync(other.dir, { recursive: true, force: true });
+      return { ...loaded, spec: other.spec };
+    };
+    const binDir = join(loaded.dir, "bin");
+    const before = readManifest(binDir)!;
+    await t.throwsAsync(buildImage(withArtifacts(["/out/fixnode", "/out/not-built"]), quiet), {
+      instanceOf: InputError,
+      message: /build\.artifacts: '\/out\/not-built' could not be copied out of the build image/,
+    });
+    t.deepEqual(readManifest(binDir), before, "bin/ was left as it was");
+
+    const more = await buildImage(withArtifacts(["/out/fixnode", "/usr/local/go/bin/gofmt"]), quiet);
+    t.is(more.stepsRun, 0, "the steps are cached");
+    t.true(more.extracted);
+    t.deepEqual(more.manifest.artifacts, ["fixnode", "gofmt"]);
+    t.true(existsSync(join(binDir, "gofmt")));
+    t.not(more.imageId, first.imageId, "the run image has the new artifact");
+
+    const back = await buildImage(loaded, quiet);
+    t.true(back.extracted, "the original list is extracted again");
+    t.false(existsSync(join(binDir, "gofmt")));
+    t.is(back.imageId, first.imageId);
+  },
+);
+
 dockerTest("changing only the last step reruns only that step; same binaries give the same image ID", async (t) => {
   const changed = {
     ...loaded,

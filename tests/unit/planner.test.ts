@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, mkdtempSync, statSync, utimesSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ResolvedBase } from "../../src/build/baseImages";
-import { binMatchesManifest, describeFiles, MANIFEST_FILE, readManifest, VERIFIED_FILE } from "../../src/build/manifest";
+import { binMatchesManifest, currentManifest, describeFiles, MANIFEST_FILE, readManifest, VERIFIED_FILE } from "../../src/build/manifest";
+import { extractionHash } from "../../src/plan/steps";
 import { planBuild } from "../../src/build/plan";
 import type { LoadedSpec } from "../../src/spec/load";
 import { validateSpec } from "../../src/spec/validate";
@@ -60,7 +61,15 @@ test("bin/ is current only while its files match the manifest", (t) => {
   mkdirSync(join(bin, "libs"));
   writeFileSync(join(bin, "node"), "binary");
   writeFileSync(join(bin, "libs", "libc.so.6"), "lib");
-  const manifest = { image: "fullnode/node", version: "1.0", buildKey: "k1", files: describeFiles(bin), artifacts: ["node"], libs: [] };
+  const manifest = {
+    image: "fullnode/node",
+    version: "1.0",
+    buildKey: "k1",
+    extraction: "e1",
+    files: describeFiles(bin),
+    artifacts: ["node"],
+    libs: [],
+  };
   writeFileSync(join(bin, MANIFEST_FILE), JSON.stringify(manifest));
   const read = readManifest(bin);
   t.is(read?.buildKey, "k1");
@@ -70,10 +79,70 @@ test("bin/ is current only while its files match the manifest", (t) => {
   t.is(readManifest(join(bin, "missing")), null);
 });
 
+test("what extraction takes (artifact paths, version file, bundled libraries) is hashed apart from the steps", (t) => {
+  const hash = (change: Parameters<typeof withChange>[0]) => extractionHash(validateSpec("fullnode/node", withChange(change)));
+  const same = hash(() => {});
+  t.regex(same, /^[0-9a-f]{64}$/);
+  t.is(
+    hash((s) => (s.build.steps = ["true"])),
+    same,
+    "steps are the build key's part",
+  );
+  t.not(
+    hash((s) => (s.build.artifacts = ["/out/node", "/out/cli"])),
+    same,
+    "another artifact",
+  );
+  t.not(
+    hash((s) => (s.build.artifacts = ["/opt/node"])),
+    same,
+    "another path, same name",
+  );
+  t.not(
+    hash((s) => (s.build.version = { file: "/out/VERSION.txt" })),
+    same,
+    "another version file",
+  );
+  t.not(
+    hash((s) => (s.run.bundleLibs = true)),
+    same,
+    "bundled libraries",
+  );
+});
+
+test("bin/ is current only for the same build key and the same extraction", (t) => {
+  const bin = mkdtempSync(join(tmpdir(), "cybernode-bin-"));
+  writeFileSync(join(bin, "node"), "binary");
+  const manifest = {
+    image: "fullnode/node",
+    version: "1",
+    buildKey: "k1",
+    extraction: "e1",
+    files: describeFiles(bin),
+    artifacts: ["node"],
+    libs: [],
+  };
+  writeFileSync(join(bin, MANIFEST_FILE), JSON.stringify(manifest));
+  t.deepEqual(currentManifest(bin, "k1", "e1"), manifest);
+  t.is(currentManifest(bin, "k2", "e1"), null, "another build");
+  t.is(currentManifest(bin, "k1", "e2"), null, "another artifact list");
+  const { extraction: _, ...older } = manifest;
+  writeFileSync(join(bin, MANIFEST_FILE), JSON.stringify(older));
+  t.is(currentManifest(bin, "k1", "e1"), null, "a manifest written before extractions were recorded is extracted again once");
+});
+
 test("bin/ verification is remembered by stat signature, and any write since is still caught", (t) => {
   const bin = mkdtempSync(join(tmpdir(), "cybernode-bin-"));
   writeFileSync(join(bin, "node"), "binary v1");
-  const m = { image: "fullnode/node", version: "1", buildKey: "k", files: describeFiles(bin), artifacts: ["node"], libs: [] };
+  const m = {
+    image: "fullnode/node",
+    version: "1",
+    buildKey: "k",
+    extraction: "e",
+    files: describeFiles(bin),
+    artifacts: ["node"],
+    libs: [],
+  };
   t.false(existsSync(join(bin, VERIFIED_FILE)));
   t.true(binMatchesManifest(bin, m), "hashed once");
   t.true(existsSync(join(bin, VERIFIED_FILE)), "the signatures are remembered");
@@ -94,7 +163,15 @@ test("the remembered run image ID is reused only for the same files, version, ru
   const spec = validateSpec("fullnode/node", goodSpec());
   const bin = mkdtempSync(join(tmpdir(), "cybernode-bin-"));
   writeFileSync(join(bin, "node"), "binary");
-  const m = { image: "fullnode/node", version: "1", buildKey: "k", files: describeFiles(bin), artifacts: ["node"], libs: [] };
+  const m = {
+    image: "fullnode/node",
+    version: "1",
+    buildKey: "k",
+    extraction: "e",
+    files: describeFiles(bin),
+    artifacts: ["node"],
+    libs: [],
+  };
   const key = runImageKey(spec, m, 0, "amd64") as string;
   t.regex(key, /^[0-9a-f]{64}$/);
   t.is(runImageKey(spec, { ...m, buildKey: "other steps, same binaries" }, 0, "amd64"), key, "identical binaries keep the ID");
