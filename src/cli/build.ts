@@ -1,5 +1,6 @@
 import { buildImage } from "../build/builder";
 import { imagesRoot, listSpecNames, loadSpec } from "../spec/load";
+import { InputError } from "../spec/errors";
 import { allowOnly, UsageError, type ParsedArgs } from "./args";
 
 export async function cmdImages(args: ParsedArgs): Promise<number> {
@@ -10,11 +11,20 @@ export async function cmdImages(args: ParsedArgs): Promise<number> {
     process.stdout.write(`no image specs under ${root}\n`);
     return 0;
   }
+  // Every spec is listed; one that fails to load is named with its error, and the exit code is 1.
+  let broken = 0;
   for (const n of names) {
-    const { spec } = loadSpec(root, n);
-    process.stdout.write(`${n.padEnd(24)} ${spec.container.name.padEnd(10)} ${spec.description}\n`);
+    try {
+      const { spec } = loadSpec(root, n);
+      process.stdout.write(`${n.padEnd(24)} ${spec.container.name.padEnd(10)} ${spec.description}\n`);
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      broken++;
+      process.stdout.write(`${n.padEnd(24)} (cannot be loaded: see below)\n`);
+      process.stderr.write(`${e.message}\n`);
+    }
   }
-  return 0;
+  return broken ? 1 : 0;
 }
 
 const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;

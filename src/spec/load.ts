@@ -45,7 +45,33 @@ export function loadSpec(root: string, name: string): LoadedSpec {
   // must see an edited spec, not the cached one.
   require("tsx/cjs");
   delete require.cache[file];
-  const mod = require(file) as { default?: unknown };
+  let mod: Record<string, unknown>;
+  try {
+    mod = require(file) as Record<string, unknown>;
+  } catch (e) {
+    const missing = (e as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND";
+    throw new InputError(`image ${name}`, [
+      `${file} could not be loaded: ${loadFailure(e)}.${missing ? " Imports are relative to the spec file: images/<group>/<name>.ts imports defineImage from '../../src/spec/define'." : ""} Fix the file and build again (CYBERNODE_DEBUG=1 shows the stack trace).`,
+    ]);
+  }
+  if (mod.default === undefined && !("build" in mod)) {
+    const named = Object.keys(mod);
+    throw new InputError(`image ${name}`, [
+      `${file} has no default export${named.length ? ` (it exports ${named.join(", ")})` : ""}: write the spec as \`export default defineImage({ ... })\``,
+    ]);
+  }
   const spec = validateSpec(name, mod.default ?? mod);
   return { spec, file, dir: join(root, name) };
+}
+
+/** The useful lines of a module's load error: the message, without Node's "Require stack" list. Pure. */
+export function loadFailure(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  const lines = message.split("\n");
+  const end = lines.findIndex((l) => l.startsWith("Require stack:"));
+  return (end === -1 ? lines : lines.slice(0, end))
+    .map((l) => l.trim())
+    .filter((l) => l && !/^Transform failed with \d+ errors?:$/.test(l))
+    .slice(0, 4)
+    .join("; ");
 }

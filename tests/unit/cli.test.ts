@@ -1,5 +1,7 @@
 import test from "ava";
 import { localSocket } from "../../src/docker/engineApi";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs, UsageError } from "../../src/cli/args";
 import { formatListing } from "../../src/cli/inspect";
@@ -52,6 +54,21 @@ test("images lists the specs", async (t) => {
   const r = await runCli(["images", "--images", FIXTURES]);
   t.is(r.code, 0);
   t.regex(r.stdout, /^fullnode\/fixnode\s+fixnode\s+fixture fullnode/m);
+});
+
+test("images lists every spec when one cannot be loaded, names that one's error and exits 1", async (t) => {
+  const root = mkdtempSync(join(tmpdir(), "cybernode-images-"));
+  cpSync(FIXTURES, root, { recursive: true, filter: (s) => !s.includes("/bin") });
+  const spec = join(root, "fullnode/fixnode.ts");
+  writeFileSync(join(root, "fullnode/broken.ts"), readFileSync(spec, "utf8").replace("../../../../src/spec/define", "./define"));
+  writeFileSync(spec, readFileSync(spec, "utf8").replace("../../../../src/spec/define", join(__dirname, "../../src/spec/define")));
+  const r = await runCli(["images", "--images", root]);
+  t.is(r.code, 1);
+  t.regex(r.stdout, /^fullnode\/broken\s+\(cannot be loaded: see below\)$/m);
+  t.regex(r.stdout, /^fullnode\/fixnode\s+fixnode\s+fixture fullnode/m, "the others are listed");
+  t.regex(r.stderr, /image fullnode\/broken: .*broken\.ts could not be loaded: Cannot find module '\.\/define'/);
+  t.notRegex(r.stderr, /\n\s+at /, "no stack trace");
+  rmSync(root, { recursive: true, force: true });
 });
 
 test("Docker not reachable: exit 1 and says how to start it or set DOCKER_HOST", async (t) => {

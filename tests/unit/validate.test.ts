@@ -1,4 +1,6 @@
 import test from "ava";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { InputError } from "../../src/spec/errors";
 import { validateSpec } from "../../src/spec/validate";
@@ -189,6 +191,31 @@ test("unknown image name names the known ones", (t) => {
   const err = t.throws(() => loadSpec(join(__dirname, "../fixtures/images"), "fullnode/nope"), { instanceOf: InputError });
   t.regex(err!.message, /unknown image/);
   t.regex(err!.message, /fullnode\/fixnode/);
+});
+
+test("a spec file that cannot be loaded, or has no default export, is named with what to do (no stack trace)", (t) => {
+  const root = mkdtempSync(join(tmpdir(), "cybernode-badspecs-"));
+  mkdirSync(join(root, "fullnode"));
+  const good = readFileSync(join(__dirname, "../fixtures/images/fullnode/fixnode.ts"), "utf8").replace(
+    "../../../../src/spec/define",
+    join(__dirname, "../../src/spec/define"),
+  );
+  const write = (name: string, text: string) => writeFileSync(join(root, "fullnode", `${name}.ts`), text);
+  write("badimport", good.replace(join(__dirname, "../../src/spec/define"), "../src/spec/define"));
+  write("named", good.replace("export default defineImage", "export const spec = defineImage"));
+  write("syntax", good.replace("description:", "description: ,"));
+  const problem = (name: string) => {
+    const err = t.throws(() => loadSpec(root, `fullnode/${name}`), { instanceOf: InputError });
+    t.true(err!.message.startsWith(`image fullnode/${name}: ${join(root, "fullnode", name)}.ts `), err!.message);
+    t.notRegex(err!.message, /Require stack|\n\s+at /, "no stack");
+    return err!.message;
+  };
+  t.regex(problem("badimport"), /Cannot find module '\.\.\/src\/spec\/define'\. Imports are relative to the spec file/);
+  t.regex(problem("named"), /has no default export \(it exports spec\): write the spec as `export default defineImage/);
+  t.regex(problem("syntax"), /syntax\.ts:\d+:\d+: ERROR: Unexpected ","/);
+  write("good", good);
+  t.is(loadSpec(root, "fullnode/good").spec.container.name, "fixnode", "the same text with its default export loads");
+  rmSync(root, { recursive: true, force: true });
 });
 
 test("the fixture spec loads", (t) => {
