@@ -102,7 +102,7 @@ export async function buildSteps(
   let stepContainers = 0;
   if (startAt < steps.length) {
     log(
-      `[${spec.name}] ${startAt} of ${steps.length} steps cached; running ${steps.length - startAt} from ${base.local}${base.local !== base.requested ? ` (mapped from ${base.requested})` : ""}`,
+      `[${spec.name}] ${startAt} of ${steps.length} steps cached; running ${steps.length - startAt} from ${startAt === 0 ? `${base.local}${base.local !== base.requested ? ` (mapped from ${base.requested})` : ""}` : `the image of step ${startAt}`}`,
     );
     const staged = mountInputs ? stageInputs(dir) : undefined;
     let teardown: Promise<void> | undefined;

@@ -25,10 +25,16 @@ export class StepFailedError extends Error {
       `image ${image}: build step ${step}/${total} failed with exit code ${exitCode}\n` +
         `  command: ${command}\n` +
         `  last ${lastLines.length} log lines:\n${lastLines.map((l) => `    | ${l}`).join("\n")}\n` +
-        `Fix the step in images/${image}.ts and build again; steps before ${step} are cached.`,
+        `Fix the step in images/${image}.ts and build again; ${cachedBefore(step)}.`,
     );
     this.name = "StepFailedError";
   }
+}
+
+/** What the next build starts from when step `step` (1-based) did not finish: "steps 1-3 are cached". Pure. */
+export function cachedBefore(step: number): string {
+  if (step <= 1) return "it starts again from step 1";
+  return step === 2 ? "step 1 is cached" : `steps 1-${step - 1} are cached`;
 }
 
 export interface StepRunOptions {
@@ -268,11 +274,11 @@ async function runBatch(o: StepRunOptions, batch: PlannedStep[], from: string, c
       const step = current();
       if ((await dockerMaybe(["version", "--format", "{{.Server.Version}}"])) === null)
         throw new DockerUnreachableError(
-          `it stopped answering during build step ${step.index}/${total} of ${o.image} (exit code ${run.exitCode}); build again once it runs: steps before ${step.index} are cached.`,
+          `it stopped answering during build step ${step.index}/${total} of ${o.image} (exit code ${run.exitCode}); build again once it runs: ${cachedBefore(step.index)}.`,
         );
       if (run.exitCode === EXIT_NO_GO || run.exitCode === 0)
         throw new Error(
-          `image ${o.image}: the build container of step ${step.index}/${total} stopped before its result was committed (exit code ${run.exitCode}); build again: steps before ${step.index} are cached.`,
+          `image ${o.image}: the build container of step ${step.index}/${total} stopped before its result was committed (exit code ${run.exitCode}); build again: ${cachedBefore(step.index)}.`,
         );
       throw new StepFailedError(o.image, step.index, total, step.command, run.exitCode, tail);
     });

@@ -124,8 +124,13 @@ dockerTest("changing only the last step reruns only that step; same binaries giv
     },
   };
   const t0 = now();
-  const r = await buildImage(changed, quiet);
+  const lines: string[] = [];
+  const r = await buildImage(changed, { ...quiet, log: (l) => lines.push(l) });
   t.is(r.stepsRun, 1);
+  t.true(
+    lines.includes(`[${NAME}] 2 of 3 steps cached; running 1 from the image of step 2`),
+    `the log names where the build resumes: ${lines[0]}`,
+  );
   t.is(await containerEvents("start", t0, now()), 1);
   t.true(r.extracted);
   t.is(r.imageId, first.imageId);
@@ -206,6 +211,7 @@ dockerTest("a failing step names image, step, command and exit code, leaves no c
   t.regex(err!.message, /image fullnode\/fixnode-it: build step 4\/4 failed with exit code 3/);
   t.regex(err!.message, /command: echo about to fail/);
   t.regex(err!.message, /\| boom/);
+  t.regex(err!.message, /build again; steps 1-3 are cached\.$/);
   t.deepEqual(await leftoverTemporaries(), []);
   t.is(readFileSync(join(loaded.dir, "bin", "MANIFEST.json"), "utf8"), before);
 });

@@ -2,6 +2,7 @@ import test from "ava";
 import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { cachedBefore } from "../../src/build/steps";
 import { join } from "node:path";
 import {
   driverScript,
@@ -178,4 +179,10 @@ test("only the last step of a batch packs, and packing never fails a step", (t) 
   t.regex(lines[tarAt], /\|\| rm -f /);
   t.notRegex(driverScript([1, 2], "n"), /tar/);
   t.throws(() => driverScript([1], "n", true, ["/out/a"]), { message: /mounted output folder/ });
+});
+
+test("a failed step's message says what the next build starts from", (t) => {
+  t.is(cachedBefore(1), "it starts again from step 1");
+  t.is(cachedBefore(2), "step 1 is cached");
+  t.is(cachedBefore(4), "steps 1-3 are cached");
 });
