@@ -1,10 +1,10 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import * as tar from "tar";
-import { dockerMaybe, dockerStream } from "../docker/cli";
-import { createStopped, withTemporary } from "../docker/temporaries";
+import { dockerMaybe } from "../docker/cli";
+import { layerEntries, mergeLayers } from "../archive/layerFiles";
+import { saveBaseImage } from "../build/assemble";
 import { runRepository } from "../archive/imageArchive";
-import { imagesRoot } from "../spec/load";
+import { imagesRoot, listSpecNames } from "../spec/load";
 import { IMAGE_NAME_RE } from "../spec/validate";
 import { allowOnly, UsageError, type ParsedArgs } from "./args";
 
@@ -44,43 +44,20 @@ export function formatListing(e: {
   return `${kind}${bits.join("")} ${`${e.uid}/${e.gid}`.padEnd(9)} ${String(e.size).padStart(9)} ${when} ${e.path}${e.linkpath ? ` -> ${e.linkpath}` : ""}`;
 }
 
-/** Lists an image's filesystem through `docker export` of a created (never started) container. */
+/**
+ * Lists an image's filesystem from its layers (`docker save`, whiteouts applied): what the image holds,
+ * without what Docker adds to each container (/.dockerenv, /etc/hosts, /dev/console, …).
+ */
 export async function listImageFiles(image: string): Promise<ListedFile[]> {
-  const files: ListedFile[] = [];
-  await withTemporary("inspect", async (t) => {
-    const { name } = t;
-    await createStopped(t, image, { cmd: ["/none"] });
-    const run = await dockerStream(["export", name], {
-      onStdout: (s) =>
-        new Promise<void>((resolve, reject) => {
-          const p = new tar.Parser({
-            onReadEntry: (e) => {
-              files.push({
-                path: e.path,
-                mode: e.mode ?? 0,
-                type: e.type,
-                line: formatListing({
-                  path: e.path,
-                  mode: e.mode ?? 0,
-                  uid: e.uid ?? 0,
-                  gid: e.gid ?? 0,
-                  size: e.size ?? 0,
-                  mtime: e.mtime ?? new Date(0),
-                  type: e.type,
-                  linkpath: e.linkpath,
-                }),
-              });
-              e.resume();
-            },
-          });
-          p.on("end", resolve);
-          p.on("error", reject);
-          s.pipe(p);
-        }),
-    });
-    if (run.exitCode !== 0) throw new Error(`docker export: ${run.stderr.trim()}`);
-  });
-  return files;
+  const { layers } = await saveBaseImage(image);
+  const merged = mergeLayers(await Promise.all(layers.map(layerEntries)));
+  // Folders end in "/", as `tar -tv` shows them.
+  return merged.map((e) => ({
+    path: e.path,
+    mode: e.mode,
+    type: e.type,
+    line: formatListing({ ...e, path: e.type === "Directory" ? `${e.path}/` : e.path }),
+  }));
 }
 
 /** Which image an `inspect` argument means: a spec name maps to its run image. */
@@ -107,11 +84,17 @@ interface InspectedConfig {
 export async function cmdInspect(args: ParsedArgs): Promise<number> {
   allowOnly(args, ["json"], ["images"]);
   if (args.positional.length !== 1) throw new UsageError("inspect takes one image: a spec name (fullnode/btcd) or an image reference");
-  const image = inspectTarget(args.positional[0], imagesRoot(args.options.get("images")));
+  const root = imagesRoot(args.options.get("images"));
+  const arg = args.positional[0];
+  const image = inspectTarget(arg, root);
   const raw = await dockerMaybe(["image", "inspect", image]);
   if (!raw) {
+    const isSpec = image !== arg;
+    const known = listSpecNames(root);
     process.stderr.write(
-      `cybernode inspect: image '${image}' is not on the Docker host; build it first: npx cybernode build ${args.positional[0]}\n`,
+      isSpec
+        ? `cybernode inspect: image '${image}' is not on the Docker host; build it first: npx cybernode build ${arg}\n`
+        : `cybernode inspect: '${arg}' is neither an image spec under ${root} (${known.length ? `known: ${known.join(", ")}` : "none there"}) nor an image on the Docker host\n`,
     );
     return 1;
   }

@@ -73,6 +73,13 @@ dockerTest("build prints the image ID, version and artifact sizes; inspect shows
   t.regex(i.stdout, /-rwxr-xr-x 0\/0\s+\d+ 1970-01-01 00:00 cyberapp\/fixnode/);
   t.regex(i.stdout, /drwxr-xr-x 1000\/1000\s+0 1970-01-01 00:00 cyberdata\//);
   t.regex(i.stdout, /^shell\s+none$/m);
+  t.notRegex(i.stdout, /\.dockerenv|etc\/hostname|dev\/console/, "the image's files, not what Docker adds to a container");
+  const unknown = await runCli(["inspect", "fullnode/natz", "--images", FIXTURES], ENV);
+  t.is(unknown.code, 1);
+  t.regex(
+    unknown.stderr,
+    /'fullnode\/natz' is neither an image spec under .* \(known: fullnode\/fixnode\) nor an image on the Docker host/,
+  );
   t.is(await docker(["inspect", "--format", "{{.Config.Labels.version}}", "cybernode/fullnode-fixnode:latest"]), "1.0.0");
 });
 

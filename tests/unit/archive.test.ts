@@ -1,4 +1,5 @@
 import test from "ava";
+import { cleanPath, type LayerEntry, mergeLayers } from "../../src/archive/layerFiles";
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
@@ -240,4 +241,39 @@ test("health checks: written into the config only when a spec has one, so other 
     withHealth.imageId,
     "deterministic",
   );
+});
+
+test("an image's files from its layers: upper layers replace entries, whiteouts remove a path and what is below it, an opaque folder drops only lower layers' entries", (t) => {
+  const e = (path: string, size = 0, type = "File"): LayerEntry => ({ path, mode: 0o644, uid: 0, gid: 0, size, mtime: new Date(0), type });
+  const dir = (path: string) => e(path, 0, "Directory");
+  const base = [
+    dir("./"),
+    dir("etc/"),
+    e("etc/passwd", 10),
+    e("etc/motd", 5),
+    dir("usr/"),
+    dir("usr/share/"),
+    e("usr/share/a"),
+    dir("var/"),
+    e("var/old"),
+  ];
+  const upper = [
+    e("./etc/passwd", 20),
+    e("usr/.wh.share"),
+    e("var/.wh..wh..opq"),
+    e("var/new"),
+    dir("/usr/share/"), // recreated after its whiteout in the same layer
+    e("usr/share/b"),
+  ];
+  const merged = mergeLayers([base, upper]);
+  t.deepEqual(
+    merged.map((x) => `${x.path}${x.type === "Directory" ? "/" : ""}:${x.size}`),
+    ["etc/:0", "etc/motd:5", "etc/passwd:20", "usr/:0", "usr/share/:0", "usr/share/b:0", "var/:0", "var/new:0"],
+  );
+  t.deepEqual(
+    mergeLayers([base, [e(".wh.etc")]]).map((x) => x.path),
+    ["usr", "usr/share", "usr/share/a", "var", "var/old"],
+    "a whiteout at the root removes the folder and everything in it",
+  );
+  t.is(cleanPath("./a/b/"), "a/b");
 });
