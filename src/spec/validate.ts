@@ -91,6 +91,14 @@ export function validateSpec(name: string, raw: unknown): ResolvedSpec {
       "container.status.rpcPort",
       `${container.status.rpcPort} is not one of run.ports (${run.ports.map((p) => p.port).join(", ") || "none"}): a status command needs the node's RPC port`,
     );
+  // Publishing a port the image does not expose is almost always a typo in one of the two lists.
+  container.ports.forEach((p, i) => {
+    if (!run.ports.some((r) => r.port === p.port && r.protocol === p.protocol))
+      bad(
+        `container.ports[${i}]`,
+        `${p.port}/${p.protocol} is not one of run.ports (${run.ports.map((r) => `${r.port}/${r.protocol}`).join(", ") || "none"}): add it to run.ports or fix the number`,
+      );
+  });
   if (problems.length > 0) throw new InputError(`image ${name}`, problems);
   return { name, description: typeof spec.description === "string" ? spec.description : "", build, run, container };
 }

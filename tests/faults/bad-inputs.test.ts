@@ -35,6 +35,7 @@ const SPECS: [string, string, unknown, string][] = [
   ["ports as a string", "fullnode/node", set("run.ports", "8333"), "run.ports"],
   ["ports as an object", "fullnode/node", set("run.ports", { p2p: 8333 }), "run.ports"],
   ["negative port", "fullnode/node", set("run.ports", [-1]), "run.ports[0]"],
+  ["published port the image does not expose (a typo)", "fullnode/node", set("container.ports", [{ port: 8343 }]), "container.ports[0]"],
   ["steps as one string", "fullnode/node", set("build.steps", "make"), "build.steps"],
   ["nested step list", "fullnode/node", set("build.steps", [["make"]]), "build.steps"],
   ["null step", "fullnode/node", set("build.steps", [null]), "build.steps"],

@@ -48,7 +48,7 @@ test("run spec and container defaults do not touch build keys", (t) => {
   const a = plan(goodSpec());
   const b = plan(
     withChange((s) => {
-      s.run.ports = [9999];
+      s.run.ports = [8333, 8334, 9999];
       s.container.name = "other";
       s.run.uid = 2000;
     }),

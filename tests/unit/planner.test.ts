@@ -182,7 +182,7 @@ test("the remembered run image ID is reused only for the same files, version, ru
     runImageKey(
       validateSpec(
         "fullnode/node",
-        withChange((s) => (s.run.ports = [8333])),
+        withChange((s) => (s.run.ports = [8333, 8334, 8335])),
       ),
       m,
       0,

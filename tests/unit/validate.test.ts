@@ -50,6 +50,12 @@ const BAD: [string, unknown, string][] = [
   ["port 70000", withChange((s) => (s.run.ports = [70000])), "run.ports[0]"],
   ["port duplicated", withChange((s) => (s.run.ports = [8333, "8333/tcp"])), "run.ports[1]"],
   ["port malformed", withChange((s) => (s.run.ports = ["83x3"])), "run.ports[0]"],
+  ["container port the image does not expose", withChange((s) => (s.container.ports = [{ port: 8335 }])), "container.ports[0]"],
+  [
+    "container port with the other protocol",
+    withChange((s) => (s.container.ports = [{ port: 8333, protocol: "udp" }])),
+    "container.ports[0]",
+  ],
   ["entrypoint empty", withChange((s) => (s.run.entrypoint = [])), "run.entrypoint"],
   ["entrypoint blank", withChange((s) => (s.run.entrypoint = [""])), "run.entrypoint"],
   ["run env key invalid", withChange((s) => (s.run.env = { "BAD=KEY": "x" })), "run.env.BAD=KEY"],
