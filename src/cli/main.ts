@@ -88,8 +88,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   },
   clean: {
     run: cmdClean,
-    help:
-      "Usage: npx cybernode clean [--caches]\nRemoves every build-step image (cybernode-step/*) and stopped temporary container on the Docker host,\nwhichever checkout made them: the next build of each image runs all its steps again.\n--caches also removes the named build cache volumes (cybernode-cache-*). Run images are never removed.",
+    help: "Usage: npx cybernode clean [--caches]\nRemoves every build-step image (cybernode-step/*) and stopped temporary container on the Docker host,\nwhichever checkout made them: the next build of each image runs all its steps again.\n--caches also removes the named build cache volumes (cybernode-cache-*). Run images are never removed.",
   },
 };
 
