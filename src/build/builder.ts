@@ -33,6 +33,8 @@ export interface BuildOptions {
 
 export interface StepsResult {
   baseImageId: string;
+  /** The local name the base was found under (after mapping): what a later check looks up again. */
+  baseRef: string;
   stepsTotal: number;
   stepsRun: number;
   stepSeconds: number[];
@@ -140,7 +142,16 @@ export async function buildSteps(
   } else {
     log(`[${spec.name}] all ${steps.length} build steps cached`);
   }
-  return { baseImageId: base.id, stepsTotal: steps.length, stepsRun, stepSeconds, stepContainers, buildKey: last.key, buildTag: last.tag };
+  return {
+    baseImageId: base.id,
+    baseRef: base.local,
+    stepsTotal: steps.length,
+    stepsRun,
+    stepSeconds,
+    stepContainers,
+    buildKey: last.key,
+    buildTag: last.tag,
+  };
 }
 
 /**

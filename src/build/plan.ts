@@ -31,6 +31,11 @@ export interface BuildPlan {
   buildTag: string;
 }
 
+/** The values of the passEnv variables that are set in `env`, as the step keys cover them. Pure. */
+export function passedEnv(names: string[], env: NodeJS.ProcessEnv): [string, string][] {
+  return names.filter((k) => env[k] !== undefined).map((k): [string, string] => [k, env[k] as string]);
+}
+
 /**
  * The build's step keys from the base image ID (one `docker image inspect`), the spec, its inputs
  * and the passed-through values. Cheap and side-effect free: previews use it to tell whether a build
@@ -52,7 +57,7 @@ export async function planBuild(loaded: LoadedSpec, o: PlanOptions = {}): Promis
   const base = await (memo?.get(cacheKey) ?? resolve());
   const mountInputs = spec.build.inputs === true || (spec.build.inputs === "auto" && listInputs(dir).length > 0);
   const inputsDigest = mountInputs ? digestInputs(dir) || "empty" : "";
-  const passEnv = spec.build.passEnv.filter((k) => env[k] !== undefined).map((k): [string, string] => [k, env[k] as string]);
+  const passEnv = passedEnv(spec.build.passEnv, env);
   const steps = planSteps({ spec, baseImageId: base.id, inputsDigest, passEnv });
   const last = steps[steps.length - 1];
   return { base, steps, passEnv, mountInputs, buildKey: last.key, buildTag: last.tag };

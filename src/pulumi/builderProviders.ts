@@ -1,6 +1,17 @@
 import { join } from "node:path";
 import * as b from "./builderModules";
-import { changedKeys, COMMON, imagePresent, onBuildHost, previewBaseLookups, runImageInPlace, stored, UNKNOWN } from "./providerRuntime";
+import {
+  changedKeys,
+  COMMON,
+  imagePresent,
+  onBuildHost,
+  planHash,
+  previewBaseLookups,
+  runImageInPlace,
+  stored,
+  storedPlanHolds,
+  UNKNOWN,
+} from "./providerRuntime";
 import type {
   CheckFailure,
   ResourceOps,
@@ -44,7 +55,17 @@ async function runBuild(i: BuildImageInputs, urn?: string): Promise<BuildImageOu
         async (container, last) => void (await b.build.extractBinaries(loaded, last, opts, container)),
         b.temporaries.inBackground,
       );
-      return { ...stored(i), buildKey: r.buildKey, buildTag: r.buildTag, baseImageId: r.baseImageId, stepsRun: r.stepsRun };
+      const passEnvNames = loaded.spec.build.passEnv;
+      return {
+        ...stored(i),
+        buildKey: r.buildKey,
+        buildTag: r.buildTag,
+        baseImageId: r.baseImageId,
+        stepsRun: r.stepsRun,
+        baseRef: r.baseRef,
+        passEnvNames,
+        planHash: planHash(b.plan.passedEnv(passEnvNames, opts.env)),
+      };
     },
     { name: "build steps", urn },
   );
@@ -103,6 +124,13 @@ export const buildImageProvider: ResourceOps = {
   check: checkPhase,
   async diff(_id: string, olds: BuildImageOutputs, news: BuildImageInputs) {
     if (changedKeys<BuildImageInputs>(olds, news, [...COMMON, "buildHash"]).length) return { changes: true, replaces: [] };
+    // Same spec.build, inputs, mapping and buildEnv: the stored key holds while the base image and the
+    // host's passed-through values do, which needs no spec (no TypeScript loader in a no-op preview).
+    const holds = await storedPlanHolds(olds, news);
+    if (holds !== null) {
+      const stale = !holds || !(await imagePresent(olds.buildTag, news.buildHost));
+      return { changes: stale, replaces: [], stables: stale ? [] : ["buildKey", "buildTag"] };
+    }
     // The plan is the diff: the step keys cover the base image ID and the passed-through values, so a
     // re-pulled base or a new GOPROXY shows here. A step image removed by `cybernode clean` too.
     return onBuildHost(news, async ({ loaded, opts }) => {

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import * as b from "./builderModules";
 import { stableJson } from "../plan/hash";
-import type { PhaseInputs, RunImageInputs, Stored } from "./providerTypes";
+import type { BuildImageInputs, BuildImageOutputs, PhaseInputs, RunImageInputs, Stored } from "./providerTypes";
 
 /**
  * What the image providers share in the provider plugin's process (src/pulumi/plugin/): the phase
@@ -53,6 +53,44 @@ export async function onBuildHost<T>(
 const previewBases = new Map<string, Promise<import("../build/baseImages").ResolvedBase>>();
 export function previewBaseLookups(): Map<string, Promise<import("../build/baseImages").ResolvedBase>> {
   return previewBases;
+}
+
+/** What a build key covers beyond the spec and its inputs, besides the base image ID. Pure. */
+export function planHash(passEnv: [string, string][]): string {
+  return createHash("sha256")
+    .update(stableJson({ runner: b.steps.STEP_RUNNER_VERSION, passEnv }))
+    .digest("hex");
+}
+
+/** Base image IDs by local name, asked once per plugin process (one engine run), like previewBaseLookups. */
+const storedBases = new Map<string, Promise<string | null>>();
+
+/**
+ * Whether the build key a BuildImage stored still holds, answered without loading the spec: the caller
+ * has checked that buildHash (spec.build and the inputs), the base mapping and buildEnv are unchanged, so
+ * what is left is the base image's ID and the host's passed-through values. null when the state predates
+ * the fields this needs, or the base image is gone (the full plan then says what to do).
+ */
+export async function storedPlanHolds(
+  olds: Pick<BuildImageOutputs, "baseRef" | "passEnvNames" | "planHash" | "baseImageId">,
+  news: Pick<BuildImageInputs, "buildEnv" | "buildHost">,
+): Promise<boolean | null> {
+  if (!olds.baseRef || !olds.passEnvNames || !olds.planHash) return null;
+  const env = { ...process.env, ...(news.buildEnv ?? {}) };
+  if (planHash(b.plan.passedEnv(olds.passEnvNames, env)) !== olds.planHash) return false;
+  const key = `${news.buildHost}\n${olds.baseRef}`;
+  let id = storedBases.get(key);
+  if (!id) {
+    id = b.imageId.imageIdOf(olds.baseRef, news.buildHost);
+    storedBases.set(key, id);
+    id.catch(() => storedBases.delete(key));
+  }
+  const current = await id;
+  if (current === null) {
+    storedBases.delete(key);
+    return null;
+  }
+  return current === olds.baseImageId;
 }
 
 /** The engine's placeholder for a value not known until an earlier resource is updated (previews). */

@@ -64,6 +64,14 @@ export interface BuildImageOutputs extends Stored<BuildImageInputs> {
   buildTag: string;
   baseImageId: string;
   stepsRun: number;
+  /**
+   * What the build key depends on beyond buildHash, so that a diff can tell whether it still holds
+   * without loading the spec (absent in state written before): the base's local name, the passEnv names,
+   * and planHash over the step runner's version and the values passed through.
+   */
+  baseRef?: string;
+  passEnvNames?: string[];
+  planHash?: string;
 }
 
 export interface BinariesInputs extends PhaseInputs {

@@ -8,6 +8,8 @@ import { docker } from "../../src/docker/cli";
 import { dockerTest } from "../helpers/dockerTest";
 import { containerEvents, requireDocker, testBaseMap } from "../helpers/docker";
 import { runProviderProcess } from "../helpers/providerHost";
+import { loadSpec } from "../../src/spec/load";
+import { extractionHash } from "../../src/plan/steps";
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON from the provider process, read field by field
 type ProviderJson = Record<string, any>;
@@ -29,13 +31,15 @@ const common = {
 
 // The three phases chained as Pulumi chains them (outputs of one are inputs of the next), then
 // everything again with unchanged inputs, run in a fresh node process as the provider plugin runs them.
+const EXTRACTION = extractionHash(loadSpec(common.imagesRoot, common.image).spec);
 const SCRIPT = `
+  const EXTRACTION = ${JSON.stringify(EXTRACTION)};
   const { build, bin, run } = provider;
   const out = { checks: [] };
   const buildIn = { ...input, buildHash: "b1" };
   out.checks.push(await build.check({}, buildIn));
   const b = await build.create(buildIn);
-  const binIn = { ...input, buildKey: b.outs.buildKey };
+  const binIn = { ...input, buildKey: b.outs.buildKey, extraction: EXTRACTION };
   const x = await bin.create(binIn);
   const runIn = { ...input, runHash: "r1", binariesDigest: x.outs.digest, targetHost: "" };
   const r = await run.create(runIn);
@@ -91,6 +95,37 @@ dockerTest(
     t.log(`no-op diff ${r.diffMs.toFixed(2)} ms per resource; unchanged build+bin+run pass ${r.secondMs} ms`);
   },
 );
+
+dockerTest("a no-op BuildImage diff answers from the plan it stored, without loading the spec; a moved base tag still shows", async (t) => {
+  const tag = "cybernode-test/golang-stored-plan:1";
+  const golang = testBaseMap().get("golang:1.26-bookworm") as string;
+  await docker(["tag", golang, tag]);
+  try {
+    const input = { ...common, baseImages: { ...common.baseImages, "golang:1.26-bookworm": tag }, buildHash: "b1" };
+    const built = (await runProviderProcess(buildImageProvider, "return (await provider.create(input)).outs;", input)) as ProviderJson;
+    t.is(built.baseRef, tag);
+    t.deepEqual(built.passEnvNames, []);
+    t.regex(built.planHash, /^[0-9a-f]{64}$/);
+    // A fresh process, as the next preview's plugin: the diff must not need the spec (nor tsx for it).
+    const DIFF = `
+      const d = await provider.diff("id", input.olds, input.news);
+      return { d, specLoaded: Object.keys(require.cache).some((k) => k.endsWith("/fullnode/fixnode.ts")) };`;
+    const same = (await runProviderProcess(buildImageProvider, DIFF, { olds: built, news: input })) as ProviderJson;
+    t.false(same.d.changes, "unchanged: no changes");
+    t.false(same.specLoaded, "answered from the stored plan");
+    const debian = testBaseMap().get("debian:bookworm") as string;
+    await docker(["tag", debian, tag]); // what `docker pull` of a newer base does to the tag
+    const moved = (await runProviderProcess(buildImageProvider, DIFF, { olds: built, news: input })) as ProviderJson;
+    t.true(moved.d.changes, "a base with another ID changes the build");
+    t.false(moved.specLoaded);
+    const older = { ...built, baseRef: undefined, planHash: undefined, passEnvNames: undefined };
+    const fromOldState = (await runProviderProcess(buildImageProvider, DIFF, { olds: older, news: input })) as ProviderJson;
+    t.true(fromOldState.d.changes, "state written before these fields: the full plan, which sees the new base too");
+    t.true(fromOldState.specLoaded);
+  } finally {
+    await docker(["rmi", tag]);
+  }
+});
 
 test("DataDir in its own process: creates the folder owned by the uid, delete leaves it", async (t) => {
   const root = mkdtempSync(join(tmpdir(), "cybernode-datadir-"));
