@@ -29,8 +29,8 @@ export function runImageFiles(binDir: string, manifest: BinManifest): RunImageFi
   });
 }
 
-/** Reads a base image through `docker save` (docker-archive layout) into memory. */
-export async function saveBaseImage(ref: string): Promise<BaseImage> {
+/** Reads an image through `docker save` (docker-archive layout) into memory: a run base, or what `inspect` lists. */
+export async function readSavedImage(ref: string): Promise<BaseImage> {
   const files = new Map<string, Buffer>();
   const run = await dockerStream(["save", ref], {
     onStdout: async (s) => {
@@ -99,7 +99,7 @@ export async function predictRunImage(o: {
   let base: BaseImage | undefined;
   if (o.spec.run.base !== "scratch") {
     const resolved = await resolveBaseImage(o.spec.name, "run.base", o.spec.run.base, o.baseMap);
-    base = await saveBaseImage(resolved.local);
+    base = await readSavedImage(resolved.local);
   }
   return planRunImage({
     spec: o.spec,

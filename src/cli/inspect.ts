@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { dockerMaybe } from "../docker/cli";
 import { layerEntries, mergeLayers } from "../archive/layerFiles";
-import { saveBaseImage } from "../build/assemble";
+import { readSavedImage } from "../build/assemble";
 import { runRepository } from "../archive/imageArchive";
 import { imagesRoot, listSpecNames } from "../spec/load";
 import { IMAGE_NAME_RE } from "../spec/validate";
@@ -49,7 +49,7 @@ export function formatListing(e: {
  * without what Docker adds to each container (/.dockerenv, /etc/hosts, /dev/console, …).
  */
 export async function listImageFiles(image: string): Promise<ListedFile[]> {
-  const { layers } = await saveBaseImage(image);
+  const { layers } = await readSavedImage(image);
   const merged = mergeLayers(await Promise.all(layers.map(layerEntries)));
   // Folders end in "/", as `tar -tv` shows them.
   return merged.map((e) => ({
