@@ -73,6 +73,15 @@ export function versionFile(spec: ResolvedSpec): string {
 }
 
 /**
+ * The part of a spec's build section that its step keys depend on: all of it but what extraction takes
+ * (the artifact list, a version file). An edited artifact list then changes the extraction, not the build. Pure.
+ */
+export function stepsPart(spec: ResolvedSpec): unknown {
+  const { artifacts: _artifacts, version, ...rest } = spec.build;
+  return { ...rest, version: "command" in version ? version : null };
+}
+
+/**
  * What an extraction takes from the build image besides its content (the build key): the artifact paths,
  * the version file and whether shared libraries are bundled. bin/'s manifest records it, so an edited
  * artifact list is extracted again even when every step is cached. Pure.

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { digestInputs } from "../build/inputs";
 import { sha256, stableJson } from "../plan/hash";
-import { extractionHash } from "../plan/steps";
+import { extractionHash, stepsPart } from "../plan/steps";
 import { imagesDirsFromConfig, loadCatalogue } from "./catalogue";
 import type { ResolvedSpec } from "../spec/validate";
 import { passwdUid } from "../cli/doctor";
@@ -71,7 +71,7 @@ export function deployStack(o: ProgramOptions = {}) {
           : local
             ? ""
             : plan.host,
-        buildHash: sha256(stableJson({ build: spec.build, inputs: digestInputs(join(root, name)) })),
+        buildHash: sha256(stableJson({ build: stepsPart(spec), inputs: digestInputs(join(root, name)) })),
         extraction: extractionHash(spec),
         runHash: sha256(stableJson({ name: spec.name, run: spec.run })),
         promoted: promoted ? { imageId: promoted(name), from: plan.promoteFrom } : undefined,

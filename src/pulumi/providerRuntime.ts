@@ -67,7 +67,7 @@ const storedBases = new Map<string, Promise<string | null>>();
 
 /**
  * Whether the build key a BuildImage stored still holds, answered without loading the spec: the caller
- * has checked that buildHash (spec.build and the inputs), the base mapping and buildEnv are unchanged, so
+ * has checked that buildHash (what the step keys take from spec.build, and the inputs), the base mapping and buildEnv are unchanged, so
  * what is left is the base image's ID and the host's passed-through values. null when the state predates
  * the fields this needs, or the base image is gone (the full plan then says what to do).
  */

@@ -53,7 +53,7 @@ export interface PhaseInputs {
 }
 
 export interface BuildImageInputs extends PhaseInputs {
-  /** Hash of the spec's build part and its inputs folder. */
+  /** Hash of what the step keys take from the spec's build part (plan/steps.ts stepsPart) and its inputs folder. */
   buildHash: string;
 }
 /** What a resource stores: its inputs without the buildEnv values, plus their hash. */

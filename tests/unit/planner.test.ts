@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ResolvedBase } from "../../src/build/baseImages";
 import { binMatchesManifest, currentManifest, describeFiles, MANIFEST_FILE, readManifest, VERIFIED_FILE } from "../../src/build/manifest";
-import { extractionHash } from "../../src/plan/steps";
+import { extractionHash, stepsPart } from "../../src/plan/steps";
+import { stableJson } from "../../src/plan/hash";
 import { planBuild } from "../../src/build/plan";
 import type { LoadedSpec } from "../../src/spec/load";
 import { validateSpec } from "../../src/spec/validate";
@@ -107,6 +108,33 @@ test("what extraction takes (artifact paths, version file, bundled libraries) is
     hash((s) => (s.run.bundleLibs = true)),
     same,
     "bundled libraries",
+  );
+
+  // What BuildImage's buildHash covers is the other side: the steps, not what extraction takes.
+  const part = (change: Parameters<typeof withChange>[0]) => stableJson(stepsPart(validateSpec("fullnode/node", withChange(change))));
+  const base = part(() => {});
+  t.is(
+    part((s) => (s.build.artifacts = ["/out/node", "/out/cli"])),
+    base,
+    "artifacts: extraction only",
+  );
+  t.is(
+    part((s) => (s.build.version = { file: "/out/VERSION.txt" })),
+    base,
+    "a version file: extraction only",
+  );
+  t.not(
+    part((s) => (s.build.version = { command: "/out/node --version" })),
+    base,
+    "a version command is a step",
+  );
+  t.not(
+    part((s) => (s.build.steps = ["true"])),
+    base,
+  );
+  t.not(
+    part((s) => (s.build.env = { A: "1" })),
+    base,
   );
 });
 
