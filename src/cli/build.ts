@@ -20,7 +20,7 @@ export async function cmdImages(args: ParsedArgs): Promise<number> {
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
       broken++;
-      process.stdout.write(`${n.padEnd(24)} (cannot be loaded: see below)\n`);
+      process.stdout.write(`${n.padEnd(24)} (cannot be loaded: the error is on stderr)\n`);
       process.stderr.write(`${e.message}\n`);
     }
   }

@@ -64,7 +64,7 @@ test("images lists every spec when one cannot be loaded, names that one's error 
   writeFileSync(spec, readFileSync(spec, "utf8").replace("../../../../src/spec/define", join(__dirname, "../../src/spec/define")));
   const r = await runCli(["images", "--images", root]);
   t.is(r.code, 1);
-  t.regex(r.stdout, /^fullnode\/broken\s+\(cannot be loaded: see below\)$/m);
+  t.regex(r.stdout, /^fullnode\/broken\s+\(cannot be loaded: the error is on stderr\)$/m);
   t.regex(r.stdout, /^fullnode\/fixnode\s+fixnode\s+fixture fullnode/m, "the others are listed");
   t.regex(r.stderr, /image fullnode\/broken: .*broken\.ts could not be loaded: Cannot find module '\.\/define'/);
   t.notRegex(r.stderr, /\n\s+at /, "no stack trace");
