@@ -2,6 +2,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileBackendDir, promotionPlan, readStackOutputs, type ExportedImages } from "../pulumi/promotion";
 import { allowOnly, UsageError, type ParsedArgs } from "./args";
+import { stackFileConfig } from "./statusStackFile";
+import { STACK_NAME } from "../pulumi/configKeys";
 
 const short = (id?: string) => (id ? id.slice(0, 19) : "-");
 
@@ -11,7 +13,15 @@ export async function cmdPromote(args: ParsedArgs): Promise<number> {
   if (args.positional.length !== 2) throw new UsageError("promote takes two stacks: npx cybernode promote staging prod");
   const [from, to] = args.positional;
   if (from === to) throw new UsageError(`promote needs two different stacks (got ${from} twice)`);
+  for (const s of [from, to]) if (!STACK_NAME.test(s)) throw new UsageError(`'${s}' is not a stack name`);
   const projectDir = resolve(".");
+  const stackFile = join(projectDir, "stacks", `Pulumi.${to}.yaml`);
+  if (!existsSync(stackFile)) {
+    process.stderr.write(
+      `cybernode promote: stack ${to} has no stack file stacks/Pulumi.${to}.yaml; create it for the target host first (README: "Stacks: one per cybernode host")\n`,
+    );
+    return 1;
+  }
   const state = args.options.get("state");
   const backend = state ? resolve(state) : fileBackendDir(projectDir);
   const source = readStackOutputs(backend, "cybernode", from);
@@ -27,9 +37,8 @@ export async function cmdPromote(args: ParsedArgs): Promise<number> {
     return 1;
   }
   const target = (readStackOutputs(backend, "cybernode", to)?.images as ExportedImages | undefined) ?? {};
-  const stackFile = join(projectDir, "stacks", `Pulumi.${to}.yaml`);
-  const config = existsSync(stackFile) ? readFileSync(stackFile, "utf8") : "";
-  const promoteFrom = /cybernode:promoteFrom:\s*(\S+)/.exec(config)?.[1];
+  // Read as YAML, as Pulumi reads it: a comment is not a setting, a quoted value is one.
+  const promoteFrom = stackFileConfig(readFileSync(stackFile, "utf8"), `stacks/Pulumi.${to}.yaml`).raw.promoteFrom;
   const rows = promotionPlan(images, target);
   process.stdout.write(`promote ${from} -> ${to} (state: ${backend})\n`);
   for (const r of rows) {

@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { STACK_NAME } from "../pulumi/configKeys";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { DockerError, onDockerHost, runDocker } from "../docker/cli";
@@ -38,7 +39,7 @@ export function statusOptions(args: ParsedArgs, cwd: string): StatusOptions {
   if (args.positional.length)
     throw new UsageError(`status takes no arguments (got ${args.positional.join(" ")}); choose the stack with --stack NAME`);
   const stack = values.get("stack") ?? "local";
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(stack)) throw new UsageError(`'${stack}' is not a stack name`);
+  if (!STACK_NAME.test(stack)) throw new UsageError(`'${stack}' is not a stack name`);
   return { stack, stacksDir: resolve(cwd, values.get("stacks-dir") ?? "stacks"), json: args.flags.has("json") };
 }
 

@@ -1,5 +1,6 @@
 import { load } from "js-yaml";
 import { InputError } from "../spec/errors";
+import { misspelledNamespaces, projectKey } from "../pulumi/configKeys";
 
 /**
  * A stack file as `cybernode status` reads it without Pulumi: `config` values by key, secrets (`secure:`)
@@ -27,7 +28,8 @@ function scrubSecure(v: unknown): { value: unknown; secret: boolean } {
 }
 
 /**
- * The `cybernode:*` keys of a stack file as the Pulumi program receives them: plain values as strings,
+ * The project's keys of a stack file (`cybernode:nodes`, or `nodes` without a namespace, as Pulumi reads it)
+ * as the Pulumi program receives them: plain values as strings,
  * objects as JSON text; `{ secure: v1:... }` values become placeholders and their keys are marked secret.
  */
 export function stackFileConfig(text: string, stackFile: string): { raw: Record<string, unknown>; secretKeys: Set<string> } {
@@ -44,11 +46,14 @@ export function stackFileConfig(text: string, stackFile: string): { raw: Record<
     (config != null && typeof config !== "object")
   )
     throw new InputError(`stack file ${stackFile}`, ['must be a YAML map with a config: section, e.g. config: { "cybernode:host": ... }']);
+  const entries = Object.entries((config ?? {}) as Record<string, unknown>);
+  const typos = misspelledNamespaces(entries.map(([k]) => k));
+  if (typos.length) throw new InputError(`stack file ${stackFile}`, typos);
   const raw: Record<string, unknown> = {};
   const secretKeys = new Set<string>();
-  for (const [k, v] of Object.entries((config ?? {}) as Record<string, unknown>)) {
-    if (!k.startsWith("cybernode:")) continue;
-    const key = k.slice("cybernode:".length);
+  for (const [k, v] of entries) {
+    const key = projectKey(k);
+    if (key === null) continue;
     const { value, secret } = scrubSecure(v);
     if (secret) secretKeys.add(key);
     if (isSecure(v)) raw[key] = placeholder(key);

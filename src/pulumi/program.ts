@@ -10,6 +10,8 @@ import type { ResolvedSpec } from "../spec/validate";
 import { passwdUid } from "../cli/doctor";
 import { fillSecrets, validateStackConfig, type NodePlan, type StackPlan } from "./config";
 import { Image } from "./imageResource";
+import { misspelledNamespaces } from "./configKeys";
+import { InputError } from "../spec/errors";
 import { DataDir } from "./dataDirResource";
 import type { NodeOperation } from "./nodeOperation";
 
@@ -41,6 +43,8 @@ export function deployStack(o: ProgramOptions = {}) {
   const stack = pulumi.getStack();
   const { raw, secretKeys } = readStackConfig();
   const stackFile = `stacks/Pulumi.${stack}.yaml`;
+  const typos = misspelledNamespaces(Object.keys(pulumi.runtime.allConfig()));
+  if (typos.length) throw new InputError(`stack file ${stackFile}`, typos);
   const catalogue = loadCatalogue(projectDir, imagesDirsFromConfig(raw.imagesDirs, stackFile), stackFile);
   const specs = new Map([...catalogue].map(([name, c]) => [name, c.spec]));
   const cyberUid = existsSync("/etc/passwd") ? passwdUid(readFileSync("/etc/passwd", "utf8"), "cyber") : null;

@@ -10,14 +10,15 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs `node bin/cybernode.js ...args`; `whileRunning` may act on the child (e.g. send SIGINT). */
+/** Runs `node bin/cybernode.js ...args` (in `cwd`, default this process's); `whileRunning` may act on the child (e.g. send SIGINT). */
 export function runCli(
   args: string[],
   env: NodeJS.ProcessEnv = {},
   whileRunning?: (child: ReturnType<typeof spawn>) => void,
+  cwd?: string,
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], cwd });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));

@@ -98,7 +98,8 @@ export async function runStackWithMocks(
   const doc = load(readFileSync(stackFile, "utf8")) as { config?: Record<string, unknown> };
   const config: Record<string, string> = {};
   const secretKeys: string[] = [];
-  const set = (k: string, v: unknown, secret: boolean) => {
+  const set = (key: string, v: unknown, secret: boolean) => {
+    const k = key.includes(":") ? key : `cybernode:${key}`; // Pulumi files a key without a namespace under the project's
     config[k] = typeof v === "string" ? v : JSON.stringify(v);
     if (secret && !secretKeys.includes(k)) secretKeys.push(k);
   };

@@ -86,3 +86,26 @@ test("promote refuses: same stack twice, a source without state, a source withou
   t.regex(empty.stderr, /stack empty exports no images/);
   rmSync(dir, { recursive: true, force: true });
 });
+
+test("promote refuses a target without a stack file or a name that is not a stack, and reads promoteFrom as YAML", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "cybernode-state-"));
+  writeState(dir, "staging", { images: { "fullnode/btcd": { imageId: A, version: "btcd v0.26.2" } } });
+  const nosuch = await runCli(["promote", "staging", "nosuch", "--state", dir]);
+  t.is(nosuch.code, 1);
+  t.regex(nosuch.stderr, /stack nosuch has no stack file stacks\/Pulumi\.nosuch\.yaml; create it/);
+  t.is((await runCli(["promote", "staging", "../etc/passwd", "--state", dir])).code, 2);
+
+  // A project of its own: a commented line is not a setting, a quoted value is one.
+  const project = mkdtempSync(join(tmpdir(), "cybernode-promote-"));
+  mkdirSync(join(project, "stacks"));
+  const target = join(project, "stacks/Pulumi.prod.yaml");
+  writeFileSync(target, "config:\n  cybernode:host: unix:///var/run/docker.sock\n  # later: cybernode:promoteFrom: staging\n");
+  const commented = await runCli(["promote", "staging", "prod", "--state", dir], {}, undefined, project);
+  t.is(commented.code, 0, commented.stderr);
+  t.regex(commented.stdout, /note: stacks\/Pulumi\.prod\.yaml does not set cybernode:promoteFrom: staging/);
+  writeFileSync(target, 'config:\n  cybernode:promoteFrom: "staging"\n');
+  const quoted = await runCli(["promote", "staging", "prod", "--state", dir], {}, undefined, project);
+  t.regex(quoted.stdout, /^next: npx pulumi preview --stack prod/m);
+  rmSync(project, { recursive: true, force: true });
+  rmSync(dir, { recursive: true, force: true });
+});

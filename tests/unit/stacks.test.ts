@@ -1,5 +1,6 @@
 import test, { type ExecutionContext } from "ava";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { load } from "js-yaml";
 import { loadSpec } from "../../src/spec/load";
 import { join } from "node:path";
@@ -305,3 +306,18 @@ test.serial(
     t.deepEqual(dir.secretFiles, [["rpc.conf", "rpcuser=cybernode\nrpcpass=${random}\n"]], "a template: the password is made on the host");
   },
 );
+
+test("under mocks, a stack file key in a misspelled namespace fails the program naming the key; one without a namespace is the project's", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "cybernode-stackfile-"));
+  const file = join(dir, "Pulumi.node9.yaml");
+  writeFileSync(file, "config:\n  cybrnode:host: ssh://cyber@node9\n  cybernode:images: []\n");
+  const err = await t.throwsAsync(runStackWithMocks("node9", file, { plain: PLAIN }));
+  t.regex(
+    err!.message,
+    /stack file stacks\/Pulumi\.node9\.yaml: cybrnode:host: 'cybrnode' is not this project's namespace.*write cybernode:host/,
+  );
+  writeFileSync(file, "config:\n  host: ssh://cyber@node9\n  images: []\n");
+  const { outputs } = await runStackWithMocks("node9", file, { plain: PLAIN });
+  t.is(outputs.host, "ssh://cyber@node9", "the key without a namespace is cybernode:host");
+  rmSync(dir, { recursive: true, force: true });
+});

@@ -21,6 +21,7 @@ import {
   unreachableReason,
 } from "../../src/cli/statusReport";
 import { stackFileConfig, withUnsetSecrets } from "../../src/cli/statusStackFile";
+import { misspelledNamespaces, projectKey } from "../../src/pulumi/configKeys";
 import type { NodePlan } from "../../src/pulumi/config";
 import { InputError } from "../../src/spec/errors";
 
@@ -185,6 +186,28 @@ test("stack files become the raw config Pulumi gives the program; secure values 
   const bad = t.throws(() => stackFileConfig("config: [unclosed", "stacks/Pulumi.bad.yaml"), { instanceOf: InputError });
   t.regex(bad.message, /stack file stacks\/Pulumi\.bad\.yaml: is not valid YAML/);
   t.throws(() => stackFileConfig("- a list", "f"), { message: /must be a YAML map with a config: section/ });
+});
+
+test("stack-file keys as Pulumi reads them: no namespace is the project's, a provider's namespace is not ours, a misspelled one is refused", (t) => {
+  const s = stackFileConfig(
+    "config:\n  nodes: { btcd: { image: fullnode/btcd } }\n  cybernode:host: ssh://cyber@node9\n  docker:host: unix:///other.sock\n",
+    "stacks/Pulumi.node9.yaml",
+  );
+  t.deepEqual(s.raw, { nodes: '{"btcd":{"image":"fullnode/btcd"}}', host: "ssh://cyber@node9" });
+  for (const typo of ["cybrnode:host", "Cybernode:host", "cybernodes:host"]) {
+    const err = t.throws(() => stackFileConfig(`config:\n  ${typo}: ssh://cyber@node9\n`, "stacks/Pulumi.node9.yaml"), {
+      instanceOf: InputError,
+    });
+    t.true(
+      err!.message.startsWith(`stack file stacks/Pulumi.node9.yaml: ${typo}: '${typo.split(":")[0]}' is not this project's namespace`),
+      err!.message,
+    );
+    t.regex(err!.message, /write cybernode:host$/);
+  }
+  t.deepEqual(misspelledNamespaces(["docker:host", "kubernetes:context", "aws:region", "pulumi:tags", "cybernode:uid", "uid"]), []);
+  t.is(projectKey("cybernode:uid"), "uid");
+  t.is(projectKey("uid"), "uid");
+  t.is(projectKey("docker:host"), null);
 });
 
 test("loadStackPlan validates a real stack file as pulumi up would; a missing one lists the stacks", (t) => {
