@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { fileBackendDir, promotionPlan, readStackOutputs, type ExportedImages } from "../pulumi/promotion";
+import { fileBackendDir, imagesUsedBy, promotionPlan, readStackOutputs, type ExportedImages } from "../pulumi/promotion";
 import { allowOnly, UsageError, type ParsedArgs } from "./args";
 import { stackFileConfig } from "./statusStackFile";
 import { STACK_NAME } from "../pulumi/configKeys";
@@ -38,8 +38,13 @@ export async function cmdPromote(args: ParsedArgs): Promise<number> {
   }
   const target = (readStackOutputs(backend, "cybernode", to)?.images as ExportedImages | undefined) ?? {};
   // Read as YAML, as Pulumi reads it: a comment is not a setting, a quoted value is one.
-  const promoteFrom = stackFileConfig(readFileSync(stackFile, "utf8"), `stacks/Pulumi.${to}.yaml`).raw.promoteFrom;
-  const rows = promotionPlan(images, target);
+  const { raw } = stackFileConfig(readFileSync(stackFile, "utf8"), `stacks/Pulumi.${to}.yaml`);
+  const promoteFrom = raw.promoteFrom;
+  // Only the images the target's nodes (and cybernode:images) use: the others are not deployed there.
+  const used = imagesUsedBy(raw);
+  const all = promotionPlan(images, target);
+  const rows = used ? all.filter((r) => used.has(r.image)) : all;
+  const unused = all.filter((r) => !rows.includes(r)).map((r) => r.image);
   process.stdout.write(`promote ${from} -> ${to} (state: ${backend})\n`);
   for (const r of rows) {
     const what =
@@ -54,6 +59,7 @@ export async function cmdPromote(args: ParsedArgs): Promise<number> {
   }
   const changes = rows.filter((r) => r.action === "update" || r.action === "add").length;
   process.stdout.write(`${changes} image(s) would change on ${to}.\n`);
+  if (unused.length) process.stdout.write(`not used by ${to}'s nodes (left out): ${unused.join(", ")}\n`);
   if (promoteFrom !== from) {
     process.stdout.write(
       `note: stacks/Pulumi.${to}.yaml does not set cybernode:promoteFrom: ${from}; set it so \`pulumi up --stack ${to}\` deploys exactly these images: npx pulumi config set --stack ${to} cybernode:promoteFrom ${from}\n`,

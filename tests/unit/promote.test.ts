@@ -2,7 +2,7 @@ import test from "ava";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileBackendDir, promotionPlan, readStackOutputs } from "../../src/pulumi/promotion";
+import { fileBackendDir, imagesUsedBy, promotionPlan, readStackOutputs } from "../../src/pulumi/promotion";
 import { runCli } from "../helpers/cli";
 
 const A = `sha256:${"a".repeat(64)}`;
@@ -107,5 +107,25 @@ test("promote refuses a target without a stack file or a name that is not a stac
   const quoted = await runCli(["promote", "staging", "prod", "--state", dir], {}, undefined, project);
   t.regex(quoted.stdout, /^next: npx pulumi preview --stack prod/m);
   rmSync(project, { recursive: true, force: true });
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test("promote lists only the images the target's nodes use; the source's others are named as left out", async (t) => {
+  t.deepEqual(
+    [...(imagesUsedBy({ nodes: '{"a":{"image":"fullnode/btcd"},"b":{"image":"fullnode/geth"}}', images: '["fullnode/beacon"]' }) ?? [])],
+    ["fullnode/btcd", "fullnode/geth", "fullnode/beacon"],
+  );
+  t.is(imagesUsedBy({ host: "unix:///var/run/docker.sock" }), null, "a stack naming no image: nothing to narrow to");
+  const dir = mkdtempSync(join(tmpdir(), "cybernode-state-"));
+  writeState(dir, "staging", {
+    images: { "fullnode/btcd": { imageId: A, version: "btcd v0.26.2" }, "fullnode/fixnode": { imageId: B, version: "1.0.0" } },
+  });
+  // The project's stacks/Pulumi.prod.yaml runs btcd only.
+  const r = await runCli(["promote", "staging", "prod", "--state", dir]);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /fullnode\/btcd\s+add/);
+  t.notRegex(r.stdout, /fullnode\/fixnode\s+add/);
+  t.regex(r.stdout, /^1 image\(s\) would change on prod\.$/m);
+  t.regex(r.stdout, /^not used by prod's nodes \(left out\): fullnode\/fixnode$/m);
   rmSync(dir, { recursive: true, force: true });
 });
