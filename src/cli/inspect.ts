@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { dockerMaybe } from "../docker/cli";
-import { layerEntries, mergeLayers } from "../archive/layerFiles";
+import { type LayerEntry, layerEntries, mergeLayers } from "../archive/layerFiles";
 import { readSavedImage } from "../build/assemble";
 import { runRepository } from "../archive/imageArchive";
 import { imagesRoot, listSpecNames } from "../spec/load";
@@ -16,16 +16,7 @@ export interface ListedFile {
 }
 
 /** Formats one entry as `tar -tv --numeric-owner` does. Pure. */
-export function formatListing(e: {
-  path: string;
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  mtime: Date;
-  type: string;
-  linkpath?: string;
-}): string {
+export function formatListing(e: LayerEntry): string {
   const kind =
     e.type === "Directory"
       ? "d"

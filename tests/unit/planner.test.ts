@@ -26,6 +26,14 @@ function loaded(inputs: Record<string, string> = {}): LoadedSpec {
   const spec = validateSpec("fullnode/node", { ...goodSpec(), build: { ...goodSpec().build, passEnv: ["GOPROXY"] } });
   return { spec, file: "(test)", dir };
 }
+/** A bin/ manifest of the files now in `bin` (one artifact, no libraries). */
+const manifestOf = (bin: string, o: { version: string; buildKey: string; extraction: string }) => ({
+  image: "fullnode/node",
+  ...o,
+  files: describeFiles(bin),
+  artifacts: ["node"],
+  libs: [] as string[],
+});
 const plan = (l: LoadedSpec, id = BASE_A, env: NodeJS.ProcessEnv = {}) =>
   planBuild(l, { baseMap: new Map([["golang:1.26-bookworm", "local/golang"]]), env, resolvedBases: base(id) });
 
@@ -62,15 +70,7 @@ test("bin/ is current only while its files match the manifest", (t) => {
   mkdirSync(join(bin, "libs"));
   writeFileSync(join(bin, "node"), "binary");
   writeFileSync(join(bin, "libs", "libc.so.6"), "lib");
-  const manifest = {
-    image: "fullnode/node",
-    version: "1.0",
-    buildKey: "k1",
-    extraction: "e1",
-    files: describeFiles(bin),
-    artifacts: ["node"],
-    libs: [],
-  };
+  const manifest = manifestOf(bin, { version: "1.0", buildKey: "k1", extraction: "e1" });
   writeFileSync(join(bin, MANIFEST_FILE), JSON.stringify(manifest));
   const read = readManifest(bin);
   t.is(read?.buildKey, "k1");
@@ -141,15 +141,7 @@ test("what extraction takes (artifact paths, version file, bundled libraries) is
 test("bin/ is current only for the same build key and the same extraction", (t) => {
   const bin = mkdtempSync(join(tmpdir(), "cybernode-bin-"));
   writeFileSync(join(bin, "node"), "binary");
-  const manifest = {
-    image: "fullnode/node",
-    version: "1",
-    buildKey: "k1",
-    extraction: "e1",
-    files: describeFiles(bin),
-    artifacts: ["node"],
-    libs: [],
-  };
+  const manifest = manifestOf(bin, { version: "1", buildKey: "k1", extraction: "e1" });
   writeFileSync(join(bin, MANIFEST_FILE), JSON.stringify(manifest));
   t.deepEqual(currentManifest(bin, "k1", "e1"), manifest);
   t.is(currentManifest(bin, "k2", "e1"), null, "another build");
@@ -162,15 +154,7 @@ test("bin/ is current only for the same build key and the same extraction", (t) 
 test("bin/ verification is remembered by stat signature, and any write since is still caught", (t) => {
   const bin = mkdtempSync(join(tmpdir(), "cybernode-bin-"));
   writeFileSync(join(bin, "node"), "binary v1");
-  const m = {
-    image: "fullnode/node",
-    version: "1",
-    buildKey: "k",
-    extraction: "e",
-    files: describeFiles(bin),
-    artifacts: ["node"],
-    libs: [],
-  };
+  const m = manifestOf(bin, { version: "1", buildKey: "k", extraction: "e" });
   t.false(existsSync(join(bin, VERIFIED_FILE)));
   t.true(binMatchesManifest(bin, m), "hashed once");
   t.true(existsSync(join(bin, VERIFIED_FILE)), "the signatures are remembered");
@@ -191,15 +175,7 @@ test("the remembered run image ID is reused only for the same files, version, ru
   const spec = validateSpec("fullnode/node", goodSpec());
   const bin = mkdtempSync(join(tmpdir(), "cybernode-bin-"));
   writeFileSync(join(bin, "node"), "binary");
-  const m = {
-    image: "fullnode/node",
-    version: "1",
-    buildKey: "k",
-    extraction: "e",
-    files: describeFiles(bin),
-    artifacts: ["node"],
-    libs: [],
-  };
+  const m = manifestOf(bin, { version: "1", buildKey: "k", extraction: "e" });
   const key = runImageKey(spec, m, 0, "amd64") as string;
   t.regex(key, /^[0-9a-f]{64}$/);
   t.is(runImageKey(spec, { ...m, buildKey: "other steps, same binaries" }, 0, "amd64"), key, "identical binaries keep the ID");
