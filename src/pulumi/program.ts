@@ -10,23 +10,28 @@ import type { ResolvedSpec } from "../spec/validate";
 import { passwdUid } from "../cli/doctor";
 import { fillSecrets, validateStackConfig, type NodePlan, type StackPlan } from "./config";
 import { Image } from "./imageResource";
-import { misspelledNamespaces } from "./configKeys";
+import { misspelledNamespaces, projectKey } from "./configKeys";
 import { InputError } from "../spec/errors";
 import { DataDir } from "./dataDirResource";
 import type { NodeOperation } from "./nodeOperation";
 
 const DEFAULT_HOST = "unix:///var/run/docker.sock";
 
-/** Reads every `cybernode:*` key of the stack and which of them are secrets. */
-export function readStackConfig(): { raw: Record<string, unknown>; secretKeys: Set<string> } {
+/**
+ * Reads every `cybernode:*` key of the stack and which of them are secrets; a key in a misspelled namespace
+ * (configKeys.ts) fails naming the stack file.
+ */
+export function readStackConfig(stackFile: string): { raw: Record<string, unknown>; secretKeys: Set<string> } {
   const all = pulumi.runtime.allConfig();
+  const typos = misspelledNamespaces(Object.keys(all));
+  if (typos.length) throw new InputError(`stack file ${stackFile}`, typos);
   // isConfigSecret is exported by the runtime but not typed.
   const isSecret = (pulumi.runtime as unknown as { isConfigSecret?: (k: string) => boolean }).isConfigSecret ?? (() => false);
   const raw: Record<string, unknown> = {};
   const secretKeys = new Set<string>();
   for (const [k, v] of Object.entries(all)) {
-    if (!k.startsWith("cybernode:")) continue;
-    const key = k.slice("cybernode:".length);
+    const key = projectKey(k);
+    if (key === null) continue;
     raw[key] = v;
     if (isSecret(k)) secretKeys.add(key);
   }
@@ -41,10 +46,8 @@ export interface ProgramOptions {
 export function deployStack(o: ProgramOptions = {}) {
   const projectDir = resolve(o.projectDir ?? process.cwd());
   const stack = pulumi.getStack();
-  const { raw, secretKeys } = readStackConfig();
   const stackFile = `stacks/Pulumi.${stack}.yaml`;
-  const typos = misspelledNamespaces(Object.keys(pulumi.runtime.allConfig()));
-  if (typos.length) throw new InputError(`stack file ${stackFile}`, typos);
+  const { raw, secretKeys } = readStackConfig(stackFile);
   const catalogue = loadCatalogue(projectDir, imagesDirsFromConfig(raw.imagesDirs, stackFile), stackFile);
   const specs = new Map([...catalogue].map(([name, c]) => [name, c.spec]));
   const cyberUid = existsSync("/etc/passwd") ? passwdUid(readFileSync("/etc/passwd", "utf8"), "cyber") : null;
