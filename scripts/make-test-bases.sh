@@ -115,4 +115,17 @@ build "$DEBIAN_IMG" make_debian
 build "$GOLANG_IMG" make_golang
 
 docker image ls --format '{{.Repository}}:{{.Tag}}\t{{.Size}}' | grep '^cybernode-test/' || true
-echo "CYBERNODE_BASE_IMAGES=golang:1.26-bookworm=$GOLANG_IMG,debian:bookworm=$DEBIAN_IMG,busybox:stable=$BUSYBOX_IMG"
+# Map the names the specs use to these stand-ins for every checkout on this machine (the machine-wide
+# mapping file, README "Base-image mapping"), so `npm run up` and `cybernode build` work here as
+# written. Entries of the file's own are kept; ours are set.
+MAP_FILE=${CYBERNODE_MACHINE_BASE_MAP:-/etc/cybernode/base-images.json}
+mkdir -p "$(dirname "$MAP_FILE")"
+node -e '
+  const fs = require("fs");
+  const [file, ...pairs] = process.argv.slice(1);
+  let map = {};
+  try { map = JSON.parse(fs.readFileSync(file, "utf8")); } catch {}
+  for (const p of pairs) { const i = p.indexOf("="); map[p.slice(0, i)] = p.slice(i + 1); }
+  fs.writeFileSync(file, JSON.stringify(map, null, 2) + "\n");
+' "$MAP_FILE" "golang:1.26-bookworm=$GOLANG_IMG" "debian:bookworm=$DEBIAN_IMG" "busybox:stable=$BUSYBOX_IMG"
+log "base-image mapping in $MAP_FILE: $(tr -d ' \n' <"$MAP_FILE")"

@@ -13,10 +13,21 @@ if [[ "${CYBERNODE_SKIP_DOCKER:-}" != "1" ]]; then
   # Podman from Debian, its container limits, the base images in its store (tests/podman starts its API service).
   [[ "${CYBERNODE_SKIP_PODMAN:-}" == "1" ]] || bash scripts/start-podman.sh
 fi
+# The user the nodes run as (README "Set-up"), as an operator makes it before the first `npm run up`.
+if [[ $(id -u) == 0 ]] && ! id cyber >/dev/null 2>&1; then useradd --create-home cyber; fi
+export PULUMI_SKIP_UPDATE_CHECK=true # the CLI's update check asks Pulumi's servers, which are out of reach here
 [[ -d node_modules ]] && [[ node_modules/.package-lock.json -nt package-lock.json ]] || npm ci --no-audit --no-fund
 # The real Pulumi engine for tests/engine (built from Go modules when no CLI is found; cached).
 if [[ "${CYBERNODE_SKIP_ENGINE:-}" != "1" ]]; then
   bash scripts/install-pulumi.sh
+  # Pulumi's Node.js language host and Docker provider plugin: a normal Pulumi install downloads them;
+  # these machines cannot reach Pulumi's downloads and keep them in ../shared/toolchain (its README).
+  toolchain=${CYBERNODE_PULUMI_TOOLCHAIN:-../shared/toolchain}
+  if [[ -x "$toolchain/install.sh" ]]; then
+    bash "$toolchain/install.sh"
+  else
+    echo "[test] no $toolchain/install.sh: the deploy tests need the CLI's Node.js language host and the Docker provider plugin 5.2.0 in place" >&2
+  fi
   # The Kubernetes suite: a single-node cluster's binaries and Pulumi's Kubernetes provider, built from
   # Go modules once and cached in /var/cache/cybernode (tests/kubernetes starts and stops the cluster).
   if [[ "${CYBERNODE_SKIP_KUBERNETES:-}" != "1" && "${CYBERNODE_SKIP_DOCKER:-}" != "1" ]]; then

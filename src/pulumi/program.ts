@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { baseImageMapFromEnv, mappingFor } from "../build/baseImages";
 import { digestInputs } from "../build/inputs";
 import { sha256, stableJson } from "../plan/hash";
 import { extractionHash, stepsPart } from "../plan/steps";
@@ -13,7 +14,7 @@ import { Image } from "./imageResource";
 import { misspelledNamespaces, projectKey } from "./configKeys";
 import { InputError } from "../spec/errors";
 import { DataDir } from "./dataDirResource";
-import type { NodeOperation } from "./nodeOperation";
+import { containerSettings } from "./containerSettings";
 
 const DEFAULT_HOST = "unix:///var/run/docker.sock";
 
@@ -57,6 +58,8 @@ export function deployStack(o: ProgramOptions = {}) {
   // buildOn local: build with this machine's Docker and load the run image onto the host if it is remote.
   const buildHost = plan.buildOn === "host" && !local ? plan.host : "";
   const promoted = plan.promoteFrom ? promotedImages(plan.promoteFrom, plan.stack) : undefined;
+  // The machine's and the project's base-image mapping (as the CLI reads them), the stack's key on top.
+  const bases = { ...Object.fromEntries(baseImageMapFromEnv(process.env, { projectDir })), ...plan.baseImages };
   const images = new Map<string, Image>();
   for (const name of plan.images) {
     const { spec, root } = catalogue.get(name) as { spec: ResolvedSpec; root: string };
@@ -69,7 +72,7 @@ export function deployStack(o: ProgramOptions = {}) {
         image: name,
         projectDir,
         imagesRoot: root,
-        baseImages: plan.baseImages,
+        baseImages: mappingFor([spec.build.from, spec.run.base], bases),
         buildEnv,
         buildHost,
         // A cluster without a registry gets its images imported into the node's containerd.
@@ -158,19 +161,6 @@ export function promotedConfigDigest(
   return id;
 }
 
-/** A node's own health check for the Container, or undefined to keep the run image's. */
-export function containerHealthcheck(h: NodeOperation["health"]): docker.types.input.ContainerHealthcheck | undefined {
-  if (h === "image") return undefined;
-  if (h === "off") return { tests: ["NONE"] };
-  return {
-    tests: ["CMD", ...h.command],
-    interval: `${h.interval}s`,
-    timeout: `${h.timeout}s`,
-    startPeriod: `${h.startPeriod}s`,
-    retries: h.retries,
-  };
-}
-
 /** The stack's Docker provider and one container per node, each running its image's run image by ID. */
 function nodeContainers(plan: StackPlan, images: Map<string, Image>): docker.Container[] {
   const provider = new docker.Provider(`host-${plan.stack}`, { host: plan.host });
@@ -208,7 +198,6 @@ function nodeContainer(
     host: plan.host,
     secretFiles: node.secretFiles,
   });
-  const op = node.operation;
   // Args with ${secret:key} become a secret output, so they never show in plain state or previews.
   const command: pulumi.Input<string[]> = node.secrets.length
     ? pulumi
@@ -218,37 +207,10 @@ function nodeContainer(
   return new docker.Container(
     node.name,
     {
-      name: node.name,
+      ...containerSettings(node, plan),
       image: imageId,
-      restart: node.restart,
-      user: `${plan.uid}:${plan.uid}`,
       command,
-      envs: node.env.map(([k, v]) => `${k}=${v}`),
-      ports: node.ports.map((p) => ({ internal: p.port, external: p.hostPort, ip: p.bind, protocol: p.protocol })),
       volumes: [{ hostPath: dataDir.path, containerPath: "/cyberdata" }],
-      labels: [
-        { label: "cybernode.node", value: node.name },
-        { label: "cybernode.image", value: node.image },
-        { label: "cybernode.stack", value: plan.stack },
-        ...node.labels.map(([label, value]) => ({ label, value })),
-      ],
-      mustRun: true,
-      // Hardening defaults (see NodeSecurity); each can be turned off per node in the stack config.
-      readOnly: node.security.readOnlyRoot,
-      tmpfs: node.security.readOnlyRoot ? { "/tmp": `rw,nosuid,nodev,size=${node.security.tmpSize}` } : undefined,
-      securityOpts: node.security.noNewPrivileges ? ["no-new-privileges:true"] : [],
-      capabilities: { drops: node.security.capDrop, adds: node.security.capAdd },
-      // Daemons flush their databases on the stop signal: docker stop (stopTimeout) and replacements or
-      // destroys (destroyGraceSeconds) wait the grace period before SIGKILL. Without them the provider
-      // kills the container at once.
-      stopSignal: op.stopSignal,
-      stopTimeout: op.stopGrace,
-      destroyGraceSeconds: op.stopGrace,
-      healthcheck: containerHealthcheck(op.health),
-      memory: op.memoryMiB,
-      cpus: op.cpus,
-      logDriver: "json-file",
-      logOpts: { "max-size": op.logs.maxSize, "max-file": String(op.logs.maxFiles) },
     },
     // Fixed names and host ports: the old container must go before its replacement starts.
     { provider, deleteBeforeReplace: true, dependsOn: [image, dataDir] },

@@ -2,7 +2,10 @@ import test from "ava";
 import { firstMissingStep, planSteps, versionFile, VERSION_COMMAND_FILE } from "../../src/plan/steps";
 import { validateSpec } from "../../src/spec/validate";
 import { parseLdd } from "../../src/plan/ldd";
-import { parseBaseImageMap } from "../../src/build/baseImages";
+import { baseImageMapFromEnv, mappingFor, parseBaseImageMap } from "../../src/build/baseImages";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { InputError } from "../../src/spec/errors";
 import { goodSpec, withChange } from "../helpers/specs";
 
@@ -105,4 +108,41 @@ test("base image mapping parses from=to pairs and rejects malformed ones", (t) =
   t.is(parseBaseImageMap("").size, 0);
   t.throws(() => parseBaseImageMap("golang"), { instanceOf: InputError, message: /from=to/ });
   t.throws(() => parseBaseImageMap("golang="), { instanceOf: InputError });
+});
+
+test("base-image mapping: machine file, then the project's file, then CYBERNODE_BASE_IMAGES; each entry over the one before", (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "cybernode-basemap-"));
+  const machineFile = join(dir, "machine.json");
+  writeFileSync(
+    machineFile,
+    JSON.stringify({ "golang:1.26-bookworm": "machine/go", "debian:bookworm": "machine/debian", "busybox:stable": "machine/bb" }),
+  );
+  mkdirSync(join(dir, "project"));
+  writeFileSync(join(dir, "project", "cybernode.base-images.json"), JSON.stringify({ "debian:bookworm": "project/debian" }));
+  const map = baseImageMapFromEnv({ CYBERNODE_BASE_IMAGES: "busybox:stable=env/bb" }, { projectDir: join(dir, "project"), machineFile });
+  t.deepEqual(Object.fromEntries(map), {
+    "golang:1.26-bookworm": "machine/go",
+    "debian:bookworm": "project/debian",
+    "busybox:stable": "env/bb",
+  });
+  t.is(baseImageMapFromEnv({}, { projectDir: dir, machineFile: join(dir, "none.json") }).size, 0, "no file, no variable: no mapping");
+  writeFileSync(machineFile, "{ not json");
+  t.throws(() => baseImageMapFromEnv({}, { projectDir: dir, machineFile }), {
+    instanceOf: InputError,
+    message: /machine\.json.*not valid JSON/s,
+  });
+  writeFileSync(machineFile, JSON.stringify({ "golang:1.26-bookworm": "" }));
+  t.throws(() => baseImageMapFromEnv({}, { projectDir: dir, machineFile }), {
+    message: /"golang:1.26-bookworm" must map to an image name/,
+  });
+});
+
+test("a stack's images get only the mapping entries of their own bases", (t) => {
+  const map = { "golang:1.26-bookworm": "local/go", "debian:bookworm": "local/debian", "busybox:stable": "local/bb" };
+  t.deepEqual(mappingFor(["golang:1.26-bookworm", "scratch"], map), { "golang:1.26-bookworm": "local/go" });
+  t.deepEqual(mappingFor(["golang:1.26-bookworm", "debian:bookworm"], map), {
+    "golang:1.26-bookworm": "local/go",
+    "debian:bookworm": "local/debian",
+  });
+  t.deepEqual(mappingFor(["alpine:3"], map), {});
 });

@@ -283,7 +283,8 @@ test.serial(
     const file = join(PROJECT, "stacks/Pulumi.local.yaml");
     const nodes = nodesOf("local");
     nodes.btcd = { ...nodes.btcd, health: { interval: 120 }, memory: "1.5g", cpus: 2, stopSignal: "INT", stopGrace: 900 };
-    nodes.fixnode = { ...nodes.fixnode, health: false, logs: { maxSize: "10m", maxFiles: 2 } };
+    const { memory: _m, cpus: _c, ...fixnode } = nodes.fixnode as Json;
+    nodes.fixnode = { ...fixnode, health: false, logs: { maxSize: "10m", maxFiles: 2 } };
     const { declared } = await runStackWithMocks("local", file, { plain: { ...PLAIN, "cybernode:nodes": nodes } });
     const input = (name: string) => of(declared, /Container$/).find((c) => c.name === name)?.inputs as Json;
     const btcd = input("btcd");
@@ -296,6 +297,7 @@ test.serial(
       retries: spec.run.health?.retries,
     });
     t.is(btcd.memory, 1536, "MiB, as @pulumi/docker takes it");
+    t.is(btcd.memorySwap, 3072, "Docker's default swap, written out");
     t.is(btcd.cpus, "2");
     t.is(btcd.stopSignal, "SIGINT");
     t.is(btcd.stopTimeout, 900);

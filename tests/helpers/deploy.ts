@@ -1,0 +1,241 @@
+import test from "ava";
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import {
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { requireDocker } from "./docker";
+import { PROJECT, pulumiRoot, SKIP_ENGINE } from "./engine";
+
+/**
+ * The deploy tests run the product as a user does: real `pulumi` CLI processes (`npx pulumi …` in a
+ * fresh copy of the working tree), the project's Pulumi.yaml and index.ts through Pulumi's Node.js
+ * language host, the real Docker provider plugin, state in the copy's own `file://` backend. No
+ * Automation API, no mocks. Skipped (and counted) only with CYBERNODE_SKIP_ENGINE=1 or CYBERNODE_SKIP_DOCKER=1.
+ */
+export const SKIP_DEPLOY = SKIP_ENGINE;
+export const deployTest = SKIP_DEPLOY ? test.serial.skip : test.serial;
+
+/** Fails the file's tests at once, with what to do, when the CLI, its language host, the Docker provider or Docker is missing. */
+export function requireDeploy(): void {
+  test.before(async () => {
+    if (SKIP_DEPLOY) return;
+    const bin = join(pulumiRoot(), "bin");
+    if (!existsSync(join(bin, "pulumi-language-nodejs")))
+      throw new Error(
+        `the deploy tests run index.ts through Pulumi's Node.js language host, which is not beside the CLI in ${bin}: ` +
+          "a normal Pulumi install has it; here run bash ../shared/toolchain/install.sh (scripts/test.sh does), or set CYBERNODE_SKIP_ENGINE=1 to skip them.",
+      );
+    const plugins = spawnSync(join(bin, "pulumi"), ["plugin", "ls"], { encoding: "utf8" }).stdout ?? "";
+    if (!/^docker\s+resource\s+5\.2\.0\s/m.test(plugins))
+      throw new Error(
+        "the deploy tests need the Docker provider plugin 5.2.0 (@pulumi/docker's) in Pulumi's plugin cache: pulumi plugin install resource docker 5.2.0, " +
+          "or bash ../shared/toolchain/install.sh where Pulumi's downloads are out of reach.",
+      );
+    await requireDocker();
+  });
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Variables a checkout's processes never inherit: they would point Pulumi at another backend or account. */
+const DROPPED = ["PULUMI_BACKEND_URL", "PULUMI_ACCESS_TOKEN", "PULUMI_STACK", "CYBERNODE_BASE_IMAGES", "CYBERNODE_BASE_IMAGES_FILE"];
+
+/**
+ * A fresh copy of the working tree in a temporary folder, as `git clone` of it would be (tracked and
+ * new files, ignored ones left out: no node_modules, bin/, dist/ or state), with its own Pulumi state.
+ */
+export class Checkout {
+  readonly dir: string;
+  readonly env: NodeJS.ProcessEnv;
+
+  constructor(env: NodeJS.ProcessEnv = {}) {
+    this.dir = mkdtempSync(join(tmpdir(), "cybernode-deploy-"));
+    const files = execFileSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: PROJECT })
+      .toString()
+      .split("\0")
+      .filter(Boolean);
+    for (const f of files) {
+      const from = join(PROJECT, f);
+      if (!existsSync(from)) continue; // deleted in the working tree
+      const to = join(this.dir, f);
+      mkdirSync(dirname(to), { recursive: true });
+      if (lstatSync(from).isSymbolicLink()) symlinkSync(readlinkSync(from), to);
+      else copyFileSync(from, to); // keeps the mode (bin/ launchers stay executable)
+    }
+    const base = { ...process.env };
+    for (const k of DROPPED) delete base[k];
+    this.env = { ...base, PULUMI_CONFIG_PASSPHRASE: "", PULUMI_SKIP_UPDATE_CHECK: "true", ...env };
+  }
+
+  /** A command in the checkout; never throws (look at code). */
+  run(cmd: string, args: string[], o: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+    const child = this.spawn(cmd, args, o.env);
+    return finished(child, o.timeoutMs ?? 20 * 60_000, `${cmd} ${args.join(" ")}`);
+  }
+
+  spawn(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+    return spawn(cmd, args, { cwd: this.dir, env: { ...this.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  }
+
+  /** A shell command line, as a user types it in the checkout. */
+  sh(line: string, env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+    return this.run("sh", ["-c", line], { env });
+  }
+
+  /** `npx pulumi …` (the npm package's CLI, as the README's commands run it). */
+  pulumi(args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+    return this.run(join(this.dir, "node_modules/.bin/pulumi"), args, { env });
+  }
+
+  /** As pulumi(), failing with the command's output when it does not exit 0. */
+  async mustPulumi(args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+    const r = await this.pulumi(args, env);
+    if (r.code !== 0) throw new Error(`pulumi ${args.join(" ")} exited ${r.code}:\n${tail(r.stdout)}\n${tail(r.stderr)}`);
+    return r;
+  }
+
+  /** `pulumi preview --json`: the steps that are not "same", as "<op> <resource name>", sorted. */
+  async previewSteps(stack: string, env: NodeJS.ProcessEnv = {}): Promise<string[]> {
+    const r = await this.mustPulumi(["preview", "--stack", stack, "--json"], env);
+    const out = JSON.parse(r.stdout) as { steps?: { op: string; urn: string }[] };
+    return (out.steps ?? [])
+      .filter((s) => s.op !== "same")
+      .map((s) => `${s.op} ${s.urn.split("::").pop()}`)
+      .sort();
+  }
+
+  write(rel: string, text: string): void {
+    mkdirSync(dirname(join(this.dir, rel)), { recursive: true });
+    writeFileSync(join(this.dir, rel), text);
+  }
+
+  read(rel: string): string {
+    return readFileSync(join(this.dir, rel), "utf8");
+  }
+
+  /** The stack's state file in the checkout's file backend (Pulumi.yaml: file://./.pulumi-state). */
+  stateText(stack: string): string {
+    return readFileSync(join(this.dir, ".pulumi-state/.pulumi/stacks/cybernode", `${stack}.json`), "utf8");
+  }
+
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export const tail = (text: string, lines = 40) => text.split("\n").slice(-lines).join("\n");
+
+/** Collects a child's output and resolves when it exits (killing it past the timeout). */
+export function finished(child: ChildProcess, timeoutMs: number, what: string): Promise<RunResult> {
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (c: Buffer) => (stdout += c.toString()));
+  child.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${what} did not finish within ${timeoutMs / 1000} s:\n${tail(stdout)}\n${tail(stderr)}`));
+    }, timeoutMs);
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 1, stdout, stderr });
+    });
+  });
+}
+
+/** A container event as `docker events` reports it. */
+export interface ContainerEvent {
+  action: string;
+  name: string;
+  /** The signal of a `kill` event ("15", "9"). */
+  signal?: string;
+  exitCode?: string;
+}
+
+/** Docker's clock in seconds: event windows are read against it. */
+export const now = () => Date.now() / 1000;
+
+/**
+ * Container events between two times (seconds since the epoch) for containers with these labels
+ * (e.g. cybernode.stack=local), health-check execs left out. `env` picks the engine (DOCKER_HOST).
+ */
+export function containerEvents(since: number, until: number, labels: string[], env: NodeJS.ProcessEnv = process.env): ContainerEvent[] {
+  const r = spawnSync(
+    "docker",
+    [
+      "events",
+      "--since",
+      since.toFixed(3),
+      "--until",
+      until.toFixed(3),
+      "--filter",
+      "type=container",
+      ...labels.flatMap((l) => ["--filter", `label=${l}`]),
+      "--format",
+      "{{json .}}",
+    ],
+    { env, encoding: "utf8", timeout: 30_000 },
+  );
+  if (r.status !== 0) throw new Error(`docker events: ${r.stderr}`);
+  return r.stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { Action: string; Actor: { Attributes: Record<string, string> } })
+    .filter((e) => !e.Action.startsWith("exec_"))
+    .map((e) => ({
+      action: e.Action,
+      name: e.Actor.Attributes.name,
+      ...(e.Actor.Attributes.signal ? { signal: e.Actor.Attributes.signal } : {}),
+      ...(e.Actor.Attributes.exitCode ? { exitCode: e.Actor.Attributes.exitCode } : {}),
+    }));
+}
+
+/** `docker inspect` of a container as JSON (undefined when there is none by that name). */
+// biome-ignore lint/suspicious/noExplicitAny: docker inspect's JSON is read field by field
+export function inspectContainer(name: string, env: NodeJS.ProcessEnv = process.env): any {
+  const r = spawnSync("docker", ["container", "inspect", name], { env, encoding: "utf8" });
+  if (r.status !== 0) return undefined;
+  return (JSON.parse(r.stdout) as unknown[])[0];
+}
+
+/** Names of the containers on the engine that carry a label (e.g. cybernode.stack=local), running or not. */
+export function containersLabelled(label: string, env: NodeJS.ProcessEnv = process.env): string[] {
+  const r = spawnSync("docker", ["ps", "-a", "--filter", `label=${label}`, "--format", "{{.Names}}"], { env, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`docker ps: ${r.stderr}`);
+  return r.stdout.split("\n").filter(Boolean).sort();
+}
+
+/** Polls `probe` until it returns a value other than undefined/false, or throws after `ms`. */
+export async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined | false> | T | undefined | false): Promise<T> {
+  const t0 = Date.now();
+  let last: unknown;
+  while (Date.now() - t0 < ms) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v as T;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${what}: not within ${ms / 1000} s${last ? ` (${String(last)})` : ""}`);
+}

@@ -1,0 +1,89 @@
+import test from "ava";
+import { validateSpec } from "../../src/spec/validate";
+import { validateStackConfig, type StackContext } from "../../src/pulumi/config";
+import { containerSettings } from "../../src/pulumi/containerSettings";
+import { goodSpec } from "../helpers/specs";
+
+// What each node's docker.Container declares: the rules the README promises for every container.
+
+const ctx: StackContext = {
+  stack: "test",
+  stackFile: "stacks/Pulumi.test.yaml",
+  specs: new Map([["fullnode/node", validateSpec("fullnode/node", goodSpec())]]),
+  cyberUid: 1000,
+  secretKeys: new Set(),
+};
+const settingsOf = (node: Record<string, unknown>) => {
+  const plan = validateStackConfig({ nodes: { node: { image: "fullnode/node", ...node } } }, ctx);
+  return containerSettings(plan.nodes[0], plan);
+};
+
+test("hardened by default: read-only root with a tmpfs /tmp, no-new-privileges, every capability dropped, the stack's uid", (t) => {
+  const s = settingsOf({});
+  t.is(s.user, "1000:1000");
+  t.true(s.readOnly);
+  t.deepEqual(s.tmpfs, { "/tmp": "rw,nosuid,nodev,size=64m" });
+  t.deepEqual(s.securityOpts, ["no-new-privileges:true"]);
+  t.deepEqual(s.capabilities, { drops: ["ALL"], adds: [] });
+  t.true(s.mustRun);
+});
+
+test("each hardening default can be relaxed per node", (t) => {
+  const s = settingsOf({ readOnlyRoot: false, noNewPrivileges: false, capDrop: ["NET_RAW"], capAdd: ["CAP_NET_BIND_SERVICE"] });
+  t.false(s.readOnly);
+  t.is(s.tmpfs, undefined, "no tmpfs when the root is writable");
+  t.deepEqual(s.securityOpts, []);
+  t.deepEqual(s.capabilities, { drops: ["NET_RAW"], adds: ["NET_BIND_SERVICE"] });
+  t.deepEqual(settingsOf({ tmpSize: "16m" }).tmpfs, { "/tmp": "rw,nosuid,nodev,size=16m" });
+});
+
+test("the stop grace applies to docker stop and to Pulumi's replace and destroy alike; the signal is the spec's or the node's", (t) => {
+  const dflt = settingsOf({});
+  t.is(dflt.stopSignal, "SIGTERM");
+  t.is(dflt.stopTimeout, 60, "the default grace");
+  t.is(dflt.destroyGraceSeconds, 60, "never the provider's default of an immediate SIGKILL");
+  const own = settingsOf({ stopSignal: "SIGINT", stopGrace: 900 });
+  t.is(own.stopSignal, "SIGINT");
+  t.is(own.stopTimeout, 900);
+  t.is(own.destroyGraceSeconds, 900);
+});
+
+test("limits: memory in MiB with Docker's default swap written out (no update at every preview), CPUs as given; none by default", (t) => {
+  const none = settingsOf({});
+  t.is(none.memory, undefined);
+  t.is(none.memorySwap, undefined);
+  t.is(none.cpus, undefined);
+  const s = settingsOf({ memory: "4g", cpus: 1.5 });
+  t.is(s.memory, 4096);
+  t.is(s.memorySwap, 8192);
+  t.is(s.cpus, "1.5");
+});
+
+test("rotating json-file logs, 50m x 3 unless the node says otherwise", (t) => {
+  t.deepEqual([settingsOf({}).logDriver, settingsOf({}).logOpts], ["json-file", { "max-size": "50m", "max-file": "3" }]);
+  t.deepEqual(settingsOf({ logs: { maxSize: "10m", maxFiles: 5 } }).logOpts, { "max-size": "10m", "max-file": "5" });
+});
+
+test("ports, restart policy, labels and health as the stack declares them", (t) => {
+  const s = settingsOf({ ports: ["127.0.0.1:18334:8334", "8333/udp"], restart: "unless-stopped", labels: { team: "ops" } });
+  t.deepEqual(s.ports, [
+    { internal: 8334, external: 18334, ip: "127.0.0.1", protocol: "tcp" },
+    { internal: 8333, external: 8333, ip: "0.0.0.0", protocol: "udp" },
+  ]);
+  t.is(s.restart, "unless-stopped");
+  t.deepEqual(s.labels, [
+    { label: "cybernode.node", value: "node" },
+    { label: "cybernode.image", value: "fullnode/node" },
+    { label: "cybernode.stack", value: "test" },
+    { label: "team", value: "ops" },
+  ]);
+  t.is(settingsOf({}).healthcheck, undefined, "the run image's own check");
+  t.deepEqual(settingsOf({ health: false }).healthcheck, { tests: ["NONE"] });
+  t.deepEqual(settingsOf({ health: { command: ["/cyberapp/node-cli", "ping"], interval: 10, timeout: 5 } }).healthcheck, {
+    tests: ["CMD", "/cyberapp/node-cli", "ping"],
+    interval: "10s",
+    timeout: "5s",
+    startPeriod: "60s",
+    retries: 3,
+  });
+});
