@@ -1,4 +1,5 @@
 import type * as docker from "@pulumi/docker";
+import type { EngineKind } from "../docker/cli";
 import type { NodePlan, StackPlan } from "./config";
 import type { NodeOperation } from "./nodeOperation";
 
@@ -22,8 +23,55 @@ export function containerHealthcheck(h: NodeOperation["health"]): docker.types.i
   };
 }
 
-export function containerSettings(node: NodePlan, plan: StackPlan): ContainerSettings {
+/** Linux signal numbers (x86 and Arm; SIGRTMIN as glibc and the engines count it) of the stop signals a node may name. */
+const SIGNAL_NUMBERS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, USR1: 10, USR2: 12, TERM: 15, WINCH: 28, PWR: 30, RTMIN: 34 };
+
+/** "SIGTERM" → "15", "SIGRTMIN+3" → "37". Pure. */
+export function signalNumber(signal: string): string {
+  const [name, plus] = signal.replace(/^SIG/, "").split("+");
+  const n = SIGNAL_NUMBERS[name];
+  if (n === undefined) throw new Error(`no number for signal ${signal}`);
+  return String(n + Number(plus ?? 0));
+}
+
+/**
+ * What Podman makes of a read-only root: tmpfs on /run and /var/tmp besides ours on /tmp, each with the
+ * options it adds (its `read-only-tmpfs` default). Declared as Podman reports them, so that the Docker
+ * provider, which diffs what it reads back, does not replace the container at every update.
+ */
+const podmanReadOnlyTmpfs = (tmpSize: string) => ({
+  "/run": "rw,rprivate,nosuid,nodev,tmpcopyup",
+  "/tmp": `rw,nosuid,nodev,size=${tmpSize},rprivate,tmpcopyup`,
+  "/var/tmp": "rw,rprivate,nosuid,nodev,tmpcopyup",
+});
+
+/** The settings that the host's engine reports back in its own way. Plain values. */
+export interface EngineSpecificSettings {
+  stopSignal: string;
+  tmpfs?: Record<string, string>;
+  logOpts?: Record<string, string>;
+}
+
+/**
+ * Podman's Docker-compatible API reports the stop signal as a number, adds its own tmpfs mounts and
+ * options, and reports no log options at all (it keeps one log file, limited by containers.conf's
+ * log_size_max); each is declared the way it will be read back. Pure.
+ */
+export function engineSpecificSettings(node: NodePlan, engine: EngineKind): EngineSpecificSettings {
+  const podman = engine === "podman";
   const op = node.operation;
+  const { readOnlyRoot, tmpSize } = node.security;
+  return {
+    stopSignal: podman ? signalNumber(op.stopSignal) : op.stopSignal,
+    tmpfs: !readOnlyRoot ? undefined : podman ? podmanReadOnlyTmpfs(tmpSize) : { "/tmp": `rw,nosuid,nodev,size=${tmpSize}` },
+    logOpts: podman ? undefined : { "max-size": op.logs.maxSize, "max-file": String(op.logs.maxFiles) },
+  };
+}
+
+/** `engine`: the host's engine (see engineSpecificSettings). Pure. */
+export function containerSettings(node: NodePlan, plan: StackPlan, engine: EngineKind = "docker"): ContainerSettings {
+  const op = node.operation;
+  const own = engineSpecificSettings(node, engine);
   return {
     name: node.name,
     restart: node.restart,
@@ -39,13 +87,13 @@ export function containerSettings(node: NodePlan, plan: StackPlan): ContainerSet
     mustRun: true,
     // Hardening defaults (see NodeSecurity); each can be turned off per node in the stack config.
     readOnly: node.security.readOnlyRoot,
-    tmpfs: node.security.readOnlyRoot ? { "/tmp": `rw,nosuid,nodev,size=${node.security.tmpSize}` } : undefined,
+    tmpfs: own.tmpfs,
     securityOpts: node.security.noNewPrivileges ? ["no-new-privileges:true"] : [],
     capabilities: { drops: node.security.capDrop, adds: node.security.capAdd },
     // Daemons flush their databases on the stop signal: docker stop (stopTimeout) and replacements or
     // destroys (destroyGraceSeconds) wait the grace period before SIGKILL. Without them the provider
     // kills the container at once.
-    stopSignal: op.stopSignal,
+    stopSignal: own.stopSignal,
     stopTimeout: op.stopGrace,
     destroyGraceSeconds: op.stopGrace,
     healthcheck: containerHealthcheck(op.health),
@@ -55,6 +103,6 @@ export function containerSettings(node: NodePlan, plan: StackPlan): ContainerSet
     memorySwap: op.memoryMiB === undefined ? undefined : 2 * op.memoryMiB,
     cpus: op.cpus,
     logDriver: "json-file",
-    logOpts: { "max-size": op.logs.maxSize, "max-file": String(op.logs.maxFiles) },
+    logOpts: own.logOpts,
   };
 }

@@ -14,7 +14,9 @@ import { Image } from "./imageResource";
 import { misspelledNamespaces, projectKey } from "./configKeys";
 import { InputError } from "../spec/errors";
 import { DataDir } from "./dataDirResource";
-import { containerSettings } from "./containerSettings";
+import { containerSettings, engineSpecificSettings } from "./containerSettings";
+import { ENGINE_KIND_TOKEN, type EngineKindResult } from "./engineKind";
+import type { EngineKind } from "../docker/cli";
 
 const DEFAULT_HOST = "unix:///var/run/docker.sock";
 
@@ -43,8 +45,21 @@ export interface ProgramOptions {
   projectDir?: string;
 }
 
-/** The stack: one image component per image in use, one container per enabled node. Returns the stack outputs. */
+/**
+ * The stack: one image component per image in use, one container per enabled node. Returns the stack
+ * outputs. A bad stack file or spec stops the program with its message alone (a RunError), not with the
+ * stack trace and source text Pulumi prints for other exceptions.
+ */
 export function deployStack(o: ProgramOptions = {}) {
+  try {
+    return declareStack(o);
+  } catch (e) {
+    if (e instanceof InputError) throw new pulumi.RunError(e.message);
+    throw e;
+  }
+}
+
+function declareStack(o: ProgramOptions) {
   const projectDir = resolve(o.projectDir ?? process.cwd());
   const stack = pulumi.getStack();
   const stackFile = `stacks/Pulumi.${stack}.yaml`;
@@ -177,8 +192,20 @@ function nodeContainers(plan: StackPlan, images: Map<string, Image>): docker.Con
     );
   }
   const config = new pulumi.Config("cybernode");
+  // Docker or Podman: some settings are declared the way that engine reports them (containerSettings.ts).
+  const engine = pulumi
+    .output(pulumi.runtime.invoke(ENGINE_KIND_TOKEN, { host: plan.host }) as Promise<EngineKindResult>)
+    .apply((r) => r.kind);
   return plan.nodes.map((node) =>
-    nodeContainer(node, plan, images.get(node.image) as Image, runImageIds.get(node.image) as pulumi.Output<string>, provider, config),
+    nodeContainer(
+      node,
+      plan,
+      images.get(node.image) as Image,
+      runImageIds.get(node.image) as pulumi.Output<string>,
+      provider,
+      config,
+      engine,
+    ),
   );
 }
 
@@ -189,6 +216,7 @@ function nodeContainer(
   imageId: pulumi.Output<string>,
   provider: docker.Provider,
   config: pulumi.Config,
+  engine: pulumi.Output<EngineKind>,
 ): docker.Container {
   const secretValues = node.secrets.map((k) => config.requireSecret(k));
   const dataDir = new DataDir(`${node.name}-data`, {
@@ -204,10 +232,14 @@ function nodeContainer(
         .all(secretValues)
         .apply((vals) => node.args.map((a) => fillSecrets(a, Object.fromEntries(node.secrets.map((k, i) => [k, vals[i]])))))
     : node.args;
+  const forEngine = engine.apply((kind) => engineSpecificSettings(node, kind));
   return new docker.Container(
     node.name,
     {
       ...containerSettings(node, plan),
+      stopSignal: forEngine.stopSignal,
+      tmpfs: forEngine.tmpfs,
+      logOpts: forEngine.logOpts,
       image: imageId,
       command,
       volumes: [{ hostPath: dataDir.path, containerPath: "/cyberdata" }],

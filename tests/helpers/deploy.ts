@@ -119,6 +119,26 @@ export class Checkout {
       .sort();
   }
 
+  /**
+   * Adds the image spec `fullnode/<name>` as a user adds one: the fixture's spec under that name in
+   * `<folder>/fullnode/<name>.ts` (edited by `edit`), its Go sources beside it as the spec's inputs.
+   */
+  addFixtureImage(name: string, edit: (text: string) => string = (t) => t, folder = "deploy-images"): void {
+    const fixture = join(PROJECT, "tests/fixtures/images/fullnode");
+    const text = readFileSync(join(fixture, "fixnode.ts"), "utf8")
+      .replace("../../../../src/spec/define", "../../src/spec/define")
+      .replace('name: "fixnode"', `name: "${name}"`);
+    this.write(`${folder}/fullnode/${name}.ts`, edit(text));
+    for (const f of ["go.mod", "main.go"]) this.write(`${folder}/fullnode/${name}/${f}`, readFileSync(join(fixture, "fixnode", f), "utf8"));
+  }
+
+  /** Writes stacks/Pulumi.<stack>.yaml with these `cybernode:` keys (values as YAML flow, i.e. JSON) and creates the stack. */
+  async newStack(stack: string, config: Record<string, unknown>): Promise<void> {
+    const lines = Object.entries(config).map(([k, v]) => `  cybernode:${k}: ${JSON.stringify(v)}`);
+    this.write(`stacks/Pulumi.${stack}.yaml`, `config:\n${lines.join("\n")}\n`);
+    await this.mustPulumi(["stack", "init", stack]);
+  }
+
   write(rel: string, text: string): void {
     mkdirSync(dirname(join(this.dir, rel)), { recursive: true });
     writeFileSync(join(this.dir, rel), text);
@@ -162,6 +182,15 @@ export function finished(child: ChildProcess, timeoutMs: number, what: string): 
   });
 }
 
+/** The uid of this machine's user `cyber` (scripts/test.sh makes it), as the stacks' default. */
+export function cyberUid(): number {
+  const line = readFileSync("/etc/passwd", "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("cyber:"));
+  if (!line) throw new Error("the deploy tests run nodes as user cyber, whom this machine lacks: sudo useradd --create-home cyber");
+  return Number(line.split(":")[2]);
+}
+
 /** A container event as `docker events` reports it. */
 export interface ContainerEvent {
   action: string;
@@ -176,7 +205,7 @@ export const now = () => Date.now() / 1000;
 
 /**
  * Container events between two times (seconds since the epoch) for containers with these labels
- * (e.g. cybernode.stack=local), health-check execs left out. `env` picks the engine (DOCKER_HOST).
+ * (e.g. cybernode.stack=local), health checks left out. `env` picks the engine (DOCKER_HOST).
  */
 export function containerEvents(since: number, until: number, labels: string[], env: NodeJS.ProcessEnv = process.env): ContainerEvent[] {
   const r = spawnSync(
@@ -196,17 +225,20 @@ export function containerEvents(since: number, until: number, labels: string[], 
     { env, encoding: "utf8", timeout: 30_000 },
   );
   if (r.status !== 0) throw new Error(`docker events: ${r.stderr}`);
-  return r.stdout
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as { Action: string; Actor: { Attributes: Record<string, string> } })
-    .filter((e) => !e.Action.startsWith("exec_"))
-    .map((e) => ({
-      action: e.Action,
-      name: e.Actor.Attributes.name,
-      ...(e.Actor.Attributes.signal ? { signal: e.Actor.Attributes.signal } : {}),
-      ...(e.Actor.Attributes.exitCode ? { exitCode: e.Actor.Attributes.exitCode } : {}),
-    }));
+  return (
+    r.stdout
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { Action: string; Actor: { Attributes: Record<string, string> } })
+      // Health checks (exec_*, health_status) run in every container all the time; they touch nothing.
+      .filter((e) => !e.Action.startsWith("exec_") && !e.Action.startsWith("health_status"))
+      .map((e) => ({
+        action: e.Action,
+        name: e.Actor.Attributes.name,
+        ...(e.Actor.Attributes.signal ? { signal: e.Actor.Attributes.signal } : {}),
+        ...(e.Actor.Attributes.exitCode ? { exitCode: e.Actor.Attributes.exitCode } : {}),
+      }))
+  );
 }
 
 /** `docker inspect` of a container as JSON (undefined when there is none by that name). */

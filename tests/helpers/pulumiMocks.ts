@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { readFileSync } from "node:fs";
 import { load } from "js-yaml";
+import { ENGINE_KIND_TOKEN } from "../../src/pulumi/engineKind";
 
 export interface Declared {
   type: string;
@@ -28,6 +29,8 @@ export async function runStackWithMocks(
     plain?: Record<string, unknown>;
     secrets?: Record<string, string>;
     stackOutputs?: Record<string, Record<string, unknown>>;
+    /** What the stack's host is, as the plugin's engineKind function would say. */
+    engine?: "docker" | "podman";
   } = {},
 ): Promise<{ declared: Declared[]; outputs: Record<string, unknown> }> {
   const declared: Declared[] = [];
@@ -67,7 +70,7 @@ export async function runStackWithMocks(
         else declared.push({ type: args.type, name: args.name, inputs: args.inputs });
         return { id: `${args.name}-id`, state };
       },
-      call: () => ({}),
+      call: (args) => (args.token === ENGINE_KIND_TOKEN ? { kind: overrides.engine ?? "docker", version: "mock" } : {}),
     },
     "cybernode",
     stack,

@@ -1,7 +1,7 @@
 import test from "ava";
 import { validateSpec } from "../../src/spec/validate";
 import { validateStackConfig, type StackContext } from "../../src/pulumi/config";
-import { containerSettings } from "../../src/pulumi/containerSettings";
+import { containerSettings, engineSpecificSettings, signalNumber } from "../../src/pulumi/containerSettings";
 import { goodSpec } from "../helpers/specs";
 
 // What each node's docker.Container declares: the rules the README promises for every container.
@@ -86,4 +86,43 @@ test("ports, restart policy, labels and health as the stack declares them", (t) 
     startPeriod: "60s",
     retries: 3,
   });
+});
+
+test("on Podman, the settings it reports back its own way are declared that way; Docker gets them as written", (t) => {
+  const plan = validateStackConfig({ nodes: { node: { image: "fullnode/node", stopSignal: "SIGINT", tmpSize: "32m" } } }, ctx);
+  const node = plan.nodes[0];
+  t.deepEqual(engineSpecificSettings(node, "docker"), {
+    stopSignal: "SIGINT",
+    tmpfs: { "/tmp": "rw,nosuid,nodev,size=32m" },
+    logOpts: { "max-size": "50m", "max-file": "3" },
+  });
+  t.deepEqual(engineSpecificSettings(node, "podman"), {
+    stopSignal: "2",
+    tmpfs: {
+      "/run": "rw,rprivate,nosuid,nodev,tmpcopyup",
+      "/tmp": "rw,nosuid,nodev,size=32m,rprivate,tmpcopyup",
+      "/var/tmp": "rw,rprivate,nosuid,nodev,tmpcopyup",
+    },
+    logOpts: undefined,
+  });
+  const podman = containerSettings(node, plan, "podman");
+  t.is(podman.stopSignal, "2");
+  t.is(podman.stopTimeout, 60, "the grace is the same on either engine");
+  const writable = validateStackConfig({ nodes: { node: { image: "fullnode/node", readOnlyRoot: false } } }, ctx).nodes[0];
+  t.is(engineSpecificSettings(writable, "podman").tmpfs, undefined);
+});
+
+test("stop signals as Linux numbers", (t) => {
+  t.deepEqual(["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH", "SIGPWR", "SIGRTMIN+3"].map(signalNumber), [
+    "15",
+    "2",
+    "1",
+    "3",
+    "10",
+    "12",
+    "28",
+    "30",
+    "37",
+  ]);
+  t.throws(() => signalNumber("SIGKILL"));
 });

@@ -1,6 +1,6 @@
 import test from "ava";
 import { pluginProvider, typeOfUrn, unwrapSecrets } from "../../src/pulumi/plugin/dispatch";
-import { RESOURCE_TYPES } from "../../src/pulumi/plugin/resourceTypes";
+import { FUNCTIONS, RESOURCE_TYPES } from "../../src/pulumi/plugin/resourceTypes";
 import type { ResourceOps } from "../../src/pulumi/providerTypes";
 
 const SECRET = (value: unknown) => ({ "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value });
@@ -48,6 +48,24 @@ test("calls go to the URN's type with secrets unwrapped; check hands back the in
   await t.throwsAsync(p.create(URN.replace("BuildImage", "Nope"), {}), {
     message: /no resource type cybernode-images:index:Nope \(it has cybernode-images:index:BuildImage\)/,
   });
+});
+
+test("invokes go to the function named by their token, with secrets unwrapped; an unknown token says which exist", async (t) => {
+  const seen: unknown[] = [];
+  const p = pluginProvider({}, "1.0.0", {
+    "cybernode-images:index:engineKind": async (inputs) => {
+      seen.push(inputs);
+      return { kind: "podman", version: "4.3.1" };
+    },
+  });
+  t.deepEqual(await p.invoke("cybernode-images:index:engineKind", { host: SECRET("unix:///run/podman/podman.sock") }), {
+    outputs: { kind: "podman", version: "4.3.1" },
+  });
+  t.deepEqual(seen, [{ host: "unix:///run/podman/podman.sock" }]);
+  await t.throwsAsync(p.invoke("cybernode-images:index:nope", {}), {
+    message: /no function cybernode-images:index:nope \(it has cybernode-images:index:engineKind\)/,
+  });
+  t.deepEqual(Object.keys(FUNCTIONS), ["cybernode-images:index:engineKind"], "the plugin serves the function the program invokes");
 });
 
 test("the plugin serves every resource type the program declares", (t) => {

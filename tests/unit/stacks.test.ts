@@ -1,3 +1,4 @@
+import * as pulumi from "@pulumi/pulumi";
 import test, { type ExecutionContext } from "ava";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -198,7 +199,7 @@ test.serial("btcd on node1: seed ports, secret RPC password, image shipped to th
 });
 
 test.serial("btcd on a Podman host: built there (buildOn: host), run there through Podman's socket", async (t) => {
-  const { declared } = await runStackWithMocks("podman1", join(PROJECT, "stacks/Pulumi.podman1.yaml"));
+  const { declared } = await runStackWithMocks("podman1", join(PROJECT, "stacks/Pulumi.podman1.yaml"), { engine: "podman" });
   const socket = "unix:///run/podman/podman.sock";
   t.is(of(declared, /^pulumi:providers:docker$/)[0].inputs.host, socket, "containers are created through Podman's API");
   for (const kind of [/BuildImage/, /Binaries/, /RunImage/])
@@ -209,6 +210,9 @@ test.serial("btcd on a Podman host: built there (buildOn: host), run there throu
   const btcd = of(declared, /Container$/)[0].inputs as Json;
   t.is(btcd.restart, "always");
   t.is(btcd.stopTimeout, 300);
+  t.is(btcd.stopSignal, "15", "Podman reports the stop signal as a number: declared so, or every update replaces the node");
+  t.deepEqual(Object.keys(btcd.tmpfs).sort(), ["/run", "/tmp", "/var/tmp"], "the tmpfs mounts Podman adds to a read-only root");
+  t.is(btcd.logOpts, undefined, "Podman reports no log options back");
 });
 
 test.serial("changing one node's config replaces nothing of another node (figure: resources changed)", async (t) => {
@@ -316,6 +320,7 @@ test("under mocks, a stack file key in a misspelled namespace fails the program 
   const file = join(dir, "Pulumi.node9.yaml");
   writeFileSync(file, "config:\n  cybrnode:host: ssh://cyber@node9\n  cybernode:images: []\n");
   const err = await t.throwsAsync(runStackWithMocks("node9", file, { plain: PLAIN }));
+  t.true(pulumi.RunError.isInstance(err), "a RunError: Pulumi prints its message without a stack trace");
   t.regex(
     err!.message,
     /stack file stacks\/Pulumi\.node9\.yaml: cybrnode:host: 'cybrnode' is not this project's namespace.*write cybernode:host/,

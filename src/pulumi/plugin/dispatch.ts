@@ -9,6 +9,9 @@ import type { ResourceOps } from "../providerTypes";
 /** The resource types the plugin serves, by type token (`cybernode-images:index:BuildImage`). */
 export type ResourceTable = Record<string, ResourceOps>;
 
+/** The functions (Pulumi invokes) the plugin serves, by token (`cybernode-images:index:engineKind`): inputs → outputs. */
+export type FunctionTable = Record<string, (inputs: Props) => Promise<Props>>;
+
 /** `urn:pulumi:stack::project::parent$type::name` → `type`. Pure. */
 export function typeOfUrn(urn: string): string {
   const parts = urn.split("::");
@@ -54,10 +57,11 @@ export interface PluginProvider {
   read(id: string, urn: string, props: Props): Promise<{ id?: string; props?: Props }>;
   update(id: string, urn: string, olds: Props, news: Props): Promise<{ outs?: Props }>;
   delete(id: string, urn: string, props: Props): Promise<void>;
+  invoke(token: string, inputs: Props): Promise<{ outputs?: Props; failures?: { property: string; reason: string }[] }>;
 }
 
-/** The provider the plugin serves: every call dispatched by the URN's type to `table`. */
-export function pluginProvider(table: ResourceTable, version: string): PluginProvider {
+/** The provider the plugin serves: every call dispatched by the URN's type to `table`, every invoke by its token to `functions`. */
+export function pluginProvider(table: ResourceTable, version: string, functions: FunctionTable = {}): PluginProvider {
   const ops = (urn: string): ResourceOps => {
     const type = typeOfUrn(urn);
     const found = table[type];
@@ -92,6 +96,14 @@ export function pluginProvider(table: ResourceTable, version: string): PluginPro
     },
     delete: async (id, urn, props) => {
       await ops(urn).delete?.(id, u(props), urn);
+    },
+    invoke: async (token, inputs) => {
+      const fn = functions[token];
+      if (!fn)
+        throw new Error(
+          `the cybernode-images provider has no function ${token} (it has ${Object.keys(functions).sort().join(", ") || "none"}): run npm ci in the project folder.`,
+        );
+      return { outputs: await fn(u(inputs)) };
     },
   };
 }

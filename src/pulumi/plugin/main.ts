@@ -3,7 +3,7 @@ import type { Provider } from "@pulumi/pulumi/provider";
 import { cancelRunningWork } from "../../docker/interrupts";
 import { useEngine } from "../progress";
 import { engineArgument, pluginProvider } from "./dispatch";
-import { RESOURCE_TYPES } from "./resourceTypes";
+import { FUNCTIONS, RESOURCE_TYPES } from "./resourceTypes";
 
 /**
  * The `cybernode-images` provider plugin: Pulumi starts it (bin/pulumi-resource-cybernode-images, declared in
@@ -16,7 +16,7 @@ export const PLUGIN_VERSION = "1.0.0";
 export function serve(args: string[]): Promise<void> {
   useEngine(engineArgument(args));
   const provider = {
-    ...pluginProvider(RESOURCE_TYPES, PLUGIN_VERSION),
+    ...pluginProvider(RESOURCE_TYPES, PLUGIN_VERSION, FUNCTIONS),
     // The engine's Cancel (first Ctrl-C): stop running builds now rather than let them finish.
     cancel: async () => cancelRunningWork("pulumi cancelled the update"),
   };

@@ -1,7 +1,8 @@
 import { secretFilesProvider } from "../../kubernetes/secretFilesOps";
 import { binariesProvider, buildImageProvider, runImageProvider } from "../builderProviders";
 import { dataDirProvider } from "../dataDirOps";
-import type { ResourceTable } from "./dispatch";
+import type { FunctionTable, ResourceTable } from "./dispatch";
+import { engineKindFunction, ENGINE_KIND_TOKEN } from "../engineKind";
 
 /**
  * Every resource type of the `cybernode-images` package, as the program declares them (imageResource.ts and
@@ -15,4 +16,9 @@ export const RESOURCE_TYPES: ResourceTable = {
   "cybernode-images:index:RunImage": runImageProvider,
   "cybernode-images:index:DataDir": dataDirProvider,
   "cybernode-images:index:SecretFiles": secretFilesProvider,
+};
+
+/** The package's functions (Pulumi invokes), which the program calls at every preview and up. */
+export const FUNCTIONS: FunctionTable = {
+  [ENGINE_KIND_TOKEN]: engineKindFunction,
 };
