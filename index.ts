@@ -2,7 +2,5 @@
 // `pulumi up` builds the images in use, then runs each enabled node's container on the stack's host.
 import { deployStack } from "./src/pulumi/program";
 
-const out = deployStack({ projectDir: __dirname });
-export const host = out.host;
-export const nodes = out.nodes;
-export const images = out.images;
+// The outputs (host, nodes, images) once the stack is declared; a bad stack file stops it with its message.
+export = deployStack({ projectDir: __dirname });

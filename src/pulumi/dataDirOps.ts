@@ -17,6 +17,8 @@ export interface DataDirInputs {
   host: string;
   /** Files made once inside it (name → template with ${random}); existing files are left alone. */
   secretFiles?: [string, string][];
+  /** For messages: the stack file whose cybernode:dataRoot and cybernode:uid these come from. */
+  stackFile?: string;
 }
 
 async function ensureDir(i: DataDirInputs): Promise<void> {
@@ -24,8 +26,10 @@ async function ensureDir(i: DataDirInputs): Promise<void> {
   if (typeof how === "string") throw new Error(`data folder ${i.path}: ${how}`);
   const r = spawnSync(how.cmd, how.args, { encoding: "utf8", timeout: 60_000 });
   if (r.status !== 0) {
+    const where = i.stackFile ? `${i.stackFile}: cybernode:dataRoot / cybernode:uid: ` : "";
     throw new Error(
-      `data folder ${i.path} on ${i.host || "this machine"}: ${(r.stderr || String(r.error ?? "")).trim()}. Check that the user may create it (or create it owned by uid ${i.uid}).`,
+      `${where}data folder ${i.path} on ${i.host || "this machine"} for uid ${i.uid}: ${(r.stderr || String(r.error ?? "")).trim()}. ` +
+        `Make it yourself, owned by uid ${i.uid} (sudo install -d -o ${i.uid} -g ${i.uid} ${i.path}), or choose another data root. The node was not started.`,
     );
   }
 }

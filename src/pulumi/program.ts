@@ -14,8 +14,8 @@ import { Image } from "./imageResource";
 import { misspelledNamespaces, projectKey } from "./configKeys";
 import { InputError } from "../spec/errors";
 import { DataDir } from "./dataDirResource";
-import { containerSettings, engineSpecificSettings } from "./containerSettings";
-import { ENGINE_KIND_TOKEN, type EngineKindResult } from "./engineKind";
+import { containerSettings } from "./containerSettings";
+import { CHECK_HOST_TOKEN, type CheckHostResult, hostCheckRequest } from "../plan/hostProblems";
 import type { EngineKind } from "../docker/cli";
 
 const DEFAULT_HOST = "unix:///var/run/docker.sock";
@@ -50,16 +50,16 @@ export interface ProgramOptions {
  * outputs. A bad stack file or spec stops the program with its message alone (a RunError), not with the
  * stack trace and source text Pulumi prints for other exceptions.
  */
-export function deployStack(o: ProgramOptions = {}) {
+export async function deployStack(o: ProgramOptions = {}) {
   try {
-    return declareStack(o);
+    return await declareStack(o);
   } catch (e) {
     if (e instanceof InputError) throw new pulumi.RunError(e.message);
     throw e;
   }
 }
 
-function declareStack(o: ProgramOptions) {
+async function declareStack(o: ProgramOptions) {
   const projectDir = resolve(o.projectDir ?? process.cwd());
   const stack = pulumi.getStack();
   const stackFile = `stacks/Pulumi.${stack}.yaml`;
@@ -69,6 +69,10 @@ function declareStack(o: ProgramOptions) {
   const cyberUid = existsSync("/etc/passwd") ? passwdUid(readFileSync("/etc/passwd", "utf8"), "cyber") : null;
   const plan = validateStackConfig(raw, { stack, stackFile, specs, cyberUid, secretKeys });
 
+  // Before anything is declared: the host's engine, and what up would fail on there (a taken port, a data
+  // root that cannot be written), so that nothing changes when it would.
+  const kube = plan.kubernetes;
+  const engine = plan.nodes.length && !kube ? await checkedHost(plan, stackFile) : "docker";
   const local = plan.host === DEFAULT_HOST;
   // buildOn local: build with this machine's Docker and load the run image onto the host if it is remote.
   const buildHost = plan.buildOn === "host" && !local ? plan.host : "";
@@ -106,7 +110,6 @@ function declareStack(o: ProgramOptions) {
   }
   // A stack without nodes (a build host publishing images) declares no Docker provider and no container.
   // A Kubernetes stack runs each node as a StatefulSet (src/kubernetes, loaded only for such stacks).
-  const kube = plan.kubernetes;
   const containers: { name: pulumi.Output<string> }[] = !plan.nodes.length
     ? []
     : kube
@@ -115,7 +118,7 @@ function declareStack(o: ProgramOptions) {
           images,
           specs,
         )
-      : nodeContainers(plan, images);
+      : nodeContainers(plan, images, engine);
   return {
     host: kube ? `kubernetes:${kube.context || kube.kubeconfig || "default"}/${kube.namespace}` : plan.host,
     nodes: Object.fromEntries(
@@ -136,6 +139,19 @@ function declareStack(o: ProgramOptions) {
       ]),
     ),
   };
+}
+
+/** Asks the provider plugin about the stack's host (hostCheck.ts); its problems stop the program, naming their keys. */
+async function checkedHost(plan: StackPlan, stackFile: string): Promise<EngineKind> {
+  let r: CheckHostResult;
+  try {
+    r = (await pulumi.runtime.invoke(CHECK_HOST_TOKEN, hostCheckRequest(plan))) as CheckHostResult;
+  } catch (e) {
+    throw new InputError(`stack file ${stackFile}`, [`cybernode:host: ${(e as Error).message.replace(/^.*?Error: /s, "")}`]);
+  }
+  if (r.problems.length)
+    throw new pulumi.RunError(`${new InputError(`stack file ${stackFile}`, r.problems).message}\nNothing was changed: pulumi up stops here too.`);
+  return r.kind;
 }
 
 /** Full name of a stack of this project for a StackReference (DIY backends use organization/<project>/<stack>). */
@@ -177,7 +193,7 @@ export function promotedConfigDigest(
 }
 
 /** The stack's Docker provider and one container per node, each running its image's run image by ID. */
-function nodeContainers(plan: StackPlan, images: Map<string, Image>): docker.Container[] {
+function nodeContainers(plan: StackPlan, images: Map<string, Image>, engine: EngineKind): docker.Container[] {
   const provider = new docker.Provider(`host-${plan.stack}`, { host: plan.host });
   // With a registry, the host pulls each image by digest instead of receiving it with docker load.
   const runImageIds = new Map<string, pulumi.Output<string>>();
@@ -192,10 +208,6 @@ function nodeContainers(plan: StackPlan, images: Map<string, Image>): docker.Con
     );
   }
   const config = new pulumi.Config("cybernode");
-  // Docker or Podman: some settings are declared the way that engine reports them (containerSettings.ts).
-  const engine = pulumi
-    .output(pulumi.runtime.invoke(ENGINE_KIND_TOKEN, { host: plan.host }) as Promise<EngineKindResult>)
-    .apply((r) => r.kind);
   return plan.nodes.map((node) =>
     nodeContainer(
       node,
@@ -216,7 +228,7 @@ function nodeContainer(
   imageId: pulumi.Output<string>,
   provider: docker.Provider,
   config: pulumi.Config,
-  engine: pulumi.Output<EngineKind>,
+  engine: EngineKind,
 ): docker.Container {
   const secretValues = node.secrets.map((k) => config.requireSecret(k));
   const dataDir = new DataDir(`${node.name}-data`, {
@@ -225,6 +237,7 @@ function nodeContainer(
     selinux: plan.selinux,
     host: plan.host,
     secretFiles: node.secretFiles,
+    stackFile: `stacks/Pulumi.${plan.stack}.yaml`,
   });
   // Args with ${secret:key} become a secret output, so they never show in plain state or previews.
   const command: pulumi.Input<string[]> = node.secrets.length
@@ -232,14 +245,11 @@ function nodeContainer(
         .all(secretValues)
         .apply((vals) => node.args.map((a) => fillSecrets(a, Object.fromEntries(node.secrets.map((k, i) => [k, vals[i]])))))
     : node.args;
-  const forEngine = engine.apply((kind) => engineSpecificSettings(node, kind));
   return new docker.Container(
     node.name,
     {
-      ...containerSettings(node, plan),
-      stopSignal: forEngine.stopSignal,
-      tmpfs: forEngine.tmpfs,
-      logOpts: forEngine.logOpts,
+      // Docker or Podman: some settings are declared the way that engine reports them back.
+      ...containerSettings(node, plan, engine),
       image: imageId,
       command,
       volumes: [{ hostPath: dataDir.path, containerPath: "/cyberdata" }],

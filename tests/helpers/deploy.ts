@@ -88,8 +88,15 @@ export class Checkout {
     return finished(child, o.timeoutMs ?? 20 * 60_000, `${cmd} ${args.join(" ")}`);
   }
 
-  spawn(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-    return spawn(cmd, args, { cwd: this.dir, env: { ...this.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  /** `detached`: in a process group of its own, as a terminal runs a command (interrupt() then reaches all of it). */
+  spawn(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, detached = false): ChildProcess {
+    return spawn(cmd, args, { cwd: this.dir, env: { ...this.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached });
+  }
+
+  /** `pulumi …` started in its own process group, for a test that interrupts it with Ctrl-C (interrupt()). */
+  startPulumi(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<RunResult> } {
+    const child = this.spawn(join(this.dir, "node_modules/.bin/pulumi"), args, env, true);
+    return { child, done: finished(child, 20 * 60_000, `pulumi ${args.join(" ")}`) };
   }
 
   /** A shell command line, as a user types it in the checkout. */
@@ -156,6 +163,11 @@ export class Checkout {
   remove(): void {
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Ctrl-C in a terminal: SIGINT to the whole process group (pulumi, its language host and plugins). */
+export function interrupt(child: ChildProcess): void {
+  if (child.pid) process.kill(-child.pid, "SIGINT");
 }
 
 export const tail = (text: string, lines = 40) => text.split("\n").slice(-lines).join("\n");

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { readFileSync } from "node:fs";
 import { load } from "js-yaml";
-import { ENGINE_KIND_TOKEN } from "../../src/pulumi/engineKind";
+import { CHECK_HOST_TOKEN } from "../../src/plan/hostProblems";
 
 export interface Declared {
   type: string;
@@ -29,7 +29,7 @@ export async function runStackWithMocks(
     plain?: Record<string, unknown>;
     secrets?: Record<string, string>;
     stackOutputs?: Record<string, Record<string, unknown>>;
-    /** What the stack's host is, as the plugin's engineKind function would say. */
+    /** What the stack's host is, as the plugin's checkHost function would say. */
     engine?: "docker" | "podman";
   } = {},
 ): Promise<{ declared: Declared[]; outputs: Record<string, unknown> }> {
@@ -70,7 +70,7 @@ export async function runStackWithMocks(
         else declared.push({ type: args.type, name: args.name, inputs: args.inputs });
         return { id: `${args.name}-id`, state };
       },
-      call: (args) => (args.token === ENGINE_KIND_TOKEN ? { kind: overrides.engine ?? "docker", version: "mock" } : {}),
+      call: (args) => (args.token === CHECK_HOST_TOKEN ? { kind: overrides.engine ?? "docker", version: "mock", problems: [] } : {}),
     },
     "cybernode",
     stack,
@@ -116,7 +116,8 @@ export async function runStackWithMocks(
 
   const entry = require.resolve("../../index.ts");
   delete require.cache[entry];
-  const program = require(entry) as Record<string, unknown>;
+  // index.ts exports the program's promise of its outputs, as Pulumi's runner awaits it.
+  const program = (await require(entry)) as Record<string, unknown>;
   const outputs: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(program)) outputs[k] = pulumi.Output.isInstance(v) ? (await outputValue(v)).value : v;
   // Let the mock monitor receive every registration before the caller looks.

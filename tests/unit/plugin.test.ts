@@ -53,19 +53,19 @@ test("calls go to the URN's type with secrets unwrapped; check hands back the in
 test("invokes go to the function named by their token, with secrets unwrapped; an unknown token says which exist", async (t) => {
   const seen: unknown[] = [];
   const p = pluginProvider({}, "1.0.0", {
-    "cybernode-images:index:engineKind": async (inputs) => {
+    "cybernode-images:index:checkHost": async (inputs) => {
       seen.push(inputs);
       return { kind: "podman", version: "4.3.1" };
     },
   });
-  t.deepEqual(await p.invoke("cybernode-images:index:engineKind", { host: SECRET("unix:///run/podman/podman.sock") }), {
+  t.deepEqual(await p.invoke("cybernode-images:index:checkHost", { host: SECRET("unix:///run/podman/podman.sock") }), {
     outputs: { kind: "podman", version: "4.3.1" },
   });
   t.deepEqual(seen, [{ host: "unix:///run/podman/podman.sock" }]);
   await t.throwsAsync(p.invoke("cybernode-images:index:nope", {}), {
-    message: /no function cybernode-images:index:nope \(it has cybernode-images:index:engineKind\)/,
+    message: /no function cybernode-images:index:nope \(it has cybernode-images:index:checkHost\)/,
   });
-  t.deepEqual(Object.keys(FUNCTIONS), ["cybernode-images:index:engineKind"], "the plugin serves the function the program invokes");
+  t.deepEqual(Object.keys(FUNCTIONS), ["cybernode-images:index:checkHost"], "the plugin serves the function the program invokes");
 });
 
 test("the plugin serves every resource type the program declares", (t) => {

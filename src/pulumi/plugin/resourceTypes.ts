@@ -2,7 +2,7 @@ import { secretFilesProvider } from "../../kubernetes/secretFilesOps";
 import { binariesProvider, buildImageProvider, runImageProvider } from "../builderProviders";
 import { dataDirProvider } from "../dataDirOps";
 import type { FunctionTable, ResourceTable } from "./dispatch";
-import { engineKindFunction, ENGINE_KIND_TOKEN } from "../engineKind";
+import { CHECK_HOST_TOKEN, checkHost } from "../hostCheck";
 
 /**
  * Every resource type of the `cybernode-images` package, as the program declares them (imageResource.ts and
@@ -20,5 +20,5 @@ export const RESOURCE_TYPES: ResourceTable = {
 
 /** The package's functions (Pulumi invokes), which the program calls at every preview and up. */
 export const FUNCTIONS: FunctionTable = {
-  [ENGINE_KIND_TOKEN]: engineKindFunction,
+  [CHECK_HOST_TOKEN]: checkHost,
 };
