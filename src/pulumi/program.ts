@@ -150,7 +150,9 @@ async function checkedHost(plan: StackPlan, stackFile: string): Promise<EngineKi
     throw new InputError(`stack file ${stackFile}`, [`cybernode:host: ${(e as Error).message.replace(/^.*?Error: /s, "")}`]);
   }
   if (r.problems.length)
-    throw new pulumi.RunError(`${new InputError(`stack file ${stackFile}`, r.problems).message}\nNothing was changed: pulumi up stops here too.`);
+    throw new pulumi.RunError(
+      `${new InputError(`stack file ${stackFile}`, r.problems).message}\nNothing was changed: pulumi up stops here too.`,
+    );
   return r.kind;
 }
 

@@ -215,6 +215,19 @@ deployTest(
   },
 );
 
+deployTest("docker stop gives the daemon the grace the stack declares (the container's own stop timeout)", async (t) => {
+  const stops = cleanStops();
+  const t0 = Date.now();
+  const r = await co.sh("docker stop fixnode && docker start fixnode");
+  const ms = Date.now() - t0;
+  t.is(r.code, 0, r.stderr);
+  t.is(cleanStops(), stops + 1, "the daemon flushed and wrote its marker");
+  t.true(ms >= 2000, `docker stop waited for the 2 s flush (${ms} ms)`);
+  await until("fixnode RPC after docker start", 30_000, () => rpc(18545, "getblockcount"));
+  const pv = await co.pulumi(["preview", "--stack", STACK, "--expect-no-changes"]);
+  t.is(pv.code, 0, tail(pv.stdout));
+});
+
 deployTest("a node killed with kill -9 comes back by its restart policy, and Pulumi sees nothing to change", async (t) => {
   const pid = inspectContainer("fixnode").State.Pid as number;
   const restarts = inspectContainer("fixnode").RestartCount as number;

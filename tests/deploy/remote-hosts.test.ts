@@ -1,5 +1,5 @@
 import test from "ava";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../helpers/host";
@@ -22,6 +22,7 @@ import {
 // Hosts other than this machine's Docker, through the Docker provider as a stack declares them: an
 // ssh:// host (sshd on loopback in front of a second dockerd) and a Podman API socket. Images are built
 // here and loaded there; the data folder is made there (through ssh, or on this machine for a socket).
+// On each: the node runs as its uid, comes back after kill -9, a no-op is clean, destroy gives it its grace.
 
 requireDeploy();
 
@@ -54,7 +55,11 @@ test.after.always(async () => {
   rmSync(dataRoot, { recursive: true, force: true });
 });
 
-/** Up, no-op and destroy of one node on `host`; `env` reaches it (DOCKER_HOST for docker, PATH for ssh). */
+const lines = (file: string) => (existsSync(file) ? readFileSync(file, "utf8").split("\n").filter(Boolean).length : 0);
+/** Real uid of a process on this machine (the remote engines here are local daemons). */
+const processUid = (pid: number) => Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
+
+/** Up, kill -9, no-op and destroy of one node on `host`; `env` reaches it (DOCKER_HOST for docker, PATH for ssh). */
 async function upNoopDestroy(t: import("ava").ExecutionContext, stack: string, host: string, env: NodeJS.ProcessEnv) {
   const node = `${stack}-node`;
   await co.newStack(stack, {
@@ -62,7 +67,15 @@ async function upNoopDestroy(t: import("ava").ExecutionContext, stack: string, h
     uid: String(cyberUid()),
     dataRoot: `${dataRoot}/${stack}`,
     imagesDirs: ["deploy-images"],
-    nodes: { [node]: { image: "fullnode/fixr", ports: [`127.0.0.1:${await freePort()}:18545`], memory: "128m", cpus: 0.5 } },
+    nodes: {
+      [node]: {
+        image: "fullnode/fixr",
+        ports: [`127.0.0.1:${await freePort()}:18545`],
+        args: ["--shutdown-delay=2s"],
+        memory: "128m",
+        cpus: 0.5,
+      },
+    },
   });
   const pulumiEnv = { PATH: env.PATH };
   const up = await co.pulumi(["up", "--stack", stack, "--yes"], pulumiEnv);
@@ -78,6 +91,18 @@ async function upNoopDestroy(t: import("ava").ExecutionContext, stack: string, h
   t.is(statSync(`${dataRoot}/${stack}/${node}`).uid, cyberUid(), "the data folder is owned by the node's uid");
   await until(`${node} wrote its data folder`, 30_000, () => statSync(`${dataRoot}/${stack}/${node}/fixnode.marker`).isFile());
 
+  const data = `${dataRoot}/${stack}/${node}`;
+  t.is(processUid(c.State.Pid), cyberUid(), "the daemon runs as the node's uid");
+  t.is(statSync(`${data}/starts.log`).uid, cyberUid(), "and writes its data folder as that uid");
+
+  // kill -9 of the daemon: the engine's restart policy brings it back on the same data.
+  process.kill(c.State.Pid, "SIGKILL");
+  await until(`${node} restarted on ${host}`, 30_000, () => {
+    const now = inspectContainer(node, there);
+    return now.State.Running && now.State.Pid !== c.State.Pid;
+  });
+  await until(`${node} started twice on its data`, 30_000, () => lines(`${data}/starts.log`) === 2);
+
   const since = now();
   const pv = await co.pulumi(["preview", "--stack", stack, "--expect-no-changes"], pulumiEnv);
   t.is(pv.code, 0, tail(pv.stdout));
@@ -88,7 +113,8 @@ async function upNoopDestroy(t: import("ava").ExecutionContext, stack: string, h
   const gone = await co.pulumi(["destroy", "--stack", stack, "--yes"], pulumiEnv);
   t.is(gone.code, 0, tail(gone.stdout));
   t.deepEqual(containersLabelled(`cybernode.stack=${stack}`, there), [], "destroyed there");
-  t.true(statSync(`${dataRoot}/${stack}/${node}/fixnode.marker`).isFile(), "the data folder is kept");
+  t.true(statSync(`${data}/fixnode.marker`).isFile(), "the data folder is kept");
+  t.is(lines(`${data}/clean-shutdown`), 1, "destroy gave the daemon its grace: it flushed and wrote its marker");
 }
 
 deployTest("an ssh:// host: the node is created there, a no-op is clean, destroy removes it", async (t) => {

@@ -210,6 +210,8 @@ export interface ContainerEvent {
   /** The signal of a `kill` event ("15", "9"). */
   signal?: string;
   exitCode?: string;
+  /** When, in seconds since the epoch. */
+  time: number;
 }
 
 /** Docker's clock in seconds: event windows are read against it. */
@@ -241,7 +243,7 @@ export function containerEvents(since: number, until: number, labels: string[], 
     r.stdout
       .split("\n")
       .filter(Boolean)
-      .map((l) => JSON.parse(l) as { Action: string; Actor: { Attributes: Record<string, string> } })
+      .map((l) => JSON.parse(l) as { Action: string; Actor: { Attributes: Record<string, string> }; timeNano: number })
       // Health checks (exec_*, health_status) run in every container all the time; they touch nothing.
       .filter((e) => !e.Action.startsWith("exec_") && !e.Action.startsWith("health_status"))
       .map((e) => ({
@@ -249,6 +251,7 @@ export function containerEvents(since: number, until: number, labels: string[], 
         name: e.Actor.Attributes.name,
         ...(e.Actor.Attributes.signal ? { signal: e.Actor.Attributes.signal } : {}),
         ...(e.Actor.Attributes.exitCode ? { exitCode: e.Actor.Attributes.exitCode } : {}),
+        time: e.timeNano / 1e9,
       }))
   );
 }

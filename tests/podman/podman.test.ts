@@ -1,27 +1,23 @@
 import test from "ava";
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assembleAndLoad, buildImage, type BuildResult } from "../../src/build/builder";
 import { StepFailedError } from "../../src/build/steps";
 import { DockerError, daemonInfo, docker, dockerMaybe, onDockerHost } from "../../src/docker/cli";
-import { dataDirCommand, dataDirScript } from "../../src/plan/dataDir";
 import { binariesProvider, buildImageProvider, PROVIDER_VERSION, runImageProvider } from "../../src/pulumi/builderProviders";
 import { dataDirProvider } from "../../src/pulumi/dataDirResource";
 import { loadSpec } from "../../src/spec/load";
 import { inspectField, runCli } from "../helpers/cli";
 import { fixtureSpec, removeTestImages, requireDocker, TEST_BASE_IMAGES, testBaseMap } from "../helpers/docker";
-import { containerState, freePort, poll } from "../helpers/faults";
-import { nodeRunArgs } from "../helpers/nodeRun";
 import { type PodmanHost, SKIP_PODMAN, startPodmanService } from "../helpers/podmanHost";
 import { runProviderProcess } from "../helpers/providerHost";
 import { startSshHost } from "../helpers/sshHost";
-import { rpc, waitForRpc } from "../helpers/rpc";
 
-// The builder and the node paths our code owns, against Podman's Docker-compatible API service
-// (Debian's podman 4.3.1, rootful): builds, run image IDs compared with Docker's, a node run as
-// the stack runs it (uid, data folder, hardening, restart policy, stop grace), clean, doctor.
+// The builder and the paths our own code owns, against Podman's Docker-compatible API service
+// (Debian's podman 4.3.1, rootful): builds, run image IDs compared with Docker's, clean, doctor. A node
+// on Podman under the real Docker provider (uid, kill -9, no-op, destroy with its grace) is in
+// tests/deploy/remote-hosts.test.ts.
 
 const PROJECT = join(__dirname, "../..");
 const RUN_ID = Math.random().toString(36).slice(2, 8);
@@ -91,61 +87,6 @@ podmanTest("the run image on Podman has the declared user, entrypoint and files 
   t.is(inspectField(r.stdout, "volumes"), "/cyberdata");
   t.regex(r.stdout, /cyberapp\/fixnode/);
 });
-
-podmanTest(
-  "a fixture node on Podman runs as its uid on its data folder, comes back after kill -9, and stops within its grace",
-  async (t) => {
-    t.truthy(fixtureBuild, "needs the build above");
-    const data = join(scratch, "fixnode");
-    const how = dataDirCommand(podman.host, dataDirScript(data, 1000, false));
-    if (typeof how === "string") throw new Error(how);
-    t.is(spawnSync(how.cmd, how.args).status, 0, "the DataDir script made the folder");
-    const port = await freePort();
-    const name = `cybernode-podman-fixnode-${RUN_ID}`;
-    names.push(name);
-    await onPodman(() =>
-      docker(
-        nodeRunArgs({
-          name,
-          spec: fixture.spec,
-          imageId: fixtureBuild.imageId,
-          data,
-          options: ["--restart", "unless-stopped", "-p", `127.0.0.1:${port}:18545`],
-          args: ["--shutdown-delay", "2s"],
-        }),
-      ),
-    );
-    await waitForRpc(port);
-    const first = (await onPodman(() => containerState(name)))!;
-    t.true(first.running);
-    const uid = readFileSync(`/proc/${first.pid}/status`, "utf8").match(/^Uid:\s+(\d+)/m)?.[1];
-    t.is(uid, "1000", "the node runs as the numeric uid, not root");
-    t.is(statSync(join(data, "starts.log")).uid, 1000, "it writes its data folder as that uid");
-
-    const t0 = Date.now();
-    process.kill(first.pid, "SIGKILL");
-    const back = await poll(async () => {
-      const s = await onPodman(() => containerState(name));
-      return s?.running && s.pid !== first.pid ? s : undefined;
-    }, 30_000);
-    if (!back) return t.fail("the killed node was not restarted within 30 s");
-    await waitForRpc(port);
-    const restartMs = Date.now() - t0;
-    t.true(back.restartCount >= 1, "Podman's restart policy (conmon + podman container cleanup) restarted it");
-    t.is(readFileSync(join(data, "starts.log"), "utf8").split("\n").filter(Boolean).length, 2, "same data folder after the restart");
-    t.is(((await rpc(port, "getblockcount")) as { result: number }).result >= 0, true);
-
-    const s0 = Date.now();
-    await onPodman(() => docker(["stop", name]));
-    const stopMs = Date.now() - s0;
-    t.true(existsSync(join(data, "clean-shutdown")), "the stop signal reached the node, which flushed and wrote its marker");
-    t.is(await onPodman(() => docker(["inspect", "--format", "{{.State.ExitCode}}", name])), "0");
-    t.true(stopMs >= 2000, `stop waited for the node's own shutdown (${stopMs} ms)`);
-    await new Promise((r) => setTimeout(r, 1500));
-    t.false((await onPodman(() => containerState(name)))!.running, "unless-stopped: a stopped node stays stopped");
-    t.log(`restart after kill -9: ${restartMs} ms; graceful stop: ${stopMs} ms`);
-  },
-);
 
 podmanTest("library bundling works on Podman, and a failing step reports its number and leaves no container", async (t) => {
   const libs = fixtureSpec(`test/podman-libs-${RUN_ID}`, (s) => {
