@@ -7,6 +7,7 @@
  *   - first `up` of a new stack whose step caches are warm (a new checkout on a build host: bin/ is
  *     missing, the run images are already loaded);
  *   - parallel images: an `up` that rebuilds 3 images with cold steps vs one that rebuilds 1 of them.
+ * Then the deploy figures of bench/deploy.ts (real CLI, containers).
  * Needs Docker, the test base images and the Pulumi CLI (bash scripts/install-pulumi.sh).
  * BENCH_RUNS (default 5) sets the repetitions; medians are printed with every sample.
  */
@@ -16,6 +17,7 @@ import { median, requireFreshPlugin, secondsOf } from "./anchors";
 import { join } from "node:path";
 import { engineStack, imagesFolder, imagesOnlyConfig, newBackend, PROJECT, pulumiRoot } from "../tests/helpers/engine";
 import { STUB_PACKAGE, startSeconds, stubPlugin, stubProgram } from "./stubPlugin";
+import { deployBench } from "./deploy";
 
 const RUNS = Math.max(5, Number(process.env.BENCH_RUNS ?? 5));
 const NAMES = ["fullnode/fixa", "fullnode/fixb", "fullnode/fixc"];
@@ -114,6 +116,7 @@ async function main(): Promise<void> {
     `  cold steps (3 s I/O-bound step + fixture build): up of 3 images ${f(m.coldTripleUp)} vs 1 image ${f(m.coldSingleUp)} (×${(m.coldTripleUp / m.coldSingleUp).toFixed(2)})`,
   );
   console.log(JSON.stringify({ runs: RUNS, medians: m, samples, coldUp }));
+  await deployBench(RUNS);
 }
 
 main()

@@ -29,10 +29,16 @@ export function dockerRunFlags(s: ContainerSettings): string[] {
   return flags;
 }
 
-/** The settings the program declares for one node of `spec` with these args and no published ports, run as uid 1000. */
-export function declaredSettings(name: string, spec: ResolvedSpec, args: string[] = []): ContainerSettings {
+/** The settings the program declares for one node of `spec` with these args and ports (none unless given), as `uid`. */
+export function declaredSettings(
+  name: string,
+  spec: ResolvedSpec,
+  args: string[] = [],
+  ports: string[] = [],
+  uid = 1000,
+): ContainerSettings {
   const plan = validateStackConfig(
-    { uid: "1000", nodes: { [name]: { image: spec.name, ports: [], args } } },
+    { uid: String(uid), nodes: { [name]: { image: spec.name, ports, args } } },
     { stack: "test", stackFile: "(test)", specs: new Map([[spec.name, spec]]), cyberUid: 1000, secretKeys: new Set() },
   );
   return containerSettings(plan.nodes[0], plan);
