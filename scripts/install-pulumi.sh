@@ -4,7 +4,10 @@
 # The npm `pulumi` package (a devDependency) runs $PULUMI_HOME/versions/<its version>/bin/pulumi when
 # that file exists and downloads the CLI only when it does not. On hosts that reach a Go module proxy
 # but not Pulumi's downloads (air-gapped CI, this project's test machines) this script builds the
-# pinned CLI from Go modules and puts it there. It does nothing when a working CLI is already in place.
+# pinned CLI from Go modules and puts it there (a build made once is kept in the machine's cache and
+# copied for every further user). It does nothing when a working CLI is already in place. Where
+# ../shared/toolchain exists, it then installs the Node.js language host and the Docker provider plugin
+# from there for this user (a normal Pulumi install downloads them).
 #
 # Usage: bash scripts/install-pulumi.sh        (PULUMI_HOME defaults to ~/.pulumi)
 # Env:   CYBERNODE_CACHE   where built tools are kept across clones (default /var/cache/cybernode)
@@ -26,8 +29,21 @@ start=$SECONDS
 
 works() { [[ -x "$1" ]] && "$1" version >/dev/null 2>&1; }
 
+# Pulumi's Node.js language host and Docker provider plugin: Pulumi's own install brings them; these
+# machines cannot reach Pulumi's downloads and keep them in ../shared/toolchain (its README). Its
+# install.sh puts them beside the CLI and into this user's plugin cache, and only checks when they are there.
+toolchain() {
+  local dir=${CYBERNODE_PULUMI_TOOLCHAIN:-../shared/toolchain}
+  if [[ -x "$dir/install.sh" ]]; then
+    bash "$dir/install.sh" "$(dirname "$TARGET")"
+  else
+    echo "[install-pulumi] no $dir/install.sh: pulumi up needs the CLI's Node.js language host and the Docker provider plugin 5.2.0 from elsewhere (Pulumi's own install has them)" >&2
+  fi
+}
+
 if works "$TARGET"; then
   echo "[install-pulumi] $TARGET is there ($("$TARGET" version)); nothing to do"
+  toolchain
   exit 0
 fi
 
@@ -63,3 +79,4 @@ fi
 mkdir -p "$(dirname "$TARGET")"
 cp "$BUILT" "$TARGET"
 echo "[install-pulumi] installed $("$TARGET" version) as $TARGET (npm pulumi $NPM_VERSION) in $((SECONDS - start))s"
+toolchain

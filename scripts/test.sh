@@ -19,15 +19,8 @@ export PULUMI_SKIP_UPDATE_CHECK=true # the CLI's update check asks Pulumi's serv
 [[ -d node_modules ]] && [[ node_modules/.package-lock.json -nt package-lock.json ]] || npm ci --no-audit --no-fund
 # The real Pulumi engine for tests/engine (built from Go modules when no CLI is found; cached).
 if [[ "${CYBERNODE_SKIP_ENGINE:-}" != "1" ]]; then
+  # With ../shared/toolchain's language host and Docker provider plugin where that folder exists.
   bash scripts/install-pulumi.sh
-  # Pulumi's Node.js language host and Docker provider plugin: a normal Pulumi install downloads them;
-  # these machines cannot reach Pulumi's downloads and keep them in ../shared/toolchain (its README).
-  toolchain=${CYBERNODE_PULUMI_TOOLCHAIN:-../shared/toolchain}
-  if [[ -x "$toolchain/install.sh" ]]; then
-    bash "$toolchain/install.sh"
-  else
-    echo "[test] no $toolchain/install.sh: the deploy tests need the CLI's Node.js language host and the Docker provider plugin 5.2.0 in place" >&2
-  fi
   # The Kubernetes suite: a single-node cluster's binaries and Pulumi's Kubernetes provider, built from
   # Go modules once and cached in /var/cache/cybernode (tests/kubernetes starts and stops the cluster).
   if [[ "${CYBERNODE_SKIP_KUBERNETES:-}" != "1" && "${CYBERNODE_SKIP_DOCKER:-}" != "1" ]]; then

@@ -17,12 +17,35 @@ export function passwdUid(passwd: string, user: string): number | null {
   return null;
 }
 
-/** Whether a folder with this owner/mode is writable by uid (ignoring ACLs and supplementary groups). Pure. */
-export function writableBy(st: { uid: number; gid: number; mode: number }, uid: number): boolean {
-  if (uid === 0) return true;
-  if (st.uid === uid) return (st.mode & 0o300) === 0o300;
-  if (st.gid === uid) return (st.mode & 0o030) === 0o030;
-  return (st.mode & 0o003) === 0o003;
+/**
+ * The data root as `pulumi up` will use it: the engine makes each `<dataRoot>/<node>` and hands it to the
+ * nodes' uid (dataDirOps.ts), so neither this user's nor uid's rights on it matter; a file in its place
+ * or a read-only file system do. `at`: what is at the data root, or at its nearest existing parent. Pure.
+ */
+export function dataRootCheck(dataRoot: string, at: { path: string; kind: "dir" | "file"; writable: string }, uid: number | null): Check {
+  const owner = uid === null ? "the nodes' uid" : `uid ${uid}`;
+  if (at.kind === "file")
+    return { ok: false, what: "data root", detail: `${at.path} is a file: choose another data root (cybernode:dataRoot)` };
+  if (at.writable === "EROFS")
+    return { ok: false, what: "data root", detail: `${at.path} is on a read-only file system: choose a data root on a writable disk` };
+  return {
+    ok: true,
+    what: "data root",
+    detail: `${at.path === dataRoot ? `${dataRoot} exists` : `${dataRoot} does not exist yet`}: pulumi up makes each node's folder in it through the engine, owned by ${owner} (no sudo needed)`,
+  };
+}
+
+/** What is at `path`, or at its nearest existing parent: the facts dataRootCheck reads. */
+function nearestFacts(path: string): { path: string; kind: "dir" | "file"; writable: string } {
+  let p = path;
+  while (!existsSync(p) && p !== "/") p = p.slice(0, p.lastIndexOf("/")) || "/";
+  let writable = "ok";
+  try {
+    accessSync(p, constants.W_OK);
+  } catch (e) {
+    writable = (e as NodeJS.ErrnoException).code ?? "error";
+  }
+  return { path: p, kind: statSync(p).isDirectory() ? "dir" : "file", writable };
 }
 
 /** Reads what the engine checks need from this machine. */
@@ -123,34 +146,7 @@ export async function runDoctor(user: string, dataRoot: string): Promise<Check[]
         ? `uid ${cyberUid} (use it as cybernode:uid / docker run -u ${cyberUid})`
         : `no such user: sudo useradd --create-home ${user}, or set cybernode:uid in the stack`,
   });
-  if (!existsSync(dataRoot)) {
-    checks.push({
-      ok: false,
-      what: "data root",
-      detail: `${dataRoot} does not exist: sudo mkdir -p ${dataRoot} && sudo chown ${user}: ${dataRoot}`,
-    });
-  } else {
-    const st = statSync(dataRoot);
-    const ok =
-      st.isDirectory() &&
-      (cyberUid === null
-        ? (() => {
-            try {
-              accessSync(dataRoot, constants.W_OK);
-              return true;
-            } catch {
-              return false;
-            }
-          })()
-        : writableBy(st, cyberUid));
-    checks.push({
-      ok,
-      what: "data root",
-      detail: ok
-        ? `${dataRoot} is writable by ${cyberUid ?? "this user"}`
-        : `${dataRoot} is not writable by uid ${cyberUid}: sudo chown ${user}: ${dataRoot}`,
-    });
-  }
+  checks.push(dataRootCheck(dataRoot, nearestFacts(dataRoot), cyberUid));
   const enforce = existsSync("/sys/fs/selinux/enforce") ? readFileSync("/sys/fs/selinux/enforce", "utf8").trim() : "";
   checks.push({
     ok: true,

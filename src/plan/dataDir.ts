@@ -1,3 +1,4 @@
+import type { TarEntry } from "../archive/tarWriter";
 import { shellQuote } from "./shell";
 
 /**
@@ -44,4 +45,36 @@ export function dataDirCommand(host: string, script: string): { cmd: string; arg
     return { cmd: "ssh", args: ["-o", "BatchMode=yes", "-o", "ConnectTimeout=15", ...(m[3] ? ["-p", m[3]] : []), target, script] };
   }
   return `cannot create data folders on ${host}; create them on the host (owned by the node uid) or use an ssh:// host`;
+}
+
+/**
+ * Where the engine's short-lived container mounts the host, to make `<dataRoot>/<node>`: the data root
+ * itself first (Docker makes a missing bind-mount source), then each parent (Podman refuses a missing
+ * source), with the path below the mount that leads to the node's folder. Pure.
+ */
+export function mountCandidates(dataRoot: string, node: string): { source: string; below: string }[] {
+  const parts = dataRoot.split("/").filter(Boolean);
+  const out: { source: string; below: string }[] = [];
+  for (let i = parts.length; i >= 0; i--)
+    out.push({ source: `/${parts.slice(0, i).join("/")}`, below: [...parts.slice(i), node].join("/") });
+  return out;
+}
+
+/** A secret file's text: each ${random} replaced by a fresh value from `random`. Pure but for `random`. */
+export function fillTemplate(template: string, random: () => string): string {
+  return template.split("${random}").reduce((acc, part, i) => (i === 0 ? part : acc + random() + part), "");
+}
+
+/**
+ * The archive the engine extracts into the mount (`docker cp -a`, ownership kept): the node's folder
+ * owned by the uid (mode 0755; an existing folder is handed over, its contents untouched) and the
+ * secret files that are missing (mode 0600). Missing parents are made by the engine as root, 0755. Pure.
+ */
+export function dataDirEntries(below: string, uid: number, files: [string, string][]): TarEntry[] {
+  return [
+    { type: "dir", path: below, mode: 0o755, uid, gid: uid },
+    ...files.map(
+      ([name, text]): TarEntry => ({ type: "file", path: `${below}/${name}`, mode: 0o600, uid, gid: uid, data: Buffer.from(text) }),
+    ),
+  ];
 }

@@ -1,7 +1,7 @@
 /**
  * What `pulumi up` would fail on at a stack's host, decided before anything changes: host ports that
- * another process or another stack's container holds, and data folders that cannot be made or handed to
- * the node's uid. Pure: the facts (listening sockets, published ports, folder stats) are read elsewhere
+ * another process or another stack's container holds, and data folders that cannot be made (a read-only
+ * file system, a file in the way). Pure: the facts (listening sockets, published ports, folder stats) are read elsewhere
  * (src/pulumi/hostCheck.ts) and passed in, so every rule is tested without a host.
  */
 
@@ -71,8 +71,6 @@ export interface HostFacts {
   dataRoot?: PathFacts;
   /** Per node folder; for a missing one, `ancestor` is the nearest folder that exists. */
   nodeDirs: { node: string; dir: PathFacts; ancestor?: PathFacts }[];
-  /** uid of the user running Pulumi (who makes the folders and hands them to the node's uid). */
-  runnerUid: number;
 }
 
 const WILDCARDS = new Set(["0.0.0.0", "::", ""]);
@@ -140,32 +138,22 @@ function portProblems(req: HostCheckRequest, facts: HostFacts): string[] {
   return problems;
 }
 
-const octal = (mode?: number) => (mode === undefined ? "?" : (mode & 0o7777).toString(8));
-
 function folderProblems(req: HostCheckRequest, facts: HostFacts): string[] {
+  // The engine makes the folders as root (dataDirOps.ts), so this user's own rights do not matter here;
+  // a read-only file system and a file in the way do.
   const problems: string[] = [];
-  const root = facts.dataRoot;
-  if (root && root.kind === "file")
+  if (facts.dataRoot?.kind === "file")
     return [`cybernode:dataRoot: ${req.dataRoot} is a file, not a folder: choose another data root or move the file away`];
   for (const { node, dir, ancestor } of facts.nodeDirs) {
-    if (dir.kind === "file") {
-      problems.push(`cybernode:dataRoot: ${dir.path}, node ${node}'s data folder, is a file: move it away`);
-    } else if (dir.kind === "missing") {
-      if (ancestor && ancestor.kind !== "dir")
-        problems.push(`cybernode:dataRoot: ${dir.path} cannot be made: ${ancestor.path} is a file, not a folder`);
-      else if (ancestor && ancestor.writable !== "ok")
-        problems.push(
-          `cybernode:dataRoot: ${dir.path} cannot be made: ${ancestor.path} ${ancestor.writable === "EROFS" ? "is on a read-only file system" : `is not writable by uid ${facts.runnerUid} (${ancestor.writable})`}: ` +
-            "choose a data root on a writable disk, or make the folder for the node",
-        );
-    } else if (dir.writable === "EROFS") {
-      problems.push(`cybernode:dataRoot: ${dir.path} is on a read-only file system: node ${node} could not write its data`);
-    } else if (dir.uid !== req.uid && facts.runnerUid !== 0 && facts.runnerUid !== dir.uid) {
+    if (dir.kind === "file") problems.push(`cybernode:dataRoot: ${dir.path}, node ${node}'s data folder, is a file: move it away`);
+    else if (dir.kind === "missing" && ancestor?.kind === "file")
+      problems.push(`cybernode:dataRoot: ${dir.path} cannot be made: ${ancestor.path} is a file, not a folder`);
+    else if (dir.kind === "missing" && ancestor?.writable === "EROFS")
       problems.push(
-        `cybernode:uid: ${dir.path} belongs to uid ${dir.uid} (mode ${octal(dir.mode)}), not to the nodes' uid ${req.uid}, and uid ${facts.runnerUid} ` +
-          `running Pulumi cannot hand it over: sudo chown -R ${req.uid}:${req.uid} ${dir.path}`,
+        `cybernode:dataRoot: ${dir.path} cannot be made: ${ancestor.path} is on a read-only file system: choose a data root on a writable disk`,
       );
-    }
+    else if (dir.kind === "dir" && dir.writable === "EROFS")
+      problems.push(`cybernode:dataRoot: ${dir.path} is on a read-only file system: node ${node} could not write its data`);
   }
   return problems;
 }

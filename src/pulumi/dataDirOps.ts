@@ -1,11 +1,18 @@
 import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { writeTar } from "../archive/tarWriter";
+import { onDockerHost, runDocker } from "../docker/cli";
+import { withTemporary } from "../docker/temporaries";
+import { dataDirCommand, dataDirEntries, fillTemplate, mountCandidates } from "../plan/dataDir";
+import { shellQuote } from "../plan/shell";
 import type { ResourceOps } from "./providerTypes";
-import { dataDirCommand, dataDirScript } from "../plan/dataDir";
 
 /**
- * A node's data folder on the host (`<dataRoot>/<name>`), created owned by the run uid so the node can
- * write it (Docker would create a missing bind-mount source owned by root). On the local machine it
- * runs a small shell script; on ssh:// hosts the same script goes through ssh, as the docker CLI does.
+ * A node's data folder on the host (`<dataRoot>/<name>`), owned by the node's uid so the node can write it
+ * (Docker would make a missing bind-mount source owned by root). The engine makes it, wherever the host
+ * is: a short-lived container of the node's run image (never started) mounts the data root, and
+ * `docker cp -a` extracts the folder and its missing secret files into it with their owner. So the user
+ * running Pulumi needs no root and no shell on the host, only the engine, as for everything else.
  * Never deleted by Pulumi: delete() leaves the folder and its chain data in place.
  */
 export interface DataDirInputs {
@@ -13,23 +20,64 @@ export interface DataDirInputs {
   uid: number;
   /** Relabel for SELinux hosts (container_file_t), as the `:z` bind-mount option would. */
   selinux: boolean;
-  /** The stack's Docker host URL; decides where the folder is made. */
+  /** The stack's Docker host URL: the engine that makes the folder. */
   host: string;
   /** Files made once inside it (name → template with ${random}); existing files are left alone. */
   secretFiles?: [string, string][];
   /** For messages: the stack file whose cybernode:dataRoot and cybernode:uid these come from. */
   stackFile?: string;
+  /** An image the host has (the node's run image), for the short-lived container. Not part of the diff. */
+  image?: string;
+}
+
+/** A ${random}: 32 bytes from this machine's CSPRNG as 64 hex digits; sent to the host's engine only. */
+const random = () => randomBytes(32).toString("hex");
+
+async function makeThroughEngine(i: DataDirInputs & { image: string }): Promise<void> {
+  const slash = i.path.lastIndexOf("/");
+  const [root, node] = [i.path.slice(0, slash) || "/", i.path.slice(slash + 1)];
+  await onDockerHost(i.host, () =>
+    withTemporary("datadir", async (t) => {
+      let below = "";
+      for (const m of mountCandidates(root, node)) {
+        const made = await runDocker(["create", ...t.createArgs, "-v", `${m.source}:/cyberroot`, i.image], { timeoutMs: 120_000 });
+        if (made.exitCode === 0) {
+          below = m.below;
+          break;
+        }
+        // Podman refuses a bind-mount source that does not exist: mount its parent instead.
+        if (!/no such file or directory/i.test(made.stderr) || m.source === "/") throw new Error(made.stderr.trim());
+      }
+      const missing: [string, string][] = [];
+      for (const [name, template] of i.secretFiles ?? []) {
+        const there = await runDocker(["cp", `${t.name}:/cyberroot/${below}/${name}`, "-"], { timeoutMs: 60_000 });
+        if (there.exitCode !== 0) missing.push([name, fillTemplate(template, random)]);
+      }
+      const archive = writeTar(dataDirEntries(below, i.uid, missing), new Date(0));
+      const copied = await runDocker(["cp", "-a", "-", `${t.name}:/cyberroot`], { input: archive, timeoutMs: 120_000 });
+      if (copied.exitCode !== 0) throw new Error(copied.stderr.trim());
+    }),
+  );
+  if (i.selinux) relabel(i);
+}
+
+/** chcon on the host (sh here, ssh for ssh:// hosts): the engine's API cannot relabel a folder it only writes. */
+function relabel(i: DataDirInputs): void {
+  const how = dataDirCommand(i.host, `chcon -R -t container_file_t -- ${shellQuote(i.path)}`);
+  if (typeof how === "string") throw new Error(how);
+  const r = spawnSync(how.cmd, how.args, { encoding: "utf8", timeout: 60_000 });
+  if (r.status !== 0) throw new Error(`chcon: ${(r.stderr || String(r.error ?? "")).trim()}`);
 }
 
 async function ensureDir(i: DataDirInputs): Promise<void> {
-  const how = dataDirCommand(i.host, dataDirScript(i.path, i.uid, i.selinux, i.secretFiles ?? []));
-  if (typeof how === "string") throw new Error(`data folder ${i.path}: ${how}`);
-  const r = spawnSync(how.cmd, how.args, { encoding: "utf8", timeout: 60_000 });
-  if (r.status !== 0) {
+  if (!i.image) throw new Error(`data folder ${i.path}: no image to make it with (the program passes the node's run image)`);
+  try {
+    await makeThroughEngine({ ...i, image: i.image });
+  } catch (e) {
     const where = i.stackFile ? `${i.stackFile}: cybernode:dataRoot / cybernode:uid: ` : "";
     throw new Error(
-      `${where}data folder ${i.path} on ${i.host || "this machine"} for uid ${i.uid}: ${(r.stderr || String(r.error ?? "")).trim()}. ` +
-        `Make it yourself, owned by uid ${i.uid} (sudo install -d -o ${i.uid} -g ${i.uid} ${i.path}), or choose another data root. The node was not started.`,
+      `${where}data folder ${i.path} on ${i.host || "this machine"} for uid ${i.uid}: ${(e as Error).message}. ` +
+        `Make it on the host, owned by uid ${i.uid} (sudo install -d -o ${i.uid} -g ${i.uid} ${i.path}), or choose another data root. The node was not started.`,
     );
   }
 }

@@ -80,8 +80,7 @@ async function published(host: string): Promise<Published[]> {
 /** Reads the facts of a host (only those of this machine when the host is a local socket). */
 async function hostFacts(req: HostCheckRequest): Promise<HostFacts> {
   const local = localSocket(req.host, { ...process.env, DOCKER_HOST: undefined }) !== null;
-  const runnerUid = process.getuid?.() ?? 0;
-  if (!local) return { local, listeners: [], published: [], nodeDirs: [], runnerUid };
+  if (!local) return { local, listeners: [], published: [], nodeDirs: [] };
   return {
     local,
     listeners: listeners(),
@@ -91,7 +90,6 @@ async function hostFacts(req: HostCheckRequest): Promise<HostFacts> {
       const dir = pathFacts(`${req.dataRoot}/${name}`);
       return { node: name, dir, ...(dir.kind === "missing" ? { ancestor: pathFacts(nearestExisting(dir.path)) } : {}) };
     }),
-    runnerUid,
   };
 }
 

@@ -240,6 +240,8 @@ function nodeContainer(
     host: plan.host,
     secretFiles: node.secretFiles,
     stackFile: `stacks/Pulumi.${plan.stack}.yaml`,
+    // The engine makes the folder with a short-lived container of the image the node will run.
+    image: imageId,
   });
   // Args with ${secret:key} become a secret output, so they never show in plain state or previews.
   const command: pulumi.Input<string[]> = node.secrets.length

@@ -45,14 +45,14 @@ test.after.always(async () => {
 
 dockerTest("data survives an image rebuild, a container replacement and the DataDir delete: 0 bytes lost", async (t) => {
   const path = join(root, container);
-  const input = { path, uid: 1000, selinux: false, host: "unix:///var/run/docker.sock" };
+  const first = await buildImage(loaded, quiet);
+  const input = { path, uid: 1000, selinux: false, host: "unix:///var/run/docker.sock", image: first.imageId };
   const created = (await runProviderProcess(dataDirProvider, "const c = await provider.create(input); return c;", input)) as {
     id: string;
     outs: typeof input;
   };
   t.is(statSync(path).uid, 1000, "the DataDir provider made the folder owned by the uid");
 
-  const first = await buildImage(loaded, quiet);
   await runFixture({ name: container, image: first.imageId, data: path });
   t.truthy(await poll(() => lineCount(join(path, "starts.log")) === 1, 20_000), "the node wrote starts.log");
   writeFileSync(join(path, "host.marker"), `written from the host ${new Date().toISOString()}\n${"x".repeat(4096)}\n`);

@@ -46,14 +46,14 @@ const DEPLOY = `
   const x = await provider.bin.create({ ...input.common, buildKey: b.outs.buildKey });
   const runIn = { ...input.common, runHash: "r", binariesDigest: x.outs.digest, targetHost: input.host };
   const r = await provider.run.create(runIn);
-  const d = await provider.dir.create({ path: input.dataDir, uid: 1000, selinux: false, host: input.host });
+  const d = await provider.dir.create({ path: input.dataDir, uid: 1000, selinux: false, host: input.host, image: r.outs.imageId });
   out.firstMs = Date.now() - t0;
   out.first = r.outs;
   t0 = Date.now();
   const b2 = await provider.build.update(b.id, b.outs, { ...input.common, buildHash: "h" });
   const x2 = await provider.bin.update(x.id, x.outs, { ...input.common, buildKey: b2.outs.buildKey });
   const r2 = await provider.run.update(r.id, r.outs, { ...runIn, binariesDigest: x2.outs.digest });
-  await provider.dir.update(d.id, d.outs, { path: input.dataDir, uid: 1000, selinux: false, host: input.host });
+  await provider.dir.update(d.id, d.outs, { path: input.dataDir, uid: 1000, selinux: false, host: input.host, image: r2.outs.imageId });
   out.unchangedMs = Date.now() - t0;
   out.second = r2.outs;
   return out;`;
@@ -74,7 +74,7 @@ dockerTest("deploys onto a host reached over ssh://: same image ID as the local 
     t.is(r.second.shippedBytes, 0, "unchanged stack: no image transfer");
     t.is(onRemote(["image", "inspect", "--format", "{{.Id}}", "cybernode/fullnode-fixnode:latest"]).stdout.trim(), local.imageId);
     t.true(existsSync(dataDir));
-    t.is(statSync(dataDir).uid, 1000, "data folder made through ssh, owned by the node uid");
+    t.is(statSync(dataDir).uid, 1000, "data folder made by the remote engine, owned by the node uid");
     const run = onRemote([
       "run",
       "-d",

@@ -147,7 +147,7 @@ podmanTest(
     const x = await provider.bin.create({ ...input.common, buildKey: b.outs.buildKey });
     const runIn = { ...input.common, runHash: "r", binariesDigest: x.outs.digest, targetHost: input.common.buildHost };
     const r = await provider.run.create(runIn);
-    await provider.dir.create({ path: input.dataDir, uid: 1000, selinux: false, host: input.common.buildHost });
+    await provider.dir.create({ path: input.dataDir, uid: 1000, selinux: false, host: input.common.buildHost, image: r.outs.imageId });
     const r2 = await provider.run.update(r.id, r.outs, runIn);
     return { first: r.outs, second: r2.outs };`,
       { common, dataDir },

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs, UsageError } from "../../src/cli/args";
 import { formatListing } from "../../src/cli/inspect";
-import { passwdUid, writableBy } from "../../src/cli/doctor";
+import { dataRootCheck, passwdUid } from "../../src/cli/doctor";
 import { runCli } from "../helpers/cli";
 import { HOST_TAG, parseTemporaryName, temporaryName } from "../../src/docker/temporaries";
 
@@ -86,12 +86,20 @@ test("listing lines look like tar -tv --numeric-owner", (t) => {
   t.is(formatListing({ path: "su", mode: 0o4755, uid: 0, gid: 0, size: 5, mtime: new Date(0), type: "File" }).slice(0, 10), "-rwsr-xr-x");
 });
 
-test("doctor helpers: passwd lookup and writability", (t) => {
+test("doctor helpers: passwd lookup; the data root needs no one's rights, only a writable disk and no file in the way", (t) => {
   t.is(passwdUid("root:x:0:0::/root:/bin/sh\ncyber:x:1001:1001::/home/cyber:/bin/bash\n", "cyber"), 1001);
   t.is(passwdUid("root:x:0:0::/root:/bin/sh\n", "cyber"), null);
-  t.true(writableBy({ uid: 1001, gid: 1001, mode: 0o755 }, 1001));
-  t.false(writableBy({ uid: 0, gid: 0, mode: 0o755 }, 1001));
-  t.true(writableBy({ uid: 0, gid: 0, mode: 0o777 }, 1001));
+  const root = "/home/cyber/cyberdata";
+  t.like(dataRootCheck(root, { path: root, kind: "dir", writable: "EACCES" }, 1001), { ok: true });
+  t.regex(
+    dataRootCheck(root, { path: "/home/cyber", kind: "dir", writable: "EACCES" }, 1001).detail,
+    /does not exist yet: pulumi up makes each node's folder in it through the engine, owned by uid 1001 \(no sudo needed\)/,
+  );
+  t.like(dataRootCheck(root, { path: root, kind: "file", writable: "ok" }, 1001), { ok: false });
+  t.like(dataRootCheck(root, { path: "/home", kind: "dir", writable: "EROFS" }, 1001), {
+    ok: false,
+    detail: "/home is on a read-only file system: choose a data root on a writable disk",
+  });
 });
 
 test("temporary container names carry purpose, pid and machine, and parse back", (t) => {
