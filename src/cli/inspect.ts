@@ -4,7 +4,7 @@ import { dockerMaybe } from "../docker/cli";
 import { type LayerEntry, layerEntries, mergeLayers } from "../archive/layerFiles";
 import { readSavedImage } from "../build/assemble";
 import { runRepository } from "../archive/imageArchive";
-import { imagesRoot, listSpecNames } from "../spec/load";
+import { imagesRoot, listSpecNames, loadSpec } from "../spec/load";
 import { IMAGE_NAME_RE } from "../spec/validate";
 import { allowOnly, UsageError, type ParsedArgs } from "./args";
 
@@ -69,7 +69,34 @@ interface InspectedConfig {
     Volumes?: Record<string, object>;
     Labels?: Record<string, string> | null;
     WorkingDir?: string;
+    StopSignal?: string;
+    Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; Retries?: number; StartPeriod?: number } | null;
   };
+}
+
+/** The image's health check in one line (durations in the config are nanoseconds). Pure. */
+export function formatHealth(h: InspectedConfig["Config"]["Healthcheck"]): string {
+  if (!h?.Test?.length || h.Test[0] === "NONE") return "none";
+  const s = (ns?: number) => `${Math.round((ns ?? 0) / 1e9)}s`;
+  const cmd = h.Test[0] === "CMD" ? JSON.stringify(h.Test.slice(1)) : h.Test.slice(1).join(" ");
+  return `${cmd} every ${s(h.Interval)}, timeout ${s(h.Timeout)}, ${h.Retries ?? 0} retries, start period ${s(h.StartPeriod)}`;
+}
+
+/**
+ * How a node of this image is stopped: the spec's signal and grace when the argument was a spec (the
+ * grace is a container setting, not part of the image), else the image's stop signal. Pure.
+ */
+export function formatStop(imageSignal: string | undefined, spec: { stopSignal: string; stopGrace: number } | null): string {
+  if (spec)
+    return `${spec.stopSignal}, then ${spec.stopGrace} s before SIGKILL (the spec's container.stopSignal/stopGrace; a stack's node may change them)`;
+  return `${imageSignal || "SIGTERM"} (the image's; the grace is set per container)`;
+}
+
+/** The spec's stop signal and grace when `arg` named a spec (inspectTarget mapped it), else null. */
+function stopOf(arg: string, image: string, root: string): { stopSignal: string; stopGrace: number } | null {
+  if (image === arg) return null;
+  const { container } = loadSpec(root, arg).spec;
+  return { stopSignal: container.stopSignal, stopGrace: container.stopGrace };
 }
 
 export async function cmdInspect(args: ParsedArgs): Promise<number> {
@@ -105,6 +132,8 @@ export async function cmdInspect(args: ParsedArgs): Promise<number> {
     `ports       ${Object.keys(c.ExposedPorts ?? {}).join(" ") || "(none)"}`,
     `volumes     ${Object.keys(c.Volumes ?? {}).join(" ") || "(none)"}`,
     `env         ${(c.Env ?? []).join(" ")}`,
+    `health      ${formatHealth(c.Healthcheck)}`,
+    `stop        ${formatStop(c.StopSignal, stopOf(arg, image, root))}`,
     `labels      ${Object.entries(c.Labels ?? {})
       .map(([k, v]) => `${k}=${v}`)
       .join("\n            ")}`,

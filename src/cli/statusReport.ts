@@ -34,7 +34,8 @@ export function containersByName(stdout: string, names: string[]): Map<string, C
   return found;
 }
 
-export type DataSize = { bytes: number } | { note: string };
+/** A data folder's size, or why there is none; `partial`: du could not read all of it (the size is a floor). */
+export type DataSize = { bytes: number; partial?: string } | { note: string };
 /** Outcome of the node's status command; null when it was not asked (no command, or not running). */
 export type HeightResult = { height: number } | { error: string } | null;
 
@@ -106,7 +107,7 @@ export function nodeStatus(i: {
     imageIdShort: image ? image.replace(/^sha256:/, "").slice(0, 12) : null,
     dataPath: i.dataPath,
     dataBytes: "bytes" in i.data ? i.data.bytes : null,
-    dataNote: "note" in i.data ? i.data.note : null,
+    dataNote: "note" in i.data ? i.data.note : (i.data.partial ?? null),
     height: i.height && "height" in i.height ? i.height.height : null,
     heightError: i.height && "error" in i.height ? i.height.error : null,
     problem: null,
@@ -165,24 +166,33 @@ export function heightResult(r: { exitCode: number | null; stdout: string; stder
   return { error: `no block height in its output${out ? ` (last line: ${out})` : ""}` };
 }
 
-/** One script measuring every node's data folder: prints `name<TAB>bytes`, `missing`, or nothing for unreadable. */
+/**
+ * One script measuring every node's data folder: prints `name<TAB>bytes<TAB>du's exit code` (not 0 when it
+ * could not read everything: a node's files are its uid's, mode 0700 or 0600), or `name<TAB>missing`.
+ */
 export function duScript(folders: [string, string][]): string {
   return folders
-    .map(
-      ([name, path]) =>
-        `printf '%s\\t%s\\n' ${shellQuote(name)} "$(if [ -d ${shellQuote(path)} ]; then du -sb -- ${shellQuote(path)} 2>/dev/null | cut -f1; else echo missing; fi)"`,
-    )
+    .map(([name, path]) => {
+      const [n, p] = [shellQuote(name), shellQuote(path)];
+      return `if [ -d ${p} ]; then s=$(du -sb -- ${p} 2>/dev/null); c=$?; printf '%s\\t%s\\t%s\\n' ${n} "\${s%%[[:space:]]*}" "$c"; else printf '%s\\tmissing\\n' ${n}; fi`;
+    })
     .join("\n");
 }
 
 export function parseDu(stdout: string, names: string[]): Map<string, DataSize> {
   const out = new Map<string, DataSize>();
   for (const line of stdout.split("\n")) {
-    const [name, value] = line.split("\t");
+    const [name, value, code] = line.split("\t");
     if (!names.includes(name)) continue;
+    const partial =
+      "du could not read all of it as this user (the nodes' files are their uid's): the size is at least this; run status as root for all of it";
     out.set(
       name,
-      /^\d+$/.test(value ?? "") ? { bytes: Number(value) } : value === "missing" ? { note: "missing" } : { note: "du could not read it" },
+      /^\d+$/.test(value ?? "")
+        ? { bytes: Number(value), ...(code !== undefined && code !== "0" ? { partial } : {}) }
+        : value === "missing"
+          ? { note: "missing" }
+          : { note: "du could not read it" },
     );
   }
   for (const n of names) if (!out.has(n)) out.set(n, { note: "not measured" });
@@ -221,14 +231,14 @@ export function formatReport(header: string, rows: NodeStatus[]): string {
     `up ${r.uptimeSeconds === null ? "-" : formatDuration(r.uptimeSeconds)}`,
     r.version ?? "-",
     r.imageIdShort ?? "-",
-    `data ${r.dataBytes !== null ? formatSize(r.dataBytes) : r.dataNote === "missing" ? "missing" : "?"}`,
+    `data ${r.dataBytes !== null ? `${r.dataNote ? "≥" : ""}${formatSize(r.dataBytes)}` : r.dataNote === "missing" ? "missing" : "?"}`,
     `height ${r.height ?? (r.heightError !== null ? "?" : "-")}`,
   ]);
   const widths = cells[0]?.map((_, col) => Math.max(...cells.map((c) => c[col].length))) ?? [];
   const lines = [header, ...cells.map((c) => c.map((cell, col) => (col === c.length - 1 ? cell : cell.padEnd(widths[col]))).join("  "))];
   const problems = rows.filter((r) => r.problem !== null);
   if (problems.length) lines.push(`${problems.length} problem(s):`, ...problems.map((r) => `  ${r.node}: ${r.problem}`));
-  const unmeasured = rows.filter((r) => r.dataBytes === null && r.dataNote !== "missing" && r.dataNote !== null);
+  const unmeasured = rows.filter((r) => r.dataNote !== "missing" && r.dataNote !== null);
   for (const r of unmeasured) lines.push(`note: ${r.node}: data folder ${r.dataPath}: ${r.dataNote}`);
   return `${lines.join("\n")}\n`;
 }

@@ -4,7 +4,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs, UsageError } from "../../src/cli/args";
-import { formatListing } from "../../src/cli/inspect";
+import { formatHealth, formatListing, formatStop } from "../../src/cli/inspect";
 import { dataRootCheck, passwdUid } from "../../src/cli/doctor";
 import { runCli } from "../helpers/cli";
 import { HOST_TAG, parseTemporaryName, temporaryName } from "../../src/docker/temporaries";
@@ -117,4 +117,18 @@ test("image lookups use the Engine API only where the docker CLI would use that 
   t.is(localSocket("tcp://10.0.0.5:2376", none), null);
   t.is(localSocket("", { ...none, DOCKER_HOST: "ssh://cyber@node1" }), null, "DOCKER_HOST decides when the stack names no host");
   t.is(localSocket("", { ...none, DOCKER_CONTEXT: "remote" }), null, "a docker context: leave it to the CLI");
+});
+
+test("inspect shows the health check and how a node of the image is stopped", (t) => {
+  t.is(
+    formatHealth({ Test: ["CMD", "/cyberapp/btcctl", "getblockcount"], Interval: 60e9, Timeout: 10e9, Retries: 3, StartPeriod: 600e9 }),
+    '["/cyberapp/btcctl","getblockcount"] every 60s, timeout 10s, 3 retries, start period 600s',
+  );
+  t.is(formatHealth(undefined), "none");
+  t.is(formatHealth({ Test: ["NONE"] }), "none");
+  t.is(
+    formatStop(undefined, { stopSignal: "SIGTERM", stopGrace: 300 }),
+    "SIGTERM, then 300 s before SIGKILL (the spec's container.stopSignal/stopGrace; a stack's node may change them)",
+  );
+  t.is(formatStop("SIGINT", null), "SIGINT (the image's; the grace is set per container)");
 });

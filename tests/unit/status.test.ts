@@ -342,6 +342,11 @@ test("the du script measures every folder in one run and says which are missing"
   t.true(btcd !== undefined && "bytes" in btcd && btcd.bytes < 20_000, out);
   t.true("bytes" in (sizes.get("it's") ?? {}), out);
   t.deepEqual(sizes.get("gone"), { note: "missing" });
+  t.deepEqual(parseDu("btcd\t4096\t1\n", ["btcd"]).get("btcd"), {
+    bytes: 4096,
+    partial:
+      "du could not read all of it as this user (the nodes' files are their uid's): the size is at least this; run status as root for all of it",
+  });
   t.deepEqual(
     parseDu("btcd\t\n", ["btcd", "x"]),
     new Map([
@@ -381,4 +386,13 @@ test("an unreachable host: the reason, from under ssh's wrapping", (t) => {
   const ssh =
     'error during connect: Get "http://docker.example.com/v1.50/version": command [ssh -o ConnectTimeout=30 -T -l nobody -- nonexistent.invalid docker system dial-stdio] has exited with exit status 255, make sure the URL is valid, and Docker 18.09 or later is installed on the remote host: stderr=ssh: Could not resolve hostname nonexistent.invalid: Name or service not known\n\n';
   t.is(unreachableReason(ssh), "ssh: Could not resolve hostname nonexistent.invalid: Name or service not known");
+});
+
+test("a data size du could only partly read is shown as a floor, with a note saying why", (t) => {
+  const text = formatReport("stack local", [
+    row("btcd", RUNNING, { data: { bytes: 17_400, partial: "du could not read all of it as this user" } }),
+  ]);
+  t.regex(text, /data ≥17\.4 kB/);
+  t.regex(text, /^note: btcd: data folder \/home\/cyber\/cyberdata\/btcd: du could not read all of it as this user$/m);
+  t.notRegex(formatReport("stack local", [row("btcd", RUNNING)]), /≥|note:/, "a full measure has neither");
 });
