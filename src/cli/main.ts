@@ -11,7 +11,7 @@ Commands:
   build <image>          build image -> extract binaries to bin/ -> load the run image
   inspect <image>        version, entrypoint, user, ports and files of a run image
   doctor                 check Docker access, the cyber user, the data root and SELinux
-  clean                  remove build-step images and stopped temporary containers
+  clean [<image>...]     remove build-step images (all, or of these images; --stale: old keys only)
   promote <from> <to>    what deploying <from>'s tested images would change on stack <to>
   status [--stack S] [--json]   state, health, version, data size and chain height of a stack's nodes
 
@@ -88,7 +88,15 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   },
   clean: {
     run: cmdClean,
-    help: "Usage: npx cybernode clean [--caches]\nRemoves every build-step image (cybernode-step/*) and stopped temporary container on the Docker host,\nwhichever checkout made them: the next build of each image runs all its steps again.\n--caches also removes the named build cache volumes (cybernode-cache-*). Run images are never removed.",
+    help:
+      "Usage: npx cybernode clean [<group/name>...] [--stale] [--caches]\n" +
+      "Without names: removes every build-step image (cybernode-step/*) and stopped temporary container on the Docker host,\n" +
+      "whichever checkout made them: the next build of each image runs all its steps again.\n" +
+      "With names (e.g. fullnode/btcd): only those images' build-step images.\n" +
+      "--stale: only the step images whose keys the current specs no longer use (old bases, edited steps); the\n" +
+      "cache of the current build stays. Images in use by a running container (another build) are kept and listed.\n" +
+      "--caches also removes the named build cache volumes (cybernode-cache-*). Run images are never removed.\n" +
+      "Example: npx cybernode clean fullnode/btcd --stale",
   },
 };
 

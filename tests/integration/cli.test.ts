@@ -83,6 +83,77 @@ dockerTest("build prints the image ID, version and artifact sizes; inspect shows
   t.is(await docker(["inspect", "--format", "{{.Config.Labels.version}}", "cybernode/fullnode-fixnode:latest"]), "1.0.0");
 });
 
+/** A tiny spec on the busybox stand-in: one step (its text edited by `step`), busybox as the artifact. */
+function tinySpec(name: string, step = "echo one"): void {
+  writeFileSync(
+    join(root, "fullnode", `${name}.ts`),
+    `export default {
+  build: { from: "busybox:stable", steps: [${JSON.stringify(step)}, "mkdir -p /out && cp /bin/busybox /out/tool && echo 1 > /out/VERSION"], artifacts: ["/out/tool"], version: { file: "/out/VERSION" } },
+  run: { entrypoint: ["/cyberapp/tool"] },
+  container: { name: "${name.replace("fullnode/", "")}" },
+};\n`,
+  );
+}
+const stepTags = async (name: string) =>
+  (await docker(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "--filter", `reference=cybernode-step/fullnode-${name}`]))
+    .split("\n")
+    .filter(Boolean)
+    .sort();
+
+dockerTest(
+  "clean of named images: only theirs, --stale only old keys, an image in use kept and listed, an unknown name refused",
+  async (t) => {
+    for (const n of ["cleana", "cleanb"]) {
+      tinySpec(n);
+      const b = await runCli(["build", `fullnode/${n}`, "--images", root], ENV);
+      t.is(b.code, 0, b.stderr);
+    }
+    const [a1, b1] = [await stepTags("cleana"), await stepTags("cleanb")];
+    t.is(a1.length, 2);
+
+    const unknown = await runCli(["clean", "fullnode/nope", "--images", root], ENV);
+    t.is(unknown.code, 2);
+    t.regex(
+      unknown.stderr,
+      /clean: fullnode\/nope is not an image spec under .* \(known: fullnode\/cleana, fullnode\/cleanb, fullnode\/sleepy\); nothing was removed/,
+    );
+    t.deepEqual(await stepTags("cleana"), a1, "nothing was removed");
+
+    // --stale after an edited first step: the old chain goes, the current one stays.
+    tinySpec("cleana", "echo two");
+    t.is((await runCli(["build", "fullnode/cleana", "--images", root], ENV)).code, 0);
+    const a2 = await stepTags("cleana");
+    t.is(a2.length, 4, "old and new keys");
+    const stale = await runCli(["clean", "fullnode/cleana", "--stale", "--images", root], ENV);
+    t.is(stale.code, 0, stale.stderr);
+    t.regex(stale.stdout, /removed 0 temporary container\(s\), 2 stale build-step image tag\(s\) of fullnode\/cleana/);
+    t.deepEqual(
+      await stepTags("cleana"),
+      a2.filter((x) => !a1.includes(x)),
+      "the current keys stay",
+    );
+    const rebuilt = await runCli(["build", "fullnode/cleana", "--images", root], ENV);
+    t.regex(rebuilt.stdout, /^steps +0 of 2 ran/m, "the next build is still cached");
+    t.deepEqual(await stepTags("cleanb"), b1, "another image's step images are untouched");
+
+    // A container (another build, say) uses one of cleanb's step images.
+    const busy = await docker(["run", "-d", "--rm", "--entrypoint", "sleep", b1[b1.length - 1], "60"]);
+    try {
+      const r = await runCli(["clean", "fullnode/cleanb", "--images", root], ENV);
+      t.is(r.code, 0, `never an error: ${r.stderr}`);
+      t.regex(
+        r.stdout,
+        new RegExp(`kept 1 in use by a running container \\(another build\\?\\): ${b1[b1.length - 1].replace(/[/.]/g, "\\$&")}`),
+      );
+      t.deepEqual(await stepTags("cleanb"), [b1[b1.length - 1]]);
+    } finally {
+      await dockerMaybe(["rm", "-f", busy]);
+    }
+    await removeTestImages("fullnode/cleana");
+    await removeTestImages("fullnode/cleanb");
+  },
+);
+
 dockerTest("clean removes build-step images and stopped temporaries but never run images", async (t) => {
   const runImage = await docker(["image", "inspect", "--format", "{{.Id}}", "cybernode/fullnode-fixnode:latest"]);
   const created = await docker(["create", "--label", "cybernode.temp=1", runImage]);
