@@ -94,11 +94,14 @@ export async function predictRunImage(o: {
   binDir: string;
   manifest: BinManifest;
   baseMap: BaseImageMap;
+  /** Pull a missing run.base (builds); previews leave it (BaseImageMissing). */
+  pull?: boolean;
+  log?: (line: string) => void;
 }): Promise<RunImagePlan> {
   const info = await daemonInfo();
   let base: BaseImage | undefined;
   if (o.spec.run.base !== "scratch") {
-    const resolved = await resolveBaseImage(o.spec.name, "run.base", o.spec.run.base, o.baseMap);
+    const resolved = await resolveBaseImage(o.spec.name, "run.base", o.spec.run.base, o.baseMap, { pull: o.pull, log: o.log });
     base = await readSavedImage(resolved.local);
   }
   return planRunImage({
@@ -122,7 +125,7 @@ export async function assembleRunImage(o: {
   expect?: { imageId: string; from: string };
 }): Promise<RunImageResult> {
   const info = await daemonInfo();
-  const plan = await predictRunImage(o);
+  const plan = await predictRunImage({ ...o, pull: true });
   if (o.expect && o.expect.imageId !== plan.imageId)
     throw new PromotionMismatchError(o.spec.name, o.expect.from, o.expect.imageId, plan.imageId);
   const exists = await imageIdOf(plan.imageId);

@@ -2,13 +2,15 @@ import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { InputError } from "../spec/errors";
 import { imageIdOf } from "../docker/imageId";
+import { currentDockerHost, runDocker } from "../docker/cli";
 
 /**
  * Base-image mapping for air-gapped hosts and tests: the image a spec names (`golang:1.26-bookworm`)
  * → an image present on the Docker host. Read from, each over the one before: the machine's file
  * (/etc/cybernode/base-images.json, for an operator who maps bases once for every checkout), the
  * project's file (`cybernode.base-images.json`, or CYBERNODE_BASE_IMAGES_FILE), and CYBERNODE_BASE_IMAGES
- * ("from=to,from=to"). A Pulumi stack's `cybernode:baseImages` goes on top of these. Nothing is ever pulled.
+ * ("from=to,from=to"). A Pulumi stack's `cybernode:baseImages` goes on top of these. A base that is neither
+ * on the host nor mapped is pulled by builds (resolveBaseImage).
  */
 export type BaseImageMap = Map<string, string>;
 
@@ -86,16 +88,73 @@ export interface ResolvedBase {
   id: string;
 }
 
-/** Finds the base on the Docker host. Missing → an error naming the spec, field, base and the mapping option. */
-export async function resolveBaseImage(imageName: string, field: string, requested: string, map: BaseImageMap): Promise<ResolvedBase> {
+/** A base that is not on the Docker host and was not pulled (a preview, or a lookup that may not pull). */
+export class BaseImageMissing extends InputError {
+  constructor(
+    imageName: string,
+    readonly field: string,
+    readonly local: string,
+    problem: string,
+  ) {
+    super(`image ${imageName}`, [problem]);
+  }
+}
+
+const MAP_SOURCES = `${BASE_MAP_ENV}, ${DEFAULT_BASE_MAP_FILE}, ${MACHINE_BASE_MAP_FILE} or a stack's cybernode:baseImages`;
+
+/** How to map a base that cannot be pulled. Pure. */
+function mapAdvice(requested: string, local: string): string {
+  return local === requested
+    ? `Where no registry is reachable, map it to an image this host has: ${BASE_MAP_ENV}='${requested}=<local image>' or an entry in ${MAP_SOURCES}`
+    : `It is mapped to '${local}': build or load '${local}' on this host, or fix the mapping (${MAP_SOURCES})`;
+}
+
+/**
+ * Finds the base on the Docker host. A missing one is pulled when `pull` is set (builds do, as
+ * `docker build` would), once per process; otherwise (previews) it is a BaseImageMissing naming the spec,
+ * field and base. A pull that fails says which image and how to map it.
+ */
+export async function resolveBaseImage(
+  imageName: string,
+  field: string,
+  requested: string,
+  map: BaseImageMap,
+  o: { pull?: boolean; log?: (line: string) => void } = {},
+): Promise<ResolvedBase> {
   const local = map.get(requested) ?? requested;
   const id = await imageIdOf(local);
   if (id) return { requested, local, id };
-  const how =
-    local === requested
-      ? `Pull it (docker pull ${requested}), or map it to an image this host has: ${BASE_MAP_ENV}='${requested}=<local image>' or an entry in ${DEFAULT_BASE_MAP_FILE}, ${MACHINE_BASE_MAP_FILE} or a stack's cybernode:baseImages`
-      : `It is mapped to '${local}', which this host does not have either: build or load '${local}', or fix the mapping (${BASE_MAP_ENV}, ${DEFAULT_BASE_MAP_FILE}, ${MACHINE_BASE_MAP_FILE} or cybernode:baseImages)`;
+  if (!o.pull)
+    throw new BaseImageMissing(
+      imageName,
+      field,
+      local,
+      `${field}: base image '${local}' is not on the Docker host: a build pulls it (docker pull ${local}). ${mapAdvice(requested, local)}.`,
+    );
+  const pulled = await pullOnce(local, o.log ?? (() => {}), imageName);
+  if (pulled.id) return { requested, local, id: pulled.id };
   throw new InputError(`image ${imageName}`, [
-    `${field}: base image '${requested}' is not on the Docker host. ${how}. Nothing is pulled automatically.`,
+    `${field}: base image '${local}' is not on the Docker host, and docker pull ${local} failed: ${pulled.error}. ${mapAdvice(requested, local)}.`,
   ]);
+}
+
+/** One pull per image name and host in this process, whoever asks (images sharing a base). */
+const pulls = new Map<string, Promise<{ id: string | null; error: string }>>();
+
+function pullOnce(local: string, log: (line: string) => void, imageName: string): Promise<{ id: string | null; error: string }> {
+  const key = `${currentDockerHost()}\n${local}`;
+  let p = pulls.get(key);
+  if (!p) {
+    log(`[${imageName}] pulling ${local}: it is not on the Docker host`);
+    p = (async () => {
+      const r = await runDocker(["pull", local], { timeoutMs: 30 * 60_000 });
+      const id = r.exitCode === 0 ? await imageIdOf(local) : null;
+      const error = r.stderr.trim().split("\n").pop() || `exit code ${r.exitCode}`;
+      return { id, error };
+    })();
+    pulls.set(key, p);
+    // A failed pull is not remembered: the next build asks again.
+    p.then((r) => r.id || pulls.delete(key));
+  }
+  return p;
 }

@@ -91,7 +91,8 @@ export async function buildSteps(
   const orphans = await removeOrphanedTemporaries();
   if (orphans.length)
     log(`[${spec.name}] removed ${orphans.length} temporary container(s) left by builds that ended: ${orphans.join(", ")}`);
-  const { base, steps, passEnv, mountInputs } = await planBuild(loaded, o);
+  // A build pulls a base that is neither on the host nor mapped, as docker build does.
+  const { base, steps, passEnv, mountInputs } = await planBuild(loaded, { ...o, pull: true, log });
 
   const repo = stepRepository(spec.name);
   const present =

@@ -17,6 +17,9 @@ export interface PlanOptions {
    * images at once against a base that cannot change meanwhile (previews). Default: none.
    */
   resolvedBases?: Map<string, Promise<ResolvedBase>>;
+  /** Pull a missing base (builds do); without it a missing base is a BaseImageMissing (previews). */
+  pull?: boolean;
+  log?: (line: string) => void;
 }
 
 /** What a build would do, known before running anything: the chained step keys and what they cover. */
@@ -45,7 +48,7 @@ export async function planBuild(loaded: LoadedSpec, o: PlanOptions = {}): Promis
   const { spec, dir } = loaded;
   const env = o.env ?? process.env;
   const baseMap = o.baseMap ?? baseImageMapFromEnv(env);
-  const resolve = () => resolveBaseImage(spec.name, "build.from", spec.build.from, baseMap);
+  const resolve = () => resolveBaseImage(spec.name, "build.from", spec.build.from, baseMap, { pull: o.pull, log: o.log });
   const memo = o.resolvedBases;
   const cacheKey = baseMap.get(spec.build.from) ?? spec.build.from;
   if (memo && !memo.has(cacheKey)) {

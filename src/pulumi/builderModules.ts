@@ -3,6 +3,7 @@
  * providerRuntime.ts): the provider plugin (src/pulumi/plugin/) runs them in its own process.
  */
 export * as assemble from "../build/assemble";
+export * as baseImages from "../build/baseImages";
 export * as build from "../build/builder";
 export * as containerd from "../publish/containerd";
 export * as engine from "../docker/engine";

@@ -120,9 +120,23 @@ async function runAssemble(i: RunImageInputs, urn?: string): Promise<RunImageOut
   );
 }
 
+/**
+ * A plan in a preview, which pulls nothing: a base that is not on the build host (and that the build
+ * would pull) is told in the preview's diagnostics, and null says the build will run.
+ */
+async function basePulledAtUp<T>(urn: string | undefined, plan: () => Promise<T>): Promise<T | null> {
+  try {
+    return await plan();
+  } catch (e) {
+    if (!(e instanceof b.baseImages.BaseImageMissing)) throw e;
+    await b.progress.tell(urn, `${e.where}: ${e.field}: base image ${e.local} is not on the build host: pulumi up pulls it, then builds`);
+    return null;
+  }
+}
+
 export const buildImageProvider: ResourceOps = {
   check: checkPhase,
-  async diff(_id: string, olds: BuildImageOutputs, news: BuildImageInputs) {
+  async diff(_id: string, olds: BuildImageOutputs, news: BuildImageInputs, urn?: string) {
     if (changedKeys<BuildImageInputs>(olds, news, [...COMMON, "buildHash"]).length) return { changes: true, replaces: [] };
     // Same spec.build, inputs, mapping and buildEnv: the stored key holds while the base image and the
     // host's passed-through values do, which needs no spec (no TypeScript loader in a no-op preview).
@@ -134,7 +148,8 @@ export const buildImageProvider: ResourceOps = {
     // The plan is the diff: the step keys cover the base image ID and the passed-through values, so a
     // re-pulled base or a new GOPROXY shows here. A step image removed by `cybernode clean` too.
     return onBuildHost(news, async ({ loaded, opts }) => {
-      const plan = await b.plan.planBuild(loaded, { ...opts, resolvedBases: previewBaseLookups() });
+      const plan = await basePulledAtUp(urn, () => b.plan.planBuild(loaded, { ...opts, resolvedBases: previewBaseLookups() }));
+      if (!plan) return { changes: true, replaces: [] };
       const stale = plan.buildKey !== olds.buildKey || !(await imagePresent(plan.buildTag, news.buildHost));
       return { changes: stale, replaces: [], stables: stale ? [] : ["buildKey", "buildTag"] };
     });
@@ -179,7 +194,8 @@ export const binariesProvider: ResourceOps = {
 async function checkPromotion(i: RunImageInputs, urn?: string): Promise<CheckFailure[]> {
   if (!i.promotedImageId || i.promotedImageId === UNKNOWN) return [];
   return onBuildHost(i, async ({ loaded, opts }) => {
-    const plan = await b.plan.planBuild(loaded, { ...opts, resolvedBases: previewBaseLookups() });
+    const plan = await basePulledAtUp(urn, () => b.plan.planBuild(loaded, { ...opts, resolvedBases: previewBaseLookups() }));
+    if (!plan) return [];
     const binDir = join(loaded.dir, "bin");
     const manifest = b.manifest.currentManifest(binDir, plan.buildKey, b.steps.extractionHash(loaded.spec));
     if (!manifest) {

@@ -258,15 +258,22 @@ dockerTest("a version file the build does not write is a clear error", async (t)
   rmSync(l.dir, { recursive: true, force: true });
 });
 
-dockerTest("a base image that is missing and unmapped is refused before any container runs", async (t) => {
-  const l = fixtureSpec(NAME, (s) => (s.build.from = "golang:0.1-nonexistent"));
-  const t0 = now();
-  const err = await t.throwsAsync(buildImage(l, quiet), { instanceOf: InputError });
-  t.regex(err!.message, /image fullnode\/fixnode-it: build\.from: base image 'golang:0\.1-nonexistent' is not on the Docker host/);
-  t.regex(err!.message, /CYBERNODE_BASE_IMAGES/);
-  t.is(await containerEvents("create", t0, now()), 0);
-  rmSync(l.dir, { recursive: true, force: true });
-});
+dockerTest(
+  "a base image that is missing, unmapped and cannot be pulled is refused before any container runs, saying how to map it",
+  async (t) => {
+    // A registry on loopback that does not answer (nothing else is reachable from the tests).
+    const l = fixtureSpec(NAME, (s) => (s.build.from = "127.0.0.1:9/cybernode-test/none:0.1"));
+    const t0 = now();
+    const err = await t.throwsAsync(buildImage(l, quiet), { instanceOf: InputError });
+    t.regex(
+      err!.message,
+      /image fullnode\/fixnode-it: build\.from: base image '127\.0\.0\.1:9\/cybernode-test\/none:0\.1' is not on the Docker host, and docker pull 127\.0\.0\.1:9\/cybernode-test\/none:0\.1 failed: .*(refused|connect)/,
+    );
+    t.regex(err!.message, /map it to an image this host has: CYBERNODE_BASE_IMAGES=/);
+    t.is(await containerEvents("create", t0, now()), 0);
+    rmSync(l.dir, { recursive: true, force: true });
+  },
+);
 
 dockerTest("artifacts with links escaping the destination are refused and bin/ is not written", async (t) => {
   const l = fixtureSpec(NAME, (s) => {
