@@ -31,11 +31,27 @@ works() { [[ -x "$1" ]] && "$1" version >/dev/null 2>&1; }
 
 # Pulumi's Node.js language host and Docker provider plugin: Pulumi's own install brings them; these
 # machines cannot reach Pulumi's downloads and keep them in ../shared/toolchain (its README). Its
-# install.sh puts them beside the CLI and into this user's plugin cache, and only checks when they are there.
+# install.sh puts them beside the CLI and into this user's plugin cache (it only checks when they are
+# there); a copy of both goes to the machine's cache beside the built CLI, so that another user (or a
+# clone elsewhere, without ../shared) gets them from there as it gets the CLI.
+HOST_BIN="$CACHE/pulumi-$CLI_VERSION/pulumi-language-nodejs"
+DOCKER_PLUGIN="$CACHE/pulumi-$CLI_VERSION/pulumi-resource-docker-5.2.0"
 toolchain() {
-  local dir=${CYBERNODE_PULUMI_TOOLCHAIN:-../shared/toolchain}
+  local dir=${CYBERNODE_PULUMI_TOOLCHAIN:-../shared/toolchain} home=${PULUMI_HOME:-$HOME/.pulumi}
+  local cli_dir
+  cli_dir=$(dirname "$TARGET")
   if [[ -x "$dir/install.sh" ]]; then
-    bash "$dir/install.sh" "$(dirname "$TARGET")"
+    bash "$dir/install.sh" "$cli_dir"
+    if [[ -w "$(dirname "$HOST_BIN")" ]]; then
+      install -m 0755 "$cli_dir/pulumi-language-nodejs" "$HOST_BIN"
+      install -m 0755 "$home/plugins/resource-docker-v5.2.0/pulumi-resource-docker" "$DOCKER_PLUGIN"
+    fi
+  elif [[ -x "$HOST_BIN" && -x "$DOCKER_PLUGIN" ]]; then
+    [[ -x "$cli_dir/pulumi-language-nodejs" ]] || cp "$HOST_BIN" "$cli_dir/pulumi-language-nodejs"
+    if ! PULUMI_HOME=$home "$TARGET" plugin ls 2>/dev/null | grep -qE '^docker +resource +5\.2\.0 '; then
+      PULUMI_HOME=$home "$TARGET" plugin install resource docker 5.2.0 --file "$DOCKER_PLUGIN" >/dev/null
+    fi
+    echo "[install-pulumi] the Node.js language host and the Docker provider 5.2.0 are in place (from $(dirname "$HOST_BIN"))"
   else
     echo "[install-pulumi] no $dir/install.sh: pulumi up needs the CLI's Node.js language host and the Docker provider plugin 5.2.0 from elsewhere (Pulumi's own install has them)" >&2
   fi

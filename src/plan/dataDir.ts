@@ -66,7 +66,7 @@ export function fillTemplate(template: string, random: () => string): string {
 }
 
 /**
- * The archive the engine extracts into the mount (`docker cp -a`, ownership kept): the node's folder
+ * The archive the engine extracts into the mount (`docker cp` of a tar from stdin: the entries' uid and gid are kept): the node's folder
  * owned by the uid (mode 0755; an existing folder is handed over, its contents untouched) and the
  * secret files that are missing (mode 0600). Missing parents are made by the engine as root, 0755. Pure.
  */

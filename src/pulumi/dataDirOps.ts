@@ -11,7 +11,7 @@ import type { ResourceOps } from "./providerTypes";
  * A node's data folder on the host (`<dataRoot>/<name>`), owned by the node's uid so the node can write it
  * (Docker would make a missing bind-mount source owned by root). The engine makes it, wherever the host
  * is: a short-lived container of the node's run image (never started) mounts the data root, and
- * `docker cp -a` extracts the folder and its missing secret files into it with their owner. So the user
+ * `docker cp` extracts the folder and its missing secret files into it with their owner (a tar from stdin keeps its uid and gid; `-a` would give them the container's user instead). So the user
  * running Pulumi needs no root and no shell on the host, only the engine, as for everything else.
  * Never deleted by Pulumi: delete() leaves the folder and its chain data in place.
  */
@@ -54,7 +54,7 @@ async function makeThroughEngine(i: DataDirInputs & { image: string }): Promise<
         if (there.exitCode !== 0) missing.push([name, fillTemplate(template, random)]);
       }
       const archive = writeTar(dataDirEntries(below, i.uid, missing), new Date(0));
-      const copied = await runDocker(["cp", "-a", "-", `${t.name}:/cyberroot`], { input: archive, timeoutMs: 120_000 });
+      const copied = await runDocker(["cp", "-", `${t.name}:/cyberroot`], { input: archive, timeoutMs: 120_000 });
       if (copied.exitCode !== 0) throw new Error(copied.stderr.trim());
     }),
   );

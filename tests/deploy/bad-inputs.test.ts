@@ -127,7 +127,7 @@ deployTest(
     t.not(up.code, 0);
     t.regex(
       up.stdout + up.stderr,
-      /stacks\/Pulumi\.faulty\.yaml: cybernode:dataRoot \/ cybernode:uid: data folder \S+fault-b .* for uid \d+: .*Operation not permitted/,
+      /stacks\/Pulumi\.faulty\.yaml: cybernode:dataRoot \/ cybernode:uid: data folder \S+fault-b .* for uid \d+: .*operation not permitted/i,
     );
     t.regex(up.stdout + up.stderr, /The node was not started/);
     t.is(inspectContainer("fault-b"), undefined, "no container for the node");
