@@ -157,7 +157,7 @@ async function figures(root: string, name: string, loaded: LoadedSpec, seed: See
     }
   }
 
-  // A real image: btcd's steps (go install of the pinned release, copy) cold with warm Go caches, which
+  // A real image: btcd's steps (the pinned module's source, go build) cold with warm Go caches, which
   // is what a spec edit costs, against the same commands in one plain `docker run`.
   const real = await realImageCold();
   // The same image as a first build on a machine: nothing cached, Go modules downloaded and compiled.

@@ -1,4 +1,5 @@
 import { defineImage } from "../../src/spec/define";
+import { goModule } from "../../src/spec/recipes";
 
 const VERSION = "v0.26.2";
 
@@ -12,20 +13,8 @@ const BTCCTL = ["/cyberapp/btcctl", "-C", "/cyberdata/rpc.conf", "--rpcserver=12
 /** btcd, the Go Bitcoin full node, and btcctl, built from the pinned module release. */
 export default defineImage({
   description: `btcd ${VERSION} full node and btcctl, from source`,
-  build: {
-    from: "golang:1.26-bookworm",
-    env: { CGO_ENABLED: "0", GOTOOLCHAIN: "local" },
-    // Users behind a module mirror keep their settings; the values are part of the cache key.
-    passEnv: ["GOPROXY", "GOSUMDB", "GOFLAGS", "GONOSUMDB", "GOPRIVATE"],
-    caches: { "/go/pkg/mod": "go-mod", "/root/.cache/go-build": "go-build" },
-    steps: [
-      `go install -trimpath -ldflags='-s -w' github.com/btcsuite/btcd@${VERSION} github.com/btcsuite/btcd/cmd/btcctl@${VERSION}`,
-      "mkdir -p /out && cp /go/bin/btcd /go/bin/btcctl /out/",
-    ],
-    artifacts: ["/out/btcd", "/out/btcctl"],
-    // "btcd v0.26.2 h1:<module sum>": the release and the exact source it was built from.
-    version: { command: `go version -m /out/btcd | awk '$1 == "mod" { print "btcd", $3, $4 }'` },
-  },
+  // Static binaries (no cgo); the version is "btcd v0.26.2 h1:<module sum>": the release and its exact source.
+  build: goModule({ module: "github.com/btcsuite/btcd", version: VERSION, packages: [".", "cmd/btcctl"] }),
   run: {
     entrypoint: ["/cyberapp/btcd", "--datadir=/cyberdata", "--logdir=/cyberdata"],
     ports: [8333, 8334],

@@ -1,4 +1,5 @@
 import { defineImage } from "../../src/spec/define";
+import { goModule } from "../../src/spec/recipes";
 
 const VERSION = "v1.17.10";
 
@@ -16,27 +17,15 @@ const BLOCK_NUMBER = ["/cyberapp/geth", "attach", "--datadir=/cyberdata", "--exe
  * CGO_ENABLED=0 gives a static binary with the pure-Go secp256k1 (github.com/decred/dcrd/dcrec/secp256k1/v4,
  * listed by `go version -m`) instead of libsecp256k1 through cgo; KZG and BLS12-381 are pure Go in
  * any case (go-eth-kzg, gnark-crypto). Signature checks are somewhat slower than with cgo; block import
- * is dominated by state access, not by ecrecover. `go install` applies the release's cmd/geth/default.pgo.
+ * is dominated by state access, not by ecrecover. `go build` applies the release's cmd/geth/default.pgo.
  *
  * Since the merge geth alone does not follow mainnet: it needs a consensus client (beacon node) on its
  * authenticated Engine API (8551) with the same JWT secret, /cyberdata/jwt.hex, made once in the data folder.
  */
 export default defineImage({
   description: `geth ${VERSION} (go-ethereum execution client), from source, pure-Go secp256k1`,
-  build: {
-    from: "golang:1.26-bookworm",
-    env: { CGO_ENABLED: "0", GOTOOLCHAIN: "local" },
-    // Users behind a module mirror keep their settings; the values are part of the cache key.
-    passEnv: ["GOPROXY", "GOSUMDB", "GOFLAGS", "GONOSUMDB", "GOPRIVATE"],
-    caches: { "/go/pkg/mod": "go-mod", "/root/.cache/go-build": "go-build" },
-    steps: [
-      `go install -trimpath -ldflags='-s -w' github.com/ethereum/go-ethereum/cmd/geth@${VERSION}`,
-      "mkdir -p /out && cp /go/bin/geth /out/",
-    ],
-    artifacts: ["/out/geth"],
-    // "geth v1.17.10 h1:<module sum>": the release and the exact source it was built from.
-    version: { command: `go version -m /out/geth | awk '$1 == "mod" { print "geth", $3, $4 }'` },
-  },
+  // "geth v1.17.10 h1:<module sum>": the release and the exact source it was built from.
+  build: goModule({ module: "github.com/ethereum/go-ethereum", version: VERSION, packages: ["cmd/geth"] }),
   run: {
     entrypoint: ["/cyberapp/geth", "--datadir=/cyberdata"],
     ports: [30303, "30303/udp", 8545, 8551],

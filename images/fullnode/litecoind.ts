@@ -1,4 +1,5 @@
 import { defineImage } from "../../src/spec/define";
+import { debianPackage } from "../../src/spec/recipes";
 
 /** Upstream release Debian bookworm ships; the build fails if the archive moves to another one. */
 const UPSTREAM = "0.21.2.1";
@@ -18,19 +19,13 @@ const CLI = ["/cyberapp/litecoin-cli", "-datadir=/cyberdata", "-rpcport=9332", "
  */
 export default defineImage({
   description: `litecoind ${UPSTREAM} (Litecoin Core) and litecoin-cli, from Debian bookworm's package`,
-  build: {
-    from: "debian:bookworm",
-    // No apt cache volume: the .debs come from the mirror in about a second (measured: 34 MB at
-    // 50 MB/s for monero), and this step reruns only when its text or the base image changes.
-    steps: [
-      "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends litecoind && apt-get clean && rm -rf /var/lib/apt/lists/*",
-      `v=$(dpkg-query -W -f='\${Version}' litecoind); case "$v" in ${UPSTREAM}-*) ;; *) echo "litecoind $v is not ${UPSTREAM}: update images/fullnode/litecoind.ts" >&2; exit 1;; esac` +
-        " && mkdir -p /out && cp /usr/lib/litecoin/litecoind /usr/bin/litecoin-cli /out/",
-    ],
-    artifacts: ["/out/litecoind", "/out/litecoin-cli"],
-    // "litecoind 0.21.2.1-1+b1": the Debian package version (upstream release and Debian revision).
-    version: { command: "dpkg-query -W -f='litecoind ${Version}' litecoind" },
-  },
+  // "litecoind 0.21.2.1-1+b1": the Debian package version (upstream release and Debian revision). No apt
+  // cache volume: the .debs come from the mirror in about a second.
+  build: debianPackage({
+    packages: ["litecoind"],
+    binaries: ["/usr/lib/litecoin/litecoind", "/usr/bin/litecoin-cli"],
+    version: { package: "litecoind", upstream: UPSTREAM },
+  }),
   run: {
     entrypoint: ["/cyberapp/litecoind", "-datadir=/cyberdata", "-printtoconsole"],
     ports: [9333, 9332],

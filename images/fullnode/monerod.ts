@@ -1,4 +1,5 @@
 import { defineImage } from "../../src/spec/define";
+import { debianPackage } from "../../src/spec/recipes";
 
 /** Upstream release Debian bookworm ships; the build fails if the archive moves to another one. */
 const UPSTREAM = "0.18.0.0";
@@ -9,19 +10,12 @@ const PRINT_HEIGHT = ["/cyberapp/monerod", "--rpc-bind-port=18081", "print_heigh
 /** monerod (Monero daemon) from Debian bookworm's `monero` package, run in scratch with its shared libraries bundled. */
 export default defineImage({
   description: `monerod ${UPSTREAM} (Monero daemon), from Debian bookworm's package`,
-  build: {
-    from: "debian:bookworm",
-    // No apt cache volume: the .debs come from the mirror in about a second (measured: 34 MB at
-    // 50 MB/s for monero), and this step reruns only when its text or the base image changes.
-    steps: [
-      "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends monero && apt-get clean && rm -rf /var/lib/apt/lists/*",
-      `v=$(dpkg-query -W -f='\${Version}' monero); case "$v" in ${UPSTREAM}+*|${UPSTREAM}-*) ;; *) echo "monero $v is not ${UPSTREAM}: update images/fullnode/monerod.ts" >&2; exit 1;; esac` +
-        " && mkdir -p /out && cp /usr/bin/monerod /out/",
-    ],
-    artifacts: ["/out/monerod"],
-    // "monerod 0.18.0.0+~0+20200826-1+deb12u1": the Debian version of the `monero` source package.
-    version: { command: "dpkg-query -W -f='monerod ${Version}' monero" },
-  },
+  // "monerod 0.18.0.0+~0+20200826-1+deb12u1": the Debian version of the `monero` source package.
+  build: debianPackage({
+    packages: ["monero"],
+    binaries: ["/usr/bin/monerod"],
+    version: { package: "monero", upstream: UPSTREAM, name: "monerod" },
+  }),
   run: {
     entrypoint: ["/cyberapp/monerod", "--data-dir=/cyberdata", "--non-interactive"],
     ports: [18080, 18081],
