@@ -128,7 +128,7 @@ export function debianPackage(o: DebianPackageBuild): BuildSpec {
   const v = o.version ?? ({} as DebianPackageBuild["version"]);
   if (!/^[a-z0-9][a-z0-9+.-]+$/.test(String(v.package))) bad.push("version.package: the package whose version the image carries");
   if (!/^[0-9][A-Za-z0-9.~+-]*$/.test(String(v.upstream)))
-    bad.push(`version.upstream: ${JSON.stringify(v.upstream)} is not an upstream release such as 0.4.7.16 (a recipe pins one)`);
+    bad.push(`version.upstream: ${JSON.stringify(v.upstream)} is not an upstream release such as 0.4.9.11 (a recipe pins one)`);
   if (bad.length) throw new InputError(where, bad);
   const name = v.name ?? o.binaries[0].split("/").pop();
   return {

@@ -67,12 +67,12 @@ test("goModule refuses a module without a pinned version, and options that would
 });
 
 test("debianPackage: install, refuse another upstream release, take the programs; the version is the package's", (t) => {
-  const b = debianPackage({ packages: ["tor"], binaries: ["/usr/bin/tor"], version: { package: "tor", upstream: "0.4.7.16" } });
+  const b = debianPackage({ packages: ["tor"], binaries: ["/usr/bin/tor"], version: { package: "tor", upstream: "0.4.9.11" } });
   t.is(b.from, "debian:bookworm");
   t.regex(b.steps[0], /apt-get install -y --no-install-recommends tor && apt-get clean/);
   t.regex(
     b.steps[1],
-    /case "\$v" in 0\.4\.7\.16-\*\|0\.4\.7\.16\+\*\) ;; \*\) echo "tor \$v is not 0\.4\.7\.16: update the spec's version\.upstream" >&2; exit 1;; esac/,
+    /case "\$v" in 0\.4\.9\.11-\*\|0\.4\.9\.11\+\*\) ;; \*\) echo "tor \$v is not 0\.4\.9\.11: update the spec's version\.upstream" >&2; exit 1;; esac/,
   );
   t.regex(b.steps[1], /&& mkdir -p \/out && cp \/usr\/bin\/tor \/out\/$/);
   t.deepEqual(b.artifacts, ["/out/tor"]);
@@ -81,7 +81,7 @@ test("debianPackage: install, refuse another upstream release, take the programs
     validateSpec("fullnode/tor", { build: b, run: { entrypoint: ["/cyberapp/tor"], bundleLibs: true }, container: { name: "tor" } }),
   );
   t.throws(() => debianPackage({ packages: ["tor"], binaries: ["/usr/bin/tor"], version: { package: "tor", upstream: "" } }), {
-    message: /version\.upstream: "" is not an upstream release such as 0\.4\.7\.16/,
+    message: /version\.upstream: "" is not an upstream release such as 0\.4\.9\.11/,
   });
   t.throws(() => debianPackage({ packages: [], binaries: ["tor"], version: { package: "tor", upstream: "1" } }), {
     message: /packages: name at least one Debian package.*binaries: 'tor' must be an absolute path/s,
