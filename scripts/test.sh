@@ -13,6 +13,9 @@ if [[ "${CYBERNODE_SKIP_DOCKER:-}" != "1" ]]; then
   # Podman from Debian, its container limits, the base images in its store (tests/podman starts its API service).
   [[ "${CYBERNODE_SKIP_PODMAN:-}" == "1" ]] || bash scripts/start-podman.sh
 fi
+# A supported Node.js (22 or 24): the machine's, or Node 22 from the npm registry when the machine's is older.
+node_dir=$(bash scripts/install-node.sh)
+if [[ -n "$node_dir" ]]; then export PATH="$node_dir:$PATH"; fi
 # The user the nodes run as (README "Set-up"), as an operator makes it before the first `npm run up`.
 if [[ $(id -u) == 0 ]] && ! id cyber >/dev/null 2>&1; then useradd --create-home cyber; fi
 export PULUMI_SKIP_UPDATE_CHECK=true # the CLI's update check asks Pulumi's servers, which are out of reach here

@@ -1,7 +1,7 @@
 import test from "ava";
 import { spawnSync } from "node:child_process";
 import { existsSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import {
   Checkout,
   containersLabelled,
@@ -57,7 +57,8 @@ function asUser(line: string) {
   const env = {
     HOME,
     USER,
-    PATH: "/usr/local/bin:/usr/bin:/bin",
+    // The Node.js this test runs on (22 or newer: the test command puts it first), then the system's.
+    PATH: `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
     PULUMI_SKIP_UPDATE_CHECK: "true",
     ...(process.env.NODE_EXTRA_CA_CERTS ? { NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS } : {}),
   };
