@@ -134,10 +134,17 @@ async function basePulledAtUp<T>(urn: string | undefined, plan: () => Promise<T>
   }
 }
 
+/** What each image resource's diff reacts to before it looks at the world: its inputs, as the README lists them. */
+export const DIFF_KEYS = {
+  build: [...COMMON, "buildHash"] as (keyof BuildImageInputs)[],
+  bin: [...COMMON, "buildKey", "extraction"] as (keyof BinariesInputs)[],
+  run: [...COMMON, "runHash", "binariesDigest", "targetHost", "promotedImageId", "registry"] as (keyof RunImageInputs)[],
+};
+
 export const buildImageProvider: ResourceOps = {
   check: checkPhase,
   async diff(_id: string, olds: BuildImageOutputs, news: BuildImageInputs, urn?: string) {
-    if (changedKeys<BuildImageInputs>(olds, news, [...COMMON, "buildHash"]).length) return { changes: true, replaces: [] };
+    if (changedKeys<BuildImageInputs>(olds, news, DIFF_KEYS.build).length) return { changes: true, replaces: [] };
     // Same spec.build, inputs, mapping and buildEnv: the stored key holds while the base image and the
     // host's passed-through values do, which needs no spec (no TypeScript loader in a no-op preview).
     const holds = await storedPlanHolds(olds, news);
@@ -169,7 +176,7 @@ export const buildImageProvider: ResourceOps = {
 export const binariesProvider: ResourceOps = {
   check: checkPhase,
   async diff(_id: string, olds: BinariesOutputs, news: BinariesInputs) {
-    if (changedKeys<BinariesInputs>(olds, news, [...COMMON, "buildKey", "extraction"]).length) return { changes: true, replaces: [] };
+    if (changedKeys<BinariesInputs>(olds, news, DIFF_KEYS.bin).length) return { changes: true, replaces: [] };
     // bin/ deleted, edited or extracted by another build since: extract again (from the cached build image).
     const current = b.manifest.currentManifest(join(news.imagesRoot, news.image, "bin"), olds.buildKey, news.extraction);
     return { changes: !current, replaces: [], stables: current ? ["digest", "version", "files"] : [] };
@@ -224,11 +231,7 @@ export const runImageProvider: ResourceOps = {
     return r;
   },
   async diff(_id: string, olds: RunImageOutputs, news: RunImageInputs) {
-    if (
-      changedKeys<RunImageInputs>(olds, news, [...COMMON, "runHash", "binariesDigest", "targetHost", "promotedImageId", "registry"]).length
-    ) {
-      return { changes: true, replaces: [] };
-    }
+    if (changedKeys<RunImageInputs>(olds, news, DIFF_KEYS.run).length) return { changes: true, replaces: [] };
     // Read the world back: an image pruned from the host (docker image prune -a) is loaded again.
     const present = olds.present !== false && (await runImageInPlace(news, olds));
     return { changes: !present, replaces: [], stables: present ? ["imageId", "version", "tags"] : [] };

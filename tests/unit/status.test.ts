@@ -205,6 +205,11 @@ test("stack-file keys as Pulumi reads them: no namespace is the project's, a pro
     t.regex(err!.message, /write cybernode:host$/);
   }
   t.deepEqual(misspelledNamespaces(["docker:host", "kubernetes:context", "aws:region", "pulumi:tags", "cybernode:uid", "uid"]), []);
+  // Within two edits (a transposition counts as two) is a typo; three and more is another namespace.
+  for (const typo of ["cyebrnode:host", "cybrnod:host", "CYBERNOD:host", "cybernde:uid", "xcybernodex:uid"])
+    t.is(misspelledNamespaces([typo]).length, 1, `${typo} is refused`);
+  for (const other of ["cyber:host", "cybnod:host", "node:host"])
+    t.deepEqual(misspelledNamespaces([other]), [], `${other} is another namespace`);
   t.is(projectKey("cybernode:uid"), "uid");
   t.is(projectKey("uid"), "uid");
   t.is(projectKey("docker:host"), null);
