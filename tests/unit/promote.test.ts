@@ -47,6 +47,24 @@ test("promotion plan: unchanged, update, add and images only on the target", (t)
   );
 });
 
+test("promotion compares image IDs, not versions: a rebuild under the same version label is an update", (t) => {
+  const v = "btcd v0.26.2 h1:abc";
+  const [row] = promotionPlan(
+    { "fullnode/btcd": { imageId: `sha256:${"1".repeat(64)}`, version: v } },
+    {
+      "fullnode/btcd": { imageId: `sha256:${"2".repeat(64)}`, version: v },
+    },
+  );
+  t.is(row.action, "update", "same version, other binaries or run spec");
+  const [same] = promotionPlan(
+    { "fullnode/btcd": { imageId: `sha256:${"1".repeat(64)}`, version: v } },
+    {
+      "fullnode/btcd": { imageId: `sha256:${"1".repeat(64)}`, version: "relabelled" },
+    },
+  );
+  t.is(same.action, "unchanged", "the same image ID is the same image");
+});
+
 test("file backend folder: PULUMI_BACKEND_URL, then Pulumi.yaml, then .pulumi-state", (t) => {
   const project = join(__dirname, "../..");
   t.is(fileBackendDir(project, {}), join(project, ".pulumi-state"));
