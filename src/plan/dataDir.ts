@@ -44,7 +44,7 @@ export function dataDirCommand(host: string, script: string): { cmd: string; arg
     const target = m[1] ? `${m[1]}@${m[2]}` : m[2];
     return { cmd: "ssh", args: ["-o", "BatchMode=yes", "-o", "ConnectTimeout=15", ...(m[3] ? ["-p", m[3]] : []), target, script] };
   }
-  return `cannot create data folders on ${host}; create them on the host (owned by the node uid) or use an ssh:// host`;
+  return `no shell on ${host}: only this machine and ssh:// hosts run commands (du, chcon) here; run them on the host`;
 }
 
 /**
