@@ -36,7 +36,7 @@ export default defineImage({
     apt: ["gcc", "g++", "libc6-dev"],
     env: { CGO_CFLAGS: "-O2 -D__BLST_PORTABLE__" },
     ldflags: `-X ${MODULE}/runtime/version.gitTag=${VERSION}`,
-    then: ["CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o /out/beacon-height /cyberinputs/beacon-height.go"],
+    afterBuild: ["CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o /out/beacon-height /cyberinputs/beacon-height.go"],
     artifacts: ["/out/beacon-height"],
   }),
   run: {

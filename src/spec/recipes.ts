@@ -35,7 +35,7 @@ export interface GoModuleBuild {
   /** Toolchain image. Default golang:1.26-bookworm. */
   from?: string;
   /** Steps after the module's build, e.g. a helper from /cyberinputs; they may write more to /out. */
-  then?: string[];
+  afterBuild?: string[];
   /** The files those steps write, as artifacts. */
   artifacts?: string[];
 }
@@ -93,7 +93,7 @@ export function goModule(o: GoModuleBuild): BuildSpec {
         ` && sum=$(sed -n 's/.*"Sum": "\\(.*\\)",/\\1/p' /tmp/mod.json) && test -n "$dir" && test -n "$sum"` +
         ` && rm -rf /src && cp -r "$dir" /src && chmod -R u+w /src && mkdir -p /out && echo "${names[0]} ${o.version} $sum" > /out/VERSION`,
       `cd /src && go build -trimpath${tags} -ldflags='${ldflags}' -o /out/ ${packages.map((p) => (p === "." ? "." : `./${p}`)).join(" ")}`,
-      ...(o.then ?? []),
+      ...(o.afterBuild ?? []),
     ],
     artifacts: [...names.map((n) => `/out/${n}`), ...(o.artifacts ?? [])],
     version: { file: "/out/VERSION" },

@@ -31,7 +31,7 @@ test("goModule with cgo, Debian packages, tags, linker flags and steps of the sp
     ldflags: "-X github.com/lightningnetwork/lnd/build.Commit=v0.20.0-beta",
     cgo: true,
     apt: ["gcc", "libc6-dev"],
-    then: ["cp /src/sample-lnd.conf /out/"],
+    afterBuild: ["cp /src/sample-lnd.conf /out/"],
     artifacts: ["/out/sample-lnd.conf"],
   });
   t.is(b.env?.CGO_ENABLED, "1");
