@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadSpec } from "../src/spec/load";
 import { requireDocker } from "../tests/helpers/docker";
-import { Checkout, containerEvents, cyberUid, inspectContainer, now, tail } from "../tests/helpers/checkout";
+import { Checkout, engineEvents, cyberUid, inspectContainer, now, tail } from "../tests/helpers/checkout";
 import { pulumiRoot } from "../tests/helpers/engine";
 import { declaredSettings, dockerRunFlags } from "../tests/helpers/nodeRun";
 import { median, secondsOf } from "./anchors";
@@ -24,7 +24,7 @@ const RAW = "fixnode-raw-bench";
 
 /** The seconds between a container's SIGTERM and its exit, from the engine's events (its flush). */
 function flushSeconds(since: number, name: string): number {
-  const events = containerEvents(since, now(), []).filter((e) => e.name === name);
+  const events = engineEvents(since, now(), []).filter((e) => e.name === name);
   const kill = events.find((e) => e.action === "kill")?.time;
   const die = events.find((e) => e.action === "die")?.time;
   return kill !== undefined && die !== undefined ? die - kill : 0;

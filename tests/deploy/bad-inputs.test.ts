@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { freePort } from "../helpers/host";
 import {
   Checkout,
-  containerEvents,
+  engineEvents,
   containersLabelled,
   cyberUid,
   deployTest,
@@ -35,9 +35,7 @@ test.before(async () => {
   if (SKIP_DEPLOY) return;
   if (process.getuid?.() !== 0)
     throw new Error("the bad-input deploy tests mount a read-only file system: run them as root (bash scripts/test.sh)");
-  co = new Checkout();
-  const ci = await co.sh("npm ci --no-audit --no-fund");
-  if (ci.code !== 0) throw new Error(`npm ci: ${tail(ci.stderr)}`);
+  co = await Checkout.installed();
   co.addFixtureImage("fixf");
   port = await freePort();
   await co.newStack("faulty", {
@@ -71,7 +69,7 @@ async function refused(t: import("ava").ExecutionContext, stack: string, message
   const up = await co.pulumi(["up", "--stack", stack, "--yes"]);
   t.not(up.code, 0, "up fails too");
   t.regex(up.stdout + up.stderr, message);
-  t.deepEqual(containerEvents(since, now(), [`cybernode.stack=${stack}`]), [], "no container was touched");
+  t.deepEqual(engineEvents(since, now(), [`cybernode.stack=${stack}`]), [], "no container was touched");
   const after = inspectContainer("fault-a");
   t.is(after.Id, running.Id, "the running node is the same container");
   t.true(after.State.Running);
@@ -152,7 +150,7 @@ deployTest("an image spec that no longer builds fails up naming the image and st
     t.not(up.code, 0);
     t.regex(up.stdout + up.stderr, /fullnode\/fixf.*step 2\/\d.*exit(ed| code) 3/s);
     t.regex(up.stdout + up.stderr, /broken on purpose/);
-    t.deepEqual(containerEvents(since, now(), ["cybernode.stack=faulty"]), [], "the running node was not touched");
+    t.deepEqual(engineEvents(since, now(), ["cybernode.stack=faulty"]), [], "the running node was not touched");
     t.is(inspectContainer("fault-a").Id, running.Id);
     t.true(inspectContainer("fault-a").State.Running);
   } finally {

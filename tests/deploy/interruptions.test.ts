@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { createRestartableDaemon, type RestartableDaemon } from "../helpers/restartableDaemon";
 import {
   Checkout,
-  containerEvents,
+  engineEvents,
   containersLabelled,
   cyberUid,
   deployTest,
@@ -30,9 +30,7 @@ const dataRoot = mkdtempSync(join(tmpdir(), "cybernode-deploy-int-"));
 
 test.before(async () => {
   if (SKIP_DEPLOY) return;
-  co = new Checkout();
-  const ci = await co.sh("npm ci --no-audit --no-fund");
-  if (ci.code !== 0) throw new Error(`npm ci: ${tail(ci.stderr)}`);
+  co = await Checkout.installed();
   co.addFixtureImage("fixi");
 });
 
@@ -60,7 +58,7 @@ deployTest("the Docker daemon stopped in the middle of an up: the next up conver
   const since = now();
   const { done } = co.startPulumi(["up", "--stack", "restarty", "--yes"]);
   await until("a node being stopped by the update", 120_000, () =>
-    containerEvents(since, now(), ["cybernode.stack=restarty"], there).some((e) => e.action === "kill"),
+    engineEvents(since, now(), ["cybernode.stack=restarty"], there).some((e) => e.action === "kill"),
   );
   await daemon.stop();
   const broken = await done;
@@ -89,13 +87,13 @@ deployTest("Ctrl-C while a node is being replaced: no orphan container, and the 
   const since = now();
   const { child, done } = co.startPulumi(["up", "--stack", "ctrlc", "--yes"]);
   await until("c1 being stopped for its replacement", 120_000, () =>
-    containerEvents(since, now(), ["cybernode.stack=ctrlc"]).some((e) => e.action === "kill"),
+    engineEvents(since, now(), ["cybernode.stack=ctrlc"]).some((e) => e.action === "kill"),
   );
   interrupt(child); // while the daemon flushes for 3 s
   const stopped = await done;
   t.not(stopped.code, 0, "the update reports that it was cancelled");
   t.regex(stopped.stdout + stopped.stderr, /cancel|interrupt/i);
-  const kills = containerEvents(since, now(), ["cybernode.stack=ctrlc"]).filter((e) => e.action === "kill");
+  const kills = engineEvents(since, now(), ["cybernode.stack=ctrlc"]).filter((e) => e.action === "kill");
   t.deepEqual(
     kills.map((e) => e.signal),
     ["15"],

@@ -8,7 +8,7 @@ import { bytesLost, snapshot } from "../helpers/faults";
 import { rpc } from "../helpers/rpc";
 import {
   Checkout,
-  containerEvents,
+  engineEvents,
   containersLabelled,
   deployTest,
   inspectContainer,
@@ -32,7 +32,7 @@ const OWNED = join(DATA_ROOT, ".cybernode-deploy-test");
 let co: Checkout;
 let plan: StackPlan;
 const nodeNames = () => plan.nodes.map((n) => n.name);
-const stackEvents = (since: number) => containerEvents(since, now(), [`cybernode.stack=${STACK}`]);
+const stackEvents = (since: number) => engineEvents(since, now(), [`cybernode.stack=${STACK}`]);
 const cleanStops = () => {
   const f = join(DATA_ROOT, "fixnode", "clean-shutdown");
   return existsSync(f) ? readFileSync(f, "utf8").split("\n").filter(Boolean).length : 0;

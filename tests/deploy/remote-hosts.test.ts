@@ -7,7 +7,7 @@ import { SKIP_PODMAN, startPodmanService, type PodmanHost } from "../helpers/pod
 import { startSshHost, type SshHost } from "../helpers/sshHost";
 import {
   Checkout,
-  containerEvents,
+  engineEvents,
   containersLabelled,
   cyberUid,
   deployTest,
@@ -34,9 +34,7 @@ const podmanTest = SKIP_DEPLOY || SKIP_PODMAN ? test.serial.skip : test.serial;
 
 test.before(async () => {
   if (SKIP_DEPLOY) return;
-  co = new Checkout();
-  const ci = await co.sh("npm ci --no-audit --no-fund");
-  if (ci.code !== 0) throw new Error(`npm ci: ${tail(ci.stderr)}`);
+  co = await Checkout.installed();
   co.addFixtureImage("fixr");
   ssh = await startSshHost();
   if (!SKIP_PODMAN) podman = await startPodmanService();
@@ -108,7 +106,7 @@ async function upNoopDestroy(t: import("ava").ExecutionContext, stack: string, h
   t.is(pv.code, 0, tail(pv.stdout));
   const noop = await co.pulumi(["up", "--stack", stack, "--yes", "--expect-no-changes"], pulumiEnv);
   t.is(noop.code, 0, tail(noop.stdout));
-  t.deepEqual(containerEvents(since, now(), [`cybernode.stack=${stack}`], there), [], "the no-op touches no container there");
+  t.deepEqual(engineEvents(since, now(), [`cybernode.stack=${stack}`], there), [], "the no-op touches no container there");
 
   const gone = await co.pulumi(["destroy", "--stack", stack, "--yes"], pulumiEnv);
   t.is(gone.code, 0, tail(gone.stdout));

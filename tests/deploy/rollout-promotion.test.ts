@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   Checkout,
-  containerEvents,
+  engineEvents,
   containersLabelled,
   cyberUid,
   deployTest,
@@ -12,7 +12,6 @@ import {
   now,
   requireDeploy,
   SKIP_DEPLOY,
-  tail,
 } from "../helpers/deploy";
 
 // What changes when an image spec changes: only the containers that run that image roll, each with its
@@ -26,9 +25,7 @@ const STACKS = ["rollout", "dstaging", "dprod"];
 
 test.before(async () => {
   if (SKIP_DEPLOY) return;
-  co = new Checkout();
-  const ci = await co.sh("npm ci --no-audit --no-fund");
-  if (ci.code !== 0) throw new Error(`npm ci: ${tail(ci.stderr)}`);
+  co = await Checkout.installed();
   for (const name of ["fixa", "fixb", "fixp"]) co.addFixtureImage(name);
   const common = { uid: String(cyberUid()), dataRoot, imagesDirs: ["deploy-images"] };
   // Fixed container names and no published ports, so the nodes of all three stacks run side by side.
@@ -76,7 +73,7 @@ deployTest("a new image version rolls only the containers that run that image, e
   );
   const since = now();
   await co.mustPulumi(["up", "--stack", "rollout", "--yes"]);
-  const events = containerEvents(since, now(), ["cybernode.stack=rollout"]);
+  const events = engineEvents(since, now(), ["cybernode.stack=rollout"]);
   t.deepEqual(
     events.filter((e) => e.name === "roll-b"),
     [],
@@ -118,7 +115,7 @@ deployTest("prod runs exactly the image ID staging ran; a differing image is ref
   const up = await co.pulumi(["up", "--stack", "dprod", "--yes"]);
   t.not(up.code, 0, "so does up");
   t.regex(up.stdout + up.stderr, /refusing to deploy/);
-  t.deepEqual(containerEvents(since, now(), ["cybernode.stack=dprod"]), [], "no prod container was touched");
+  t.deepEqual(engineEvents(since, now(), ["cybernode.stack=dprod"]), [], "no prod container was touched");
   t.is(imageOf("prd-node"), staged, "prod still runs what staging ran");
   t.is(JSON.parse(co.stateText("dprod")).checkpoint.latest.resources.length, JSON.parse(stateBefore).checkpoint.latest.resources.length);
 

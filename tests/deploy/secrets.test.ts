@@ -4,7 +4,7 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../helpers/host";
-import { Checkout, containersLabelled, cyberUid, deployTest, requireDeploy, SKIP_DEPLOY, tail, until } from "../helpers/deploy";
+import { Checkout, containersLabelled, cyberUid, deployTest, requireDeploy, SKIP_DEPLOY, until } from "../helpers/deploy";
 
 // A node arg that carries a secret (${secret:key}, set with pulumi config set --secret): the node gets
 // the value; the stack file, the state file and every preview and update output do not.
@@ -19,9 +19,7 @@ const dataRoot = mkdtempSync(join(tmpdir(), "cybernode-deploy-secrets-"));
 
 test.before(async () => {
   if (SKIP_DEPLOY) return;
-  co = new Checkout({ PULUMI_CONFIG_PASSPHRASE: PASSPHRASE });
-  const ci = await co.sh("npm ci --no-audit --no-fund");
-  if (ci.code !== 0) throw new Error(`npm ci: ${tail(ci.stderr)}`);
+  co = await Checkout.installed({ PULUMI_CONFIG_PASSPHRASE: PASSPHRASE });
   co.addFixtureImage("fixs");
   port = await freePort();
   await co.newStack("secrets", {

@@ -13,12 +13,13 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { PROJECT } from "./engine";
 
 /**
  * A fresh copy of the working tree and what the deploy tests and the deploy bench read back from the
  * engine (docker events, docker inspect). No ava here, so the bench can use it too.
  */
+
+const PROJECT = join(__dirname, "../..");
 
 export interface RunResult {
   code: number;
@@ -54,6 +55,14 @@ export class Checkout {
     const base = { ...process.env };
     for (const k of DROPPED) delete base[k];
     this.env = { ...base, PULUMI_CONFIG_PASSPHRASE: "", PULUMI_SKIP_UPDATE_CHECK: "true", ...env };
+  }
+
+  /** A fresh copy with its dependencies installed (`npm ci`, as a user does first), or an error with npm's output. */
+  static async installed(env: NodeJS.ProcessEnv = {}): Promise<Checkout> {
+    const co = new Checkout(env);
+    const ci = await co.sh("npm ci --no-audit --no-fund");
+    if (ci.code !== 0) throw new Error(`npm ci in ${co.dir}: ${tail(ci.stderr)}`);
+    return co;
   }
 
   /** A command in the checkout; never throws (look at code). */
@@ -195,7 +204,7 @@ export const now = () => Date.now() / 1000;
  * Container events between two times (seconds since the epoch) for containers with these labels
  * (e.g. cybernode.stack=local), health checks left out. `env` picks the engine (DOCKER_HOST).
  */
-export function containerEvents(since: number, until: number, labels: string[], env: NodeJS.ProcessEnv = process.env): ContainerEvent[] {
+export function engineEvents(since: number, until: number, labels: string[], env: NodeJS.ProcessEnv = process.env): ContainerEvent[] {
   const r = spawnSync(
     "docker",
     [

@@ -8,6 +8,7 @@ import { validateSpec } from "../../src/spec/validate";
 import type { ImageSpec } from "../../src/spec/types";
 import fixture from "../fixtures/images/fullnode/fixnode";
 import { backgroundCleanups } from "../../src/docker/temporaries";
+import { engineEvents } from "./checkout";
 
 /** Integration tests are skipped only when this says so explicitly; otherwise no Docker is a failure. */
 export const SKIP_DOCKER = process.env.CYBERNODE_SKIP_DOCKER === "1";
@@ -46,26 +47,11 @@ export function fixtureSpec(name: string, change: (s: ImageSpec) => void = () =>
 }
 
 /**
- * Number of container events of one kind (start, create) between two times (seconds since epoch),
+ * Number of container events of one kind (start, create, pause) between two times (seconds since epoch),
  * counting the builder's containers (all carry the cybernode.temp label), not other work on the engine.
  */
 export async function containerEvents(event: string, since: number, until: number): Promise<number> {
-  const out = await docker([
-    "events",
-    "--since",
-    since.toFixed(3),
-    "--until",
-    until.toFixed(3),
-    "--filter",
-    "type=container",
-    "--filter",
-    `event=${event}`,
-    "--filter",
-    "label=cybernode.temp=1",
-    "--format",
-    "{{.ID}}",
-  ]);
-  return out.split("\n").filter(Boolean).length;
+  return engineEvents(since, until, ["cybernode.temp=1"]).filter((e) => e.action === event).length;
 }
 
 /** Containers left by the builder (labelled temporary). */
