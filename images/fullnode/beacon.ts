@@ -60,11 +60,16 @@ export default defineImage({
       { port: 4000, bind: "127.0.0.1" },
     ],
     // Running the node means accepting Prysm's terms of use (it asks interactively otherwise). The APIs
-    // listen on all container addresses; the host publishes them on 127.0.0.1 only. jwt.hex must be a
-    // copy of geth's (<dataRoot>/geth/jwt.hex): nodes cannot share a file, so it is not made here, and
-    // the node fails to start until it is copied. A stack adds --execution-endpoint (where geth's 8551
-    // is reachable from this container), the network (--mainnet) and --checkpoint-sync-url.
-    args: ["--accept-terms-of-use", "--jwt-secret=/cyberdata/jwt.hex", "--http-host=0.0.0.0", "--rpc-host=0.0.0.0"],
+    // listen on all container addresses; the host publishes them on 127.0.0.1 only. jwt.hex is the
+    // stack's shared secret that geth reads too. A stack adds the network (--mainnet), where geth's
+    // Engine API is (--execution-endpoint=http://geth:8551 on the stack's network) and, for mainnet,
+    // --checkpoint-sync-url=${config:checkpointSyncUrl} (stacks/Pulumi.eth.yaml).
+    args: ["--accept-terms-of-use", "--jwt-secret=/cybersecrets/jwt.hex", "--http-host=0.0.0.0", "--rpc-host=0.0.0.0"],
+    sharedSecretFiles: ["jwt.hex"],
+    settings: {
+      checkpointSyncUrl:
+        "a Beacon API you trust that serves finalized states, e.g. your own second beacon node or a provider from https://eth-clients.github.io/checkpoint-sync-endpoints/; the node starts from its finalized checkpoint, without it syncing from genesis takes weeks",
+    },
     // beacon-chain handles SIGINT and SIGTERM alike (stops its services, closes its BoltDB).
     stopSignal: "SIGTERM",
     stopGrace: 300,

@@ -20,7 +20,8 @@ const BLOCK_NUMBER = ["/cyberapp/geth", "attach", "--datadir=/cyberdata", "--exe
  * is dominated by state access, not by ecrecover. `go build` applies the release's cmd/geth/default.pgo.
  *
  * Since the merge geth alone does not follow mainnet: it needs a consensus client (beacon node) on its
- * authenticated Engine API (8551) with the same JWT secret, /cyberdata/jwt.hex, made once in the data folder.
+ * authenticated Engine API (8551) with the same JWT secret: a stack's shared secret, read at
+ * /cybersecrets/jwt.hex by both nodes (stacks/Pulumi.eth.yaml).
  */
 export default defineImage({
   description: `geth ${VERSION} (go-ethereum execution client), from source, pure-Go secp256k1`,
@@ -38,22 +39,25 @@ export default defineImage({
   container: {
     name: "geth",
     restart: "always",
-    ports: [{ port: 30303 }, { port: 30303, protocol: "udp" }, { port: 8545, bind: "127.0.0.1" }, { port: 8551, bind: "127.0.0.1" }],
+    // The Engine API (8551) is for the consensus client only, which reaches it on the stack's network
+    // (http://geth:8551): it is not published on the host at all.
+    ports: [{ port: 30303 }, { port: 30303, protocol: "udp" }, { port: 8545, bind: "127.0.0.1" }],
     // HTTP JSON-RPC (eth, net, web3) and the Engine API listen on all container addresses so that the
-    // published ports, and a consensus client in another container, reach them; the host publishes both
-    // on 127.0.0.1 only. The Engine API also needs the JWT, and `vhosts=*` because a consensus client
-    // names geth by container name or address, not "localhost". No UPnP/NAT-PMP from inside a container
-    // (the host publishes 30303; geth learns its public address from discovery).
+    // published port and the beacon node reach them; the host publishes 8545 on 127.0.0.1 only. The
+    // Engine API also needs the JWT, and `vhosts=*` because the beacon node names geth by node name, not
+    // "localhost". No UPnP/NAT-PMP from inside a container (the host publishes 30303; geth learns its
+    // public address from discovery).
     args: [
       "--http",
       "--http.addr=0.0.0.0",
       "--authrpc.addr=0.0.0.0",
       "--authrpc.vhosts=*",
-      "--authrpc.jwtsecret=/cyberdata/jwt.hex",
+      "--authrpc.jwtsecret=/cybersecrets/jwt.hex",
       "--nat=none",
     ],
-    // 32 random bytes as 64 hex digits: the Engine API JWT secret format. A consensus client needs a copy.
-    secretFiles: { "jwt.hex": "${random}" },
+    // The Engine API JWT secret (32 random bytes as 64 hex digits), shared with the beacon node: a node
+    // of this image must list a cybernode:sharedSecrets entry whose file is jwt.hex.
+    sharedSecretFiles: ["jwt.hex"],
     // geth treats SIGINT and SIGTERM alike (cmd/utils.StartNode) except under `geth console`, where only
     // SIGTERM stops it, so SIGTERM. On it geth writes the in-memory trie diffs (the path-scheme journal,
     // up to the dirty cache size, GBs) and closes Pebble: on a busy disk that takes minutes.

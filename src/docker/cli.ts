@@ -109,7 +109,7 @@ export function startAdvice(host: string): string {
 export function runDocker(
   args: string[],
   o: { input?: string | Buffer; timeoutMs?: number; host?: string; cleanup?: boolean } = {},
-): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
+): Promise<{ exitCode: number | null; stdout: string; stderr: string; stdoutBytes?: Buffer }> {
   return new Promise((resolve) => {
     const child = spawn("docker", args, {
       env: dockerEnv(o.host),
@@ -122,9 +122,11 @@ export function runDocker(
     child.stdout.on("data", (c: Buffer) => out.push(c));
     child.stderr.on("data", (c: Buffer) => err.push(c));
     child.on("error", (e) => resolve({ exitCode: null, stdout: "", stderr: String(e.message) }));
-    child.on("close", (exitCode) =>
-      resolve({ exitCode, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }),
-    );
+    child.on("close", (exitCode) => {
+      // The bytes as well, for output that is not text (a tar from docker cp).
+      const stdoutBytes = Buffer.concat(out);
+      resolve({ exitCode, stdout: stdoutBytes.toString("utf8"), stderr: Buffer.concat(err).toString("utf8"), stdoutBytes });
+    });
     child.stdin.on("error", () => {}); // docker may exit before reading all of stdin; its exit code tells
     child.stdin.end(o.input);
   });

@@ -4,7 +4,8 @@ import { fillSecrets, type NodePlan, type StackPlan } from "../pulumi/config";
 import type { Image } from "../pulumi/imageResource";
 import type { KubernetesTarget } from "../pulumi/kubernetesConfig";
 import type { ResolvedSpec } from "../spec/validate";
-import { nodeLabels, ROLLOUT_WAIT, serviceSpec, statefulSetSpec } from "./nodeObjects";
+import { nodeLabels, ROLLOUT_WAIT, serviceSpec, sharedSecretObjectName, statefulSetSpec } from "./nodeObjects";
+import { startOrder } from "../pulumi/nodeLinks";
 import { SecretFileValues } from "./secretFiles";
 
 /**
@@ -30,9 +31,40 @@ export function nodeStatefulSets(
     { provider, retainOnDelete: true },
   );
   const config = new pulumi.Config("cybernode");
-  return plan.nodes.map((node) =>
-    nodeObjects(node, plan, images.get(node.image) as Image, specs.get(node.image) as ResolvedSpec, provider, namespace, config),
-  );
+  // A shared secret is a Secret in the stack's namespace; its value is made once by the plugin and held in
+  // state as a secret (a cluster has no host folder to make it in), like the spec's secret files.
+  const shared = new Map<string, { secret: k8s.core.v1.Secret; version: pulumi.Output<string> }>();
+  for (const s of plan.sharedSecrets) {
+    if (!plan.nodes.some((n) => n.sharedSecrets.some((x) => x.name === s.name))) continue;
+    const values = new SecretFileValues(`secret-${s.name}`, { templates: [[s.file, s.template]] });
+    const name = sharedSecretObjectName(s.name);
+    const secret = new k8s.core.v1.Secret(
+      name,
+      {
+        metadata: {
+          name,
+          namespace: namespace.metadata.name,
+          labels: { "app.kubernetes.io/part-of": "cybernode", "cybernode.stack": plan.stack },
+        },
+        stringData: values.files,
+      },
+      { provider, dependsOn: [namespace] },
+    );
+    shared.set(s.name, { secret, version: values.id });
+  }
+  // In start order: a node's StatefulSet waits for those it starts after to be Ready (their health check).
+  const made = new Map<string, { name: pulumi.Output<string>; sts: k8s.apps.v1.StatefulSet }>();
+  for (const nodeName of startOrder(plan.nodes)) {
+    const node = plan.nodes.find((n) => n.name === nodeName) as NodePlan;
+    made.set(
+      nodeName,
+      nodeObjects(node, plan, images.get(node.image) as Image, specs.get(node.image) as ResolvedSpec, provider, namespace, config, {
+        after: node.after.map((a) => (made.get(a) as { sts: k8s.apps.v1.StatefulSet }).sts),
+        shared,
+      }),
+    );
+  }
+  return plan.nodes.map((n) => made.get(n.name) as { name: pulumi.Output<string> });
 }
 
 function nodeObjects(
@@ -43,7 +75,11 @@ function nodeObjects(
   provider: k8s.Provider,
   namespace: k8s.core.v1.Namespace,
   config: pulumi.Config,
-): { name: pulumi.Output<string> } {
+  links: {
+    after: k8s.apps.v1.StatefulSet[];
+    shared: Map<string, { secret: k8s.core.v1.Secret; version: pulumi.Output<string> }>;
+  },
+): { name: pulumi.Output<string>; sts: k8s.apps.v1.StatefulSet } {
   const ns = namespace.metadata.name;
   const labels = nodeLabels(node, plan.stack).all;
   const secretValues = node.secrets.map((k) => config.requireSecret(k));
@@ -52,7 +88,14 @@ function nodeObjects(
         .all(secretValues)
         .apply((vals) => node.args.map((a) => fillSecrets(a, Object.fromEntries(node.secrets.map((k, i) => [k, vals[i]])))))
     : node.args;
-  const dependsOn: pulumi.Resource[] = [namespace, image];
+  const dependsOn: pulumi.Resource[] = [namespace, image, ...links.after];
+  const sharedSecretVersions: Record<string, pulumi.Output<string>> = {};
+  for (const s of node.sharedSecrets) {
+    const made = links.shared.get(s.name);
+    if (!made) continue;
+    dependsOn.push(made.secret);
+    sharedSecretVersions[s.name] = made.version;
+  }
   let secretFilesSecret: string | undefined;
   if (node.secretFiles.length) {
     const values = new SecretFileValues(`${node.name}-files`, { templates: node.secretFiles });
@@ -77,6 +120,7 @@ function nodeObjects(
     imported,
     args,
     secretFilesSecret,
+    sharedSecretVersions,
   });
   const sts = new k8s.apps.v1.StatefulSet(
     node.name,
@@ -84,11 +128,11 @@ function nodeObjects(
     // A fixed name (its Pod and PVC names follow from it): the old one goes before its replacement.
     { provider, dependsOn, deleteBeforeReplace: true },
   );
-  if (node.ports.length)
+  if (node.ports.length || spec.run.ports.length)
     new k8s.core.v1.Service(
       node.name,
-      { metadata: { name: node.name, namespace: ns, labels }, spec: serviceSpec(node, plan.stack) },
+      { metadata: { name: node.name, namespace: ns, labels }, spec: serviceSpec(node, plan.stack, spec.run.ports) },
       { provider, dependsOn: [namespace] },
     );
-  return { name: pulumi.interpolate`${ns}/${sts.metadata.name}` };
+  return { name: pulumi.interpolate`${ns}/${sts.metadata.name}`, sts };
 }

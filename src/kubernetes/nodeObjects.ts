@@ -29,7 +29,15 @@ export interface NodeObjectsInput {
   args?: pulumi.Input<string[]>;
   /** Name of the Secret holding the node's secret files, when the spec has any. */
   secretFilesSecret?: string;
+  /**
+   * Per shared secret the node lists: a version that changes with its value (the Pod template carries
+   * it, so a new value rolls the Pod).
+   */
+  sharedSecretVersions?: Record<string, pulumi.Input<string>>;
 }
+
+/** The Kubernetes Secret that holds a stack's shared secret. */
+export const sharedSecretObjectName = (name: string) => `shared-${name}`;
 
 /**
  * How Pulumi decides a node's StatefulSet is done (annotation `pulumi.com/waitFor`): its one Pod made
@@ -82,6 +90,11 @@ export function statefulSetSpec(i: NodeObjectsInput): StatefulSetSpec {
   }
   if (node.secretFiles.length && i.secretFilesSecret)
     volumes.push({ name: "secret-files", secret: { secretName: i.secretFilesSecret, defaultMode: 0o440 } });
+  for (const s of node.sharedSecrets) {
+    // The same path as on Docker hosts: /cybersecrets/<file>, read-only.
+    volumeMounts.push({ name: `shared-${s.name}`, mountPath: `/cybersecrets/${s.file}`, subPath: s.file, readOnly: true });
+    volumes.push({ name: `shared-${s.name}`, secret: { secretName: sharedSecretObjectName(s.name), defaultMode: 0o440 } });
+  }
   const limits: Record<string, string> = {};
   if (op.memoryMiB) limits.memory = `${op.memoryMiB}Mi`;
   if (op.cpus) limits.cpu = op.cpus;
@@ -93,7 +106,15 @@ export function statefulSetSpec(i: NodeObjectsInput): StatefulSetSpec {
     persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
     updateStrategy: { type: "RollingUpdate" },
     template: {
-      metadata: { labels: labels.all, annotations: { "cybernode.image": node.image, ...Object.fromEntries(node.labels) } },
+      metadata: {
+        labels: labels.all,
+        annotations: {
+          "cybernode.image": node.image,
+          ...(node.after.length ? { "cybernode.after": [...node.after].sort().join(",") } : {}),
+          ...Object.fromEntries(node.sharedSecrets.map((s) => [`cybernode.secret/${s.name}`, i.sharedSecretVersions?.[s.name] ?? ""])),
+          ...Object.fromEntries(node.labels),
+        },
+      },
       spec: {
         terminationGracePeriodSeconds: op.stopGrace,
         automountServiceAccountToken: false,
@@ -142,16 +163,16 @@ export function statefulSetSpec(i: NodeObjectsInput): StatefulSetSpec {
   };
 }
 
-/** The node's Service: every container port, reachable inside the cluster by the node's name. */
-export function serviceSpec(node: NodePlan, stack: string): ServiceSpec {
+/**
+ * The node's Service: every port it publishes and every port its image exposes (e.g. geth's Engine API,
+ * which only the beacon node uses), reachable inside the cluster by the node's name. Pure.
+ */
+export function serviceSpec(node: NodePlan, stack: string, exposed: { port: number; protocol: string }[] = []): ServiceSpec {
+  const ports = new Map<string, { port: number; protocol: string }>();
+  for (const p of [...node.ports, ...exposed]) ports.set(portName(p.port, p.protocol), { port: p.port, protocol: p.protocol });
   return {
     selector: nodeLabels(node, stack).selector,
-    ports: node.ports.map((p) => ({
-      name: portName(p.port, p.protocol),
-      port: p.port,
-      targetPort: p.port,
-      protocol: p.protocol.toUpperCase(),
-    })),
+    ports: [...ports].map(([name, p]) => ({ name, port: p.port, targetPort: p.port, protocol: p.protocol.toUpperCase() })),
   };
 }
 

@@ -34,6 +34,8 @@ export interface HostCheckRequest {
   dataRoot: string;
   uid: number;
   nodes: NodeRequest[];
+  /** The network the stack's nodes join ("" or absent: none, e.g. an older program). */
+  network?: string;
 }
 
 /** A socket bound on the host (from /proc/net/{tcp,tcp6,udp,udp6}). */
@@ -71,6 +73,14 @@ export interface HostFacts {
   dataRoot?: PathFacts;
   /** Per node folder; for a missing one, `ancestor` is the nearest folder that exists. */
   nodeDirs: { node: string; dir: PathFacts; ancestor?: PathFacts }[];
+  /** The stack's network as the engine has it (read on every kind of host), when it exists. */
+  network?: NetworkFacts;
+}
+
+/** A network the engine has: its labels say which stack made it. */
+export interface NetworkFacts {
+  name: string;
+  labels: Record<string, string>;
 }
 
 const WILDCARDS = new Set(["0.0.0.0", "::", ""]);
@@ -165,8 +175,10 @@ export function hostCheckRequest(plan: {
   dataRoot: string;
   uid: number;
   nodes: { name: string; ports: Omit<PortRequest, "key">[] }[];
+  network?: string;
 }): HostCheckRequest {
   return {
+    network: plan.network ?? "",
     host: plan.host,
     stack: plan.stack,
     dataRoot: plan.dataRoot,
@@ -180,6 +192,23 @@ export function hostCheckRequest(plan: {
 
 /** Every problem `pulumi up` would meet at the host, each naming the stack-file key. Pure. */
 export function hostProblems(req: HostCheckRequest, facts: HostFacts): string[] {
-  if (!facts.local) return [];
-  return [...portProblems(req, facts), ...folderProblems(req, facts)];
+  const network = networkProblems(req, facts);
+  if (!facts.local) return network;
+  return [...network, ...portProblems(req, facts), ...folderProblems(req, facts)];
+}
+
+/**
+ * The stack's network may exist only as this stack's own: one made by hand or by another stack (two
+ * stacks on one host with the same cybernode:network) would join nodes that must not see each other,
+ * and Pulumi would fail to create it halfway through `up`. Pure.
+ */
+export function networkProblems(req: HostCheckRequest, facts: HostFacts): string[] {
+  const n = facts.network;
+  if (!req.network || !n || n.labels["cybernode.stack"] === req.stack) return [];
+  const owner = n.labels["cybernode.stack"];
+  return [
+    `cybernode:network: network ${n.name} on this host ${owner ? `belongs to stack ${owner}` : "was not made by a cybernode stack"}: ` +
+      `each stack needs its own; set another name (pulumi config set --stack ${req.stack} cybernode:network cybernode-${req.stack}-2)` +
+      (owner ? "" : ` or remove it (docker network rm ${n.name})`),
+  ];
 }

@@ -1,7 +1,8 @@
 import { posix } from "node:path";
 import { InputError } from "../spec/errors";
 import { REGISTRY_RE } from "../plan/registryRef";
-import { parseNode, type NodePlan } from "./nodeConfig";
+import { configRefs, parseNode, type NodePlan } from "./nodeConfig";
+import { linkProblems, parseNetwork, parseSharedSecrets, type SharedSecret } from "./nodeLinks";
 import { type KubernetesTarget, parseKubernetesTarget } from "./kubernetesConfig";
 import { kubernetesNodeProblems } from "../kubernetes/nodeObjects";
 export { fillSecrets, parsePortMapping, DEFAULT_SECURITY, type NodePlan, type NodePort, type NodeSecurity } from "./nodeConfig";
@@ -38,6 +39,10 @@ export interface StackPlan {
   buildEnv: Record<string, string>;
   /** Nodes go to this Kubernetes cluster as StatefulSets instead of Docker containers on `host`. */
   kubernetes?: KubernetesTarget;
+  /** The Docker network the stack's nodes join, reaching each other by node name ("" on Kubernetes). */
+  network: string;
+  /** `cybernode:sharedSecrets`: made once on the host, mounted read-only by the nodes that list them. */
+  sharedSecrets: SharedSecret[];
 }
 
 export interface StackContext {
@@ -66,6 +71,8 @@ const KEYS = [
   "promoteFrom",
   "registry",
   "kubernetes",
+  "network",
+  "sharedSecrets",
 ];
 
 /** Config values arrive as strings (plain keys) or JSON (objects); both are accepted. */
@@ -170,8 +177,12 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: StackCont
   const kubeRaw = get("kubernetes");
   const kubernetes = kubeRaw === undefined ? undefined : parseKubernetesTarget(kubeRaw, registry, bad);
 
+  const network = parseNetwork(get("network"), ctx.stack, kubernetes !== undefined, bad);
+  const sharedSecrets = parseSharedSecrets(get("sharedSecrets"), bad);
+
   // nodes
   const nodes: NodePlan[] = [];
+  const disabled = new Set<string>();
   const nodesRaw = get("nodes") ?? {};
   if (!isObject(nodesRaw)) bad("nodes", "must be a map of container name → { image, ports, args, env, restart, enabled }");
   else {
@@ -184,7 +195,10 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: StackCont
         continue;
       }
       if (n.enabled !== undefined && typeof n.enabled !== "boolean") bad(`${k}.enabled`, "must be true or false");
-      if (n.enabled === false) continue;
+      if (n.enabled === false) {
+        disabled.add(name);
+        continue;
+      }
       const node = parseNode(name, n, k, ctx, raw, bad);
       if (!node) continue;
       for (const p of node.ports) {
@@ -196,6 +210,9 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: StackCont
       nodes.push(node);
     }
   }
+
+  linkProblems(nodes, sharedSecrets, disabled, ctx.specs, bad);
+  for (const n of nodes) n.sharedSecrets = sharedSecrets.filter((s) => n.secretNames.includes(s.name));
 
   if (kubernetes) for (const n of nodes) for (const [k, what] of kubernetesNodeProblems(n)) bad(k, what);
 
@@ -240,7 +257,11 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: StackCont
   }
 
   // Any other key must be a secret (or be used as one, which is reported above when it is plain).
-  const referenced = new Set(nodes.flatMap((n) => n.secrets));
+  const referenced = new Set([
+    ...nodes.flatMap((n) => n.secrets),
+    ...(isObject(nodesRaw) ? Object.values(nodesRaw).flatMap(configRefs) : []),
+    ...nodes.flatMap((n) => configRefs({ args: ctx.specs.get(n.image)?.container.args })),
+  ]);
   for (const k of Object.keys(raw)) {
     if (KEYS.includes(k) || ctx.secretKeys.has(k) || referenced.has(k)) continue;
     const near = KEYS.find((known) => known.toLowerCase().slice(0, 4) === k.toLowerCase().slice(0, 4));
@@ -250,7 +271,7 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: StackCont
     );
   }
 
-  if (problems.length > 0) throw new InputError(`stack file ${ctx.stackFile}`, problems);
+  if (problems.length > 0) throw new InputError(`stack file ${ctx.stackFile}`, [...new Set(problems)]);
   return {
     stack: ctx.stack,
     host,
@@ -265,5 +286,7 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: StackCont
     images: [...images].sort(),
     buildEnv,
     ...(kubernetes ? { kubernetes } : {}),
+    network,
+    sharedSecrets,
   };
 }

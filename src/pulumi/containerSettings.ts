@@ -72,6 +72,8 @@ export function engineSpecificSettings(node: NodePlan, engine: EngineKind): Engi
 export function containerSettings(node: NodePlan, plan: StackPlan, engine: EngineKind = "docker"): ContainerSettings {
   const op = node.operation;
   const own = engineSpecificSettings(node, engine);
+  // Nodes that start after this one wait until it is healthy: up waits for that when it makes this one.
+  const awaited = node.healthWait !== null && plan.nodes.some((n) => n.after.includes(node.name));
   return {
     name: node.name,
     restart: node.restart,
@@ -82,8 +84,15 @@ export function containerSettings(node: NodePlan, plan: StackPlan, engine: Engin
       { label: "cybernode.node", value: node.name },
       { label: "cybernode.image", value: node.image },
       { label: "cybernode.stack", value: plan.stack },
+      // Shown by previews, read by `docker inspect`: which nodes this one starts after.
+      ...(node.after.length ? [{ label: "cybernode.after", value: [...node.after].sort().join(",") }] : []),
       ...node.labels.map(([label, value]) => ({ label, value })),
     ],
+    // The stack's own network: nodes reach each other by node name, and ports used only between them are
+    // not published on the host.
+    networkMode: plan.network || undefined,
+    wait: awaited || undefined,
+    waitTimeout: awaited ? (node.healthWait as number) : undefined,
     mustRun: true,
     // Hardening defaults (see NodeSecurity); each can be turned off per node in the stack config.
     readOnly: node.security.readOnlyRoot,

@@ -31,16 +31,25 @@ export interface DataDirInputs {
 }
 
 /** A ${random}: 32 bytes from this machine's CSPRNG as 64 hex digits; sent to the host's engine only. */
-const random = () => randomBytes(32).toString("hex");
+export const random = () => randomBytes(32).toString("hex");
 
-async function makeThroughEngine(i: DataDirInputs & { image: string }): Promise<void> {
-  const slash = i.path.lastIndexOf("/");
-  const [root, node] = [i.path.slice(0, slash) || "/", i.path.slice(slash + 1)];
-  await onDockerHost(i.host, () =>
+/**
+ * Runs `work` with a short-lived container of `image` (never started) on the host's engine that mounts
+ * the host folder holding `path`; `below` is where `path` is under the mount (/cyberroot).
+ */
+export async function withHostMount<T>(
+  host: string,
+  image: string,
+  path: string,
+  work: (container: string, below: string) => Promise<T>,
+): Promise<T> {
+  const slash = path.lastIndexOf("/");
+  const [root, leaf] = [path.slice(0, slash) || "/", path.slice(slash + 1)];
+  return onDockerHost(host, () =>
     withTemporary("datadir", async (t) => {
       let below = "";
-      for (const m of mountCandidates(root, node)) {
-        const made = await runDocker(["create", ...t.createArgs, "-v", `${m.source}:/cyberroot`, i.image], { timeoutMs: 120_000 });
+      for (const m of mountCandidates(root, leaf)) {
+        const made = await runDocker(["create", ...t.createArgs, "-v", `${m.source}:/cyberroot`, image], { timeoutMs: 120_000 });
         if (made.exitCode === 0) {
           below = m.below;
           break;
@@ -48,21 +57,27 @@ async function makeThroughEngine(i: DataDirInputs & { image: string }): Promise<
         // Podman refuses a bind-mount source that does not exist: mount its parent instead.
         if (!/no such file or directory/i.test(made.stderr) || m.source === "/") throw new Error(made.stderr.trim());
       }
-      const missing: [string, string][] = [];
-      for (const [name, template] of i.secretFiles ?? []) {
-        const there = await runDocker(["cp", `${t.name}:/cyberroot/${below}/${name}`, "-"], { timeoutMs: 60_000 });
-        if (there.exitCode !== 0) missing.push([name, fillTemplate(template, random)]);
-      }
-      const archive = writeTar(dataDirEntries(below, i.uid, missing), new Date(0));
-      const copied = await runDocker(["cp", "-", `${t.name}:/cyberroot`], { input: archive, timeoutMs: 120_000 });
-      if (copied.exitCode !== 0) throw new Error(copied.stderr.trim());
+      return work(t.name, below);
     }),
   );
+}
+
+async function makeThroughEngine(i: DataDirInputs & { image: string }): Promise<void> {
+  await withHostMount(i.host, i.image, i.path, async (container, below) => {
+    const missing: [string, string][] = [];
+    for (const [name, template] of i.secretFiles ?? []) {
+      const there = await runDocker(["cp", `${container}:/cyberroot/${below}/${name}`, "-"], { timeoutMs: 60_000 });
+      if (there.exitCode !== 0) missing.push([name, fillTemplate(template, random)]);
+    }
+    const archive = writeTar(dataDirEntries(below, i.uid, missing), new Date(0));
+    const copied = await runDocker(["cp", "-", `${container}:/cyberroot`], { input: archive, timeoutMs: 120_000 });
+    if (copied.exitCode !== 0) throw new Error(copied.stderr.trim());
+  });
   if (i.selinux) relabel(i);
 }
 
 /** chcon on the host (sh here, ssh for ssh:// hosts): the engine's API cannot relabel a folder it only writes. */
-function relabel(i: DataDirInputs): void {
+export function relabel(i: { host: string; path: string }): void {
   const how = dataDirCommand(i.host, `chcon -R -t container_file_t -- ${shellQuote(i.path)}`);
   if (typeof how === "string") throw new Error(how);
   const r = spawnSync(how.cmd, how.args, { encoding: "utf8", timeout: 60_000 });

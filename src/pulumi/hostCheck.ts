@@ -1,6 +1,6 @@
 import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs";
 import { dirname } from "node:path";
-import { daemonInfo, onDockerHost } from "../docker/cli";
+import { daemonInfo, onDockerHost, runDocker } from "../docker/cli";
 import { engineGet, localSocket } from "../docker/engineApi";
 import {
   type CheckHostResult,
@@ -8,6 +8,7 @@ import {
   type HostFacts,
   hostProblems,
   type Listener,
+  type NetworkFacts,
   parseProcNet,
   type PathFacts,
   type Published,
@@ -77,11 +78,29 @@ async function published(host: string): Promise<Published[]> {
   );
 }
 
+/** The stack's network with its labels, if the engine has it: the API on a local socket, the CLI elsewhere. */
+async function networkFacts(host: string, name: string | undefined, local: boolean): Promise<NetworkFacts | undefined> {
+  if (!name) return undefined;
+  if (local) {
+    const r = await engineGet(`/networks/${encodeURIComponent(name)}`, host);
+    if (r?.status === 200) {
+      const body = r.body as { Name?: string; Labels?: Record<string, string> | null };
+      return { name: body.Name ?? name, labels: body.Labels ?? {} };
+    }
+    if (r?.status === 404) return undefined;
+  }
+  const r = await onDockerHost(host, () => runDocker(["network", "inspect", "--format", "{{json .Labels}}", name], { timeoutMs: 60_000 }));
+  if (r.exitCode !== 0) return undefined;
+  return { name, labels: (JSON.parse(r.stdout.trim() || "null") as Record<string, string> | null) ?? {} };
+}
+
 /** Reads the facts of a host (only those of this machine when the host is a local socket). */
 async function hostFacts(req: HostCheckRequest): Promise<HostFacts> {
   const local = localSocket(req.host, { ...process.env, DOCKER_HOST: undefined }) !== null;
-  if (!local) return { local, listeners: [], published: [], nodeDirs: [] };
+  const network = await networkFacts(req.host, req.network, local);
+  if (!local) return { local, listeners: [], published: [], nodeDirs: [], network };
   return {
+    network,
     local,
     listeners: listeners(),
     published: await published(req.host),

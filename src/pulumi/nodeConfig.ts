@@ -1,6 +1,8 @@
+import type { ResolvedSpec } from "../spec/validate";
 import { fieldChecks, IPV4_RE } from "../spec/fields";
 import type { StackContext } from "./config";
 import { OPERATION_FIELDS, parseOperation, type NodeOperation } from "./nodeOperation";
+import { healthWaitSeconds, nameList, type SharedSecret } from "./nodeLinks";
 
 /**
  * One entry of `cybernode:nodes`, checked against its image spec's container defaults. Pure; problems
@@ -33,6 +35,14 @@ export interface NodePlan {
   operation: NodeOperation;
   /** Files made once in the node's data folder (from the spec): name → template with ${random}. */
   secretFiles: [string, string][];
+  /** Nodes this one starts after (once they are healthy, where they have a health check). */
+  after: string[];
+  /** Names listed in its `secrets:`; resolved into sharedSecrets once every node is read. */
+  secretNames: string[];
+  /** Shared secrets mounted read-only at /cybersecrets/<file>. */
+  sharedSecrets: SharedSecret[];
+  /** Seconds `up` waits for it to turn healthy before starting the nodes after it; null: no health check. */
+  healthWait: number | null;
 }
 
 export interface NodeSecurity {
@@ -51,6 +61,8 @@ export const DEFAULT_SECURITY: NodeSecurity = { readOnlyRoot: true, noNewPrivile
 const CAP_RE = /^(ALL|[A-Z_]+)$/;
 
 export const SECRET_REF_RE = /\$\{secret:([A-Za-z][A-Za-z0-9_]*)\}/g;
+/** `${config:key}`: a plain stack value put into an arg when the stack is read (e.g. a checkpoint sync URL). */
+export const CONFIG_REF_RE = /\$\{config:([^}]*)\}/g;
 
 /** Parses a port mapping as `docker run -p` takes it: [ip:]hostPort:containerPort[/proto] or containerPort. */
 export function parsePortMapping(text: string, defaultBind = "0.0.0.0"): NodePort | string {
@@ -93,7 +105,9 @@ export function parseNode(
       });
     }
   }
-  const args: string[] = [...spec.container.args, ...check.strings(`${k}.args`, n.args)];
+  const args: string[] = [...spec.container.args, ...check.strings(`${k}.args`, n.args)].map((a) =>
+    fillConfig(a, `${k}.args`, spec, ctx, raw, bad),
+  );
   const secrets = [...new Set(args.flatMap((a) => [...a.matchAll(SECRET_REF_RE)].map((m) => m[1])))];
   // A placeholder the pattern does not take (e.g. ${secret:my-pass}) would reach the node verbatim, as its password.
   for (const m of args.flatMap((a) => [...a.matchAll(/\$\{secret:([^}]*)\}/g)]))
@@ -139,9 +153,12 @@ export function parseNode(
     "capDrop",
     "capAdd",
     "tmpSize",
+    "after",
+    "secrets",
     ...OPERATION_FIELDS,
   ];
   for (const extra of Object.keys(n)) if (!FIELDS.includes(extra)) bad(`${k}.${extra}`, `unknown field (${FIELDS.join(", ")})`);
+  const operation = parseOperation(n, k, spec, bad);
   return {
     name,
     image,
@@ -152,9 +169,63 @@ export function parseNode(
     restart: String(restart),
     secrets,
     security,
-    operation: parseOperation(n, k, spec, bad),
+    operation,
     secretFiles: spec.container.secretFiles,
+    after: nameList(`${k}.after`, n.after, bad),
+    secretNames: nameList(`${k}.secrets`, n.secrets, bad),
+    sharedSecrets: [],
+    healthWait: healthWaitSeconds(operation.health, spec.run.health),
   };
+}
+
+/**
+ * Puts plain stack values into an arg (`${config:checkpointSyncUrl}`). A value that is not set is refused
+ * with the image's help for it (`container.settings`); a secret one must be written `${secret:key}`.
+ */
+function fillConfig(
+  arg: string,
+  key: string,
+  spec: ResolvedSpec,
+  ctx: StackContext,
+  raw: Record<string, unknown>,
+  bad: (key: string, what: string) => void,
+): string {
+  return arg.replace(CONFIG_REF_RE, (ref, name: string) => {
+    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(name)) {
+      bad(key, `'${ref}' is not a config reference: keys are a letter then letters, digits or _ (e.g. \${config:checkpointSyncUrl})`);
+      return ref;
+    }
+    const help = spec.container.settings[name];
+    const v = raw[name];
+    if (v === undefined || v === "") {
+      bad(
+        key,
+        `uses ${ref} but cybernode:${name} is not set${help ? ` (${help})` : ""}: pulumi config set --stack ${ctx.stack} cybernode:${name} <value>`,
+      );
+      return ref;
+    }
+    if (ctx.secretKeys.has(name)) {
+      bad(key, `${ref} would put the secret cybernode:${name} in plain view; write \${secret:${name}}`);
+      return ref;
+    }
+    if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") {
+      bad(name, `${JSON.stringify(v)} must be a single value: node args use it as ${ref}`);
+      return ref;
+    }
+    if (String(v).includes("\0")) {
+      bad(name, "contains a NUL byte");
+      return ref;
+    }
+    return String(v);
+  });
+}
+
+/** Config keys a node's own args (before the spec's) read with ${config:key}, so they are known keys. Pure. */
+export function configRefs(n: unknown): string[] {
+  if (!n || typeof n !== "object" || !Array.isArray((n as { args?: unknown }).args)) return [];
+  return ((n as { args: unknown[] }).args as unknown[]).flatMap((a) =>
+    typeof a === "string" ? [...a.matchAll(CONFIG_REF_RE)].map((m) => m[1]) : [],
+  );
 }
 
 /** Fills `${secret:key}` placeholders. Pure; the caller wraps the result as a Pulumi secret. */

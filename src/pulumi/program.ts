@@ -17,6 +17,9 @@ import { DataDir } from "./dataDirResource";
 import { containerSettings } from "./containerSettings";
 import { CHECK_HOST_TOKEN, type CheckHostResult, hostCheckRequest } from "../plan/hostProblems";
 import type { EngineKind } from "../docker/cli";
+import { SharedSecret } from "./sharedSecretResource";
+import { SECRETS_DIR, startOrder } from "./nodeLinks";
+import { sharedSecretDir } from "../plan/sharedSecret";
 
 const DEFAULT_HOST = "unix:///var/run/docker.sock";
 
@@ -210,28 +213,64 @@ function nodeContainers(plan: StackPlan, images: Map<string, Image>, engine: Eng
     );
   }
   const config = new pulumi.Config("cybernode");
-  return plan.nodes.map((node) =>
-    nodeContainer(
-      node,
-      plan,
-      images.get(node.image) as Image,
-      runImageIds.get(node.image) as pulumi.Output<string>,
-      provider,
-      config,
-      engine,
-    ),
-  );
+  const network = plan.network
+    ? new docker.Network(
+        `network-${plan.stack}`,
+        { name: plan.network, driver: "bridge", labels: [{ label: "cybernode.stack", value: plan.stack }] },
+        { provider },
+      )
+    : undefined;
+  // Each shared secret a node lists, made with the run image of the first node that mounts it.
+  const secrets = new Map<string, SharedSecret>();
+  for (const s of plan.sharedSecrets) {
+    const user = plan.nodes.find((n) => n.sharedSecrets.some((x) => x.name === s.name));
+    if (!user) continue;
+    secrets.set(
+      s.name,
+      new SharedSecret(`secret-${s.name}`, {
+        host: plan.host,
+        dir: sharedSecretDir(plan.dataRoot, s.name),
+        file: s.file,
+        template: s.template,
+        uid: plan.uid,
+        selinux: plan.selinux,
+        stackFile: `stacks/Pulumi.${plan.stack}.yaml`,
+        name: s.name,
+        image: runImageIds.get(user.image) as pulumi.Output<string>,
+      }),
+    );
+  }
+  // Declared in start order, so that each container can depend on those it starts after.
+  const made = new Map<string, docker.Container>();
+  for (const name of startOrder(plan.nodes)) {
+    const node = plan.nodes.find((n) => n.name === name) as NodePlan;
+    made.set(
+      name,
+      nodeContainer(node, plan, images.get(node.image) as Image, runImageIds.get(node.image) as pulumi.Output<string>, {
+        provider,
+        config,
+        engine,
+        network,
+        secrets,
+        after: node.after.map((a) => made.get(a) as docker.Container),
+      }),
+    );
+  }
+  return plan.nodes.map((n) => made.get(n.name) as docker.Container);
 }
 
-function nodeContainer(
-  node: NodePlan,
-  plan: StackPlan,
-  image: Image,
-  imageId: pulumi.Output<string>,
-  provider: docker.Provider,
-  config: pulumi.Config,
-  engine: EngineKind,
-): docker.Container {
+interface NodeContext {
+  provider: docker.Provider;
+  config: pulumi.Config;
+  engine: EngineKind;
+  network?: docker.Network;
+  secrets: Map<string, SharedSecret>;
+  /** The containers of the nodes it starts after. */
+  after: docker.Container[];
+}
+
+function nodeContainer(node: NodePlan, plan: StackPlan, image: Image, imageId: pulumi.Output<string>, c: NodeContext): docker.Container {
+  const { provider, config, engine } = c;
   const secretValues = node.secrets.map((k) => config.requireSecret(k));
   const dataDir = new DataDir(`${node.name}-data`, {
     path: `${plan.dataRoot}/${node.name}`,
@@ -249,16 +288,31 @@ function nodeContainer(
         .all(secretValues)
         .apply((vals) => node.args.map((a) => fillSecrets(a, Object.fromEntries(node.secrets.map((k, i) => [k, vals[i]])))))
     : node.args;
+  const settings = containerSettings(node, plan, engine);
+  const secrets = node.sharedSecrets.map((s) => ({ s, r: c.secrets.get(s.name) as SharedSecret }));
   return new docker.Container(
     node.name,
     {
       // Docker or Podman: some settings are declared the way that engine reports them back.
-      ...containerSettings(node, plan, engine),
+      ...settings,
       image: imageId,
       command,
-      volumes: [{ hostPath: dataDir.path, containerPath: "/cyberdata" }],
+      // A new shared secret (made again after it was deleted on the host) restarts every node that mounts it.
+      labels: [
+        ...(settings.labels as { label: string; value: string }[]),
+        ...secrets.map(({ s, r }) => ({ label: `cybernode.secret.${s.name}`, value: r.stamp })),
+      ],
+      networkMode: c.network ? c.network.name : settings.networkMode,
+      volumes: [
+        { hostPath: dataDir.path, containerPath: "/cyberdata" },
+        ...secrets.map(({ s, r }) => ({
+          hostPath: pulumi.interpolate`${r.dir}/${s.file}`,
+          containerPath: `${SECRETS_DIR}/${s.file}`,
+          readOnly: true,
+        })),
+      ],
     },
     // Fixed names and host ports: the old container must go before its replacement starts.
-    { provider, deleteBeforeReplace: true, dependsOn: [image, dataDir] },
+    { provider, deleteBeforeReplace: true, dependsOn: [image, dataDir, ...c.after] },
   );
 }

@@ -8,6 +8,8 @@ import type { PortProtocol } from "./types";
 
 export const IMAGE_NAME_RE = /^[a-z0-9][a-z0-9_.-]*\/[a-z0-9][a-z0-9_.-]*$/;
 export const CONTAINER_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+/** A plain file name (a secret file): no '/', not '.' or '..'. */
+export const SECRET_FILE_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 export const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const CACHE_NAME_RE = /^[a-z0-9][a-z0-9_.-]*$/;
 export const RESTART_RE = /^(no|always|unless-stopped|on-failure(:[1-9][0-9]*)?)$/;

@@ -121,6 +121,16 @@ export interface ContainerDefaults {
    * images, labels or Pulumi state; delete the file to get a new one.
    */
   secretFiles?: Record<string, string>;
+  /**
+   * Files the args read from /cybersecrets, made by a stack's shared secret (`cybernode:sharedSecrets`),
+   * e.g. `["jwt.hex"]` for geth's Engine API secret. A node of this image without one is refused.
+   */
+  sharedSecretFiles?: string[];
+  /**
+   * What the stack values a node's args may use as `${config:key}` mean: key → one line of help, shown
+   * when a stack uses the key without setting it (e.g. the checkpoint sync URL of a beacon node).
+   */
+  settings?: Record<string, string>;
 }
 
 export interface StatusSpec {

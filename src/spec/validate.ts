@@ -50,6 +50,10 @@ export interface ResolvedSpec {
     status: { rpcPort: number; height: string[] } | null;
     /** Files made once in the data folder: name → template with ${random}. */
     secretFiles: [string, string][];
+    /** Files read from /cybersecrets (a stack's shared secrets). */
+    sharedSecretFiles: string[];
+    /** Help for the `${config:key}` values its nodes' args may use. */
+    settings: Record<string, string>;
   };
 }
 

@@ -1,11 +1,16 @@
-import { CONTAINER_NAME_RE, IPV4_RE, isObject, parsePort, type FieldChecks, type Report, unknownFields } from "./fields";
+import { CONTAINER_NAME_RE, IPV4_RE, SECRET_FILE_RE, isObject, parsePort, type FieldChecks, type Report, unknownFields } from "./fields";
 import { checkGrace, checkImageCommand, checkSecretFiles, checkSignal, DEFAULT_STOP_GRACE, DEFAULT_STOP_SIGNAL } from "./operate";
 import type { ResolvedSpec } from "./validate";
 
 /** The `container` section of a spec: the defaults a stack's node starts from. Pure. */
 export function validateContainer(raw: unknown, present: boolean, bad: Report, check: FieldChecks): ResolvedSpec["container"] {
   const c = isObject(raw) ? raw : {};
-  unknownFields("container", c, ["name", "restart", "ports", "args", "stopSignal", "stopGrace", "status", "secretFiles"], bad);
+  unknownFields(
+    "container",
+    c,
+    ["name", "restart", "ports", "args", "stopSignal", "stopGrace", "status", "secretFiles", "sharedSecretFiles", "settings"],
+    bad,
+  );
   const name = typeof c.name === "string" ? c.name : "";
   if (present && !CONTAINER_NAME_RE.test(name))
     bad("container.name", `${JSON.stringify(c.name)} must be a short name such as btcd (letters, digits, '.', '_', '-')`);
@@ -19,7 +24,27 @@ export function validateContainer(raw: unknown, present: boolean, bad: Report, c
     stopGrace: c.stopGrace === undefined ? DEFAULT_STOP_GRACE : checkGrace("container.stopGrace", c.stopGrace, bad),
     status: c.status === undefined ? null : status(c.status, bad),
     secretFiles: checkSecretFiles("container.secretFiles", c.secretFiles, bad),
+    sharedSecretFiles: sharedSecretFiles(c.sharedSecretFiles, bad),
+    settings: settings(c.settings, bad),
   };
+}
+
+function sharedSecretFiles(v: unknown, bad: Report): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || v.some((f) => typeof f !== "string" || !SECRET_FILE_RE.test(f))) {
+    bad("container.sharedSecretFiles", 'must be a list of plain file names read from /cybersecrets, e.g. ["jwt.hex"]');
+    return [];
+  }
+  return [...new Set(v as string[])].sort();
+}
+
+function settings(v: unknown, bad: Report): Record<string, string> {
+  if (v === undefined) return {};
+  if (!isObject(v) || Object.entries(v).some(([k, t]) => !/^[A-Za-z][A-Za-z0-9_]*$/.test(k) || typeof t !== "string")) {
+    bad("container.settings", 'must be a map of stack key → help text, e.g. { checkpointSyncUrl: "a Beacon API you trust" }');
+    return {};
+  }
+  return v as Record<string, string>;
 }
 
 function status(v: unknown, bad: Report): ResolvedSpec["container"]["status"] {

@@ -9,7 +9,7 @@ export interface Declared {
   /** Inputs as the engine received them (secrets unwrapped). */
   inputs: Record<string, unknown>;
   /** Options as the engine received them. */
-  opts?: { deleteBeforeReplace: boolean; retainOnDelete: boolean };
+  opts?: { deleteBeforeReplace: boolean; retainOnDelete: boolean; dependsOn?: string[] };
   /** Name of the parent resource, if any. */
   parentName?: string;
 }
@@ -85,12 +85,18 @@ export async function runStackWithMocks(
     getDeletebeforereplace(): boolean;
     getRetainondelete(): boolean;
     getCustom(): boolean;
+    getDependenciesList(): string[];
   };
   const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: Req, cb: unknown): Promise<void> };
   const original = monitor.registerResource.bind(monitor);
   monitor.registerResource = async (req: Req, cb: unknown) => {
     const info = {
-      opts: { deleteBeforeReplace: req.getDeletebeforereplace(), retainOnDelete: req.getRetainondelete() },
+      opts: {
+        deleteBeforeReplace: req.getDeletebeforereplace(),
+        retainOnDelete: req.getRetainondelete(),
+        // Names of the resources it depends on (the last part of each URN).
+        dependsOn: req.getDependenciesList().map((urn) => urn.split("::").pop() as string),
+      },
       parentName: req.getParent() ? req.getParent().split("::").pop() : undefined,
     };
     const e = declared.find((d) => d.name === req.getName() && d.type === req.getType());

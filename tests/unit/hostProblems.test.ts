@@ -115,3 +115,24 @@ test("data folders: a data root that is a file, a read-only file system, a file 
   const otherOwner = facts({ nodeDirs: [{ node: "btcd", dir: { path: "/data/btcd", kind: "dir", uid: 0, writable: "EACCES" } }] });
   t.deepEqual(hostProblems(req, otherOwner), [], "a folder of another uid is handed over by the engine at up");
 });
+
+test("the stack's network: its own is fine; another stack's or a hand-made one is refused, on remote hosts too", (t) => {
+  const req = hostCheckRequest({ host: "ssh://cyber@node1", stack: "eth", dataRoot: "/d", uid: 1000, nodes: [], network: "cybernode-eth" });
+  const facts = (labels?: Record<string, string>): HostFacts => ({
+    local: false,
+    listeners: [],
+    published: [],
+    nodeDirs: [],
+    ...(labels ? { network: { name: "cybernode-eth", labels } } : {}),
+  });
+  t.deepEqual(hostProblems(req, facts()), [], "not there yet: up makes it");
+  t.deepEqual(hostProblems(req, facts({ "cybernode.stack": "eth" })), [], "this stack's own");
+  const [other] = hostProblems(req, facts({ "cybernode.stack": "staging" }));
+  t.regex(
+    other,
+    /^cybernode:network: network cybernode-eth on this host belongs to stack staging: each stack needs its own; set another name \(pulumi config set --stack eth cybernode:network /,
+  );
+  const [manual] = hostProblems(req, facts({}));
+  t.regex(manual, /was not made by a cybernode stack.*docker network rm cybernode-eth/);
+  t.deepEqual(hostProblems({ ...req, network: "" }, facts({})), [], "a stack without a network (Kubernetes) asks nothing");
+});

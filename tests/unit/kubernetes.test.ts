@@ -157,3 +157,56 @@ test("secret files: each ${random} gets its own value", (t) => {
     "user=u\npass=r1\nkey=r2\n",
   );
 });
+
+test("a shared secret on a cluster: the Secret mounted read-only at /cybersecrets/<file>, its version on the Pod template", (t) => {
+  const p = validateStackConfig(
+    {
+      kubernetes: KUBE,
+      sharedSecrets: { "engine-jwt": { file: "jwt.hex" } },
+      nodes: { node: { image: "fullnode/node", secrets: ["engine-jwt"] }, other: { image: "fullnode/node", after: ["node"], ports: [] } },
+    },
+    ctx(),
+  );
+  const node = p.nodes.find((n) => n.name === "node")!;
+  const s = statefulSetSpec({
+    node,
+    spec,
+    stack: "cluster",
+    uid: p.uid,
+    target: p.kubernetes!,
+    imageRef: "x",
+    imported: true,
+    sharedSecretVersions: { "engine-jwt": "v1" },
+  }) as Json;
+  const c = s.template.spec.containers[0];
+  t.deepEqual(
+    c.volumeMounts.find((m: Json) => m.mountPath === "/cybersecrets/jwt.hex"),
+    { name: "shared-engine-jwt", mountPath: "/cybersecrets/jwt.hex", subPath: "jwt.hex", readOnly: true },
+  );
+  t.deepEqual(
+    s.template.spec.volumes.find((v: Json) => v.name === "shared-engine-jwt"),
+    { name: "shared-engine-jwt", secret: { secretName: "shared-engine-jwt", defaultMode: 0o440 } },
+  );
+  t.is(s.template.metadata.annotations["cybernode.secret/engine-jwt"], "v1", "a new value rolls the Pod");
+  const other = p.nodes.find((n) => n.name === "other")!;
+  const o = statefulSetSpec({
+    node: other,
+    spec,
+    stack: "cluster",
+    uid: p.uid,
+    target: p.kubernetes!,
+    imageRef: "x",
+    imported: true,
+  }) as Json;
+  t.is(o.template.metadata.annotations["cybernode.after"], "node");
+  t.false(JSON.stringify(o).includes("cybersecrets"), "a node that lists no secret mounts none");
+});
+
+test("a node's Service carries the ports its image exposes, published or not, each once", (t) => {
+  const p = plan(KUBE, { ports: ["127.0.0.1:18334:8334"] });
+  const svc = serviceSpec(p.nodes[0], "cluster", spec.run.ports) as Json;
+  t.deepEqual(
+    svc.ports.map((x: Json) => `${x.port}/${x.protocol}`),
+    ["8334/TCP", "8333/TCP"],
+  );
+});

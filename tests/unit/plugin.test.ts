@@ -75,6 +75,7 @@ test("the plugin serves every resource type the program declares", (t) => {
     "cybernode-images:index:DataDir",
     "cybernode-images:index:RunImage",
     "cybernode-images:index:SecretFiles",
+    "cybernode-images:index:SharedSecret",
   ]);
   const { readFileSync, readdirSync } = require("node:fs") as typeof import("node:fs");
   const { join } = require("node:path") as typeof import("node:path");

@@ -12,6 +12,8 @@ const PROJECT = join(__dirname, "../..");
 const STACKS = readdirSync(join(PROJECT, "stacks")).filter((f) => /^Pulumi\..+\.yaml$/.test(f));
 const SECRETS = { "cybernode:btcdExplorerPass": "s3cret-rpc-pass" };
 const PLAIN = { "cybernode:uid": "1000" }; // this machine has no user `cyber`
+/** The settings a stack file leaves to its operator (each refused when missing, see below). */
+const OPERATOR_SETTINGS: Record<string, Record<string, string>> = { eth: { "cybernode:checkpointSyncUrl": "https://checkpoint.example" } };
 // biome-ignore lint/suspicious/noExplicitAny: engine inputs are untyped JSON
 type Json = Record<string, any>;
 
@@ -94,7 +96,7 @@ for (const file of STACKS) {
     // The uid only where the file leaves it to the machine's user `cyber`: a uid the file sets is validated as written.
     const setsUid = configOf(stack)["cybernode:uid"] !== undefined || configOf(stack).uid !== undefined;
     const { declared, outputs } = await runStackWithMocks(stack, join(PROJECT, "stacks", file), {
-      plain: setsUid ? {} : PLAIN,
+      plain: { ...(setsUid ? {} : PLAIN), ...OPERATOR_SETTINGS[stack] },
       secrets: SECRETS,
       stackOutputs,
     });
@@ -134,7 +136,17 @@ for (const file of STACKS) {
       t.is(i.user, "1000:1000");
       t.regex(String(i.restart), /^(no|always|unless-stopped|on-failure(:\d+)?)$/);
       t.is(i.image, MOCK_IMAGE_ID, "runs the run image by ID");
-      t.deepEqual(i.volumes, [{ hostPath: `/home/cyber/cyberdata/${c.name}`, containerPath: "/cyberdata" }]);
+      const shared = ((nodesOf(stack)[c.name] as Json).secrets ?? []) as string[];
+      const sharedFiles = configOf(stack)["cybernode:sharedSecrets"] ?? {};
+      t.deepEqual(i.volumes, [
+        { hostPath: `/home/cyber/cyberdata/${c.name}`, containerPath: "/cyberdata" },
+        ...shared.map((name) => ({
+          hostPath: `/home/cyber/cyberdata/.secrets/${name}/${sharedFiles[name].file}`,
+          containerPath: `/cybersecrets/${sharedFiles[name].file}`,
+          readOnly: true,
+        })),
+      ]);
+      t.is(i.networkMode, configOf(stack)["cybernode:network"] ?? `cybernode-${stack}`, "the stack's own network");
       t.true(c.opts?.deleteBeforeReplace, "fixed name and ports: delete before replace");
       t.true(i.readOnly, "read-only root filesystem");
       t.deepEqual(Object.keys(i.tmpfs ?? {}), ["/tmp"]);
@@ -329,4 +341,56 @@ test("under mocks, a stack file key in a misspelled namespace fails the program 
   const { outputs } = await runStackWithMocks("node9", file, { plain: PLAIN });
   t.is(outputs.host, "ssh://cyber@node9", "the key without a namespace is cybernode:host");
   rmSync(dir, { recursive: true, force: true });
+});
+
+test.serial(
+  "eth: geth and beacon share the network and the JWT, the beacon node starts once geth is healthy, 8551 stays off the host",
+  async (t) => {
+    const { declared } = await runStackWithMocks("eth", join(PROJECT, "stacks/Pulumi.eth.yaml"), {
+      plain: { ...PLAIN, ...OPERATOR_SETTINGS.eth },
+    });
+    const containers = of(declared, /Container$/);
+    const geth = containers.find((c) => c.name === "geth") as Declared;
+    const beacon = containers.find((c) => c.name === "beacon") as Declared;
+    const [network] = of(declared, /^docker:index\/network:Network$/);
+    t.deepEqual(network.inputs as Json, {
+      name: "cybernode-eth",
+      driver: "bridge",
+      labels: [{ label: "cybernode.stack", value: "eth" }],
+    });
+    for (const c of [geth, beacon]) {
+      t.false(
+        (c.inputs.ports as Json[]).some((p) => p.internal === 8551),
+        `${c.name}: the Engine API is not published`,
+      );
+      t.true(c.opts?.dependsOn?.includes("secret-engine-jwt"), `${c.name} mounts the shared secret`);
+    }
+    const beaconArgs = beacon.inputs.command as string[];
+    t.true(beaconArgs.includes("--execution-endpoint=http://geth:8551"), "geth by node name on the stack's network");
+    t.true(beaconArgs.includes("--checkpoint-sync-url=https://checkpoint.example"), "the operator's setting");
+    t.true(beaconArgs.includes("--jwt-secret=/cybersecrets/jwt.hex"));
+    t.true((geth.inputs.command as string[]).includes("--authrpc.jwtsecret=/cybersecrets/jwt.hex"));
+    t.true(beacon.opts?.dependsOn?.includes("geth"), "beacon is made after geth");
+    t.false(geth.opts?.dependsOn?.includes("beacon"));
+    t.is(geth.inputs.wait, true, "up waits for geth to be healthy before it makes the beacon node");
+    t.is(geth.inputs.waitTimeout, 600 + 4 * 70 + 60);
+    t.is(beacon.inputs.wait, undefined, "nothing waits for the beacon node");
+    t.deepEqual(
+      (beacon.inputs.labels as Json[]).find((l) => l.label === "cybernode.after"),
+      { label: "cybernode.after", value: "geth" },
+      "the preview shows the order",
+    );
+    const [secret] = of(declared, /SharedSecret$/);
+    t.like(secret.inputs as Json, { dir: "/home/cyber/cyberdata/.secrets/engine-jwt", file: "jwt.hex", template: "${random}", uid: 1000 });
+    t.true(secret.opts?.retainOnDelete, "kept when the stack goes, like the data folders");
+  },
+);
+
+test.serial("eth without its checkpoint sync URL is refused, saying what the setting is and how to set it", async (t) => {
+  const e = await t.throwsAsync(runStackWithMocks("eth", join(PROJECT, "stacks/Pulumi.eth.yaml"), { plain: PLAIN }));
+  t.regex(
+    String(e?.message),
+    /cybernode:nodes\.beacon\.args: uses \$\{config:checkpointSyncUrl\} but cybernode:checkpointSyncUrl is not set \(a Beacon API you trust .*\): pulumi config set --stack eth cybernode:checkpointSyncUrl <value>/,
+  );
+  t.is(String(e?.message).split("checkpointSyncUrl is not set").length, 2, "said once, although two args use it");
 });

@@ -1,6 +1,7 @@
 import { secretFilesProvider } from "../../kubernetes/secretFilesOps";
 import { binariesProvider, buildImageProvider, runImageProvider } from "../builderProviders";
 import { dataDirProvider } from "../dataDirOps";
+import { sharedSecretProvider } from "../sharedSecretOps";
 import type { FunctionTable, ResourceTable } from "./dispatch";
 import { CHECK_HOST_TOKEN, checkHost } from "../hostCheck";
 
@@ -16,6 +17,7 @@ export const RESOURCE_TYPES: ResourceTable = {
   "cybernode-images:index:RunImage": runImageProvider,
   "cybernode-images:index:DataDir": dataDirProvider,
   "cybernode-images:index:SecretFiles": secretFilesProvider,
+  "cybernode-images:index:SharedSecret": sharedSecretProvider,
 };
 
 /** The package's functions (Pulumi invokes), which the program calls at every preview and up. */
