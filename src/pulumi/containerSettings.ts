@@ -10,15 +10,26 @@ import type { NodeOperation } from "./nodeOperation";
  */
 export type ContainerSettings = Omit<docker.ContainerArgs, "image" | "command" | "volumes">;
 
+/**
+ * Seconds as Go prints a duration ("45s", "1m0s", "1h2m3s"): the provider reads the health check's
+ * times back in that form, and "60s" would show as an update at every preview. Pure.
+ */
+export function goDuration(seconds: number): string {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  return h ? `${h}h${m}m${s}s` : m ? `${m}m${s}s` : `${s}s`;
+}
+
 /** A node's own health check for the Container, or undefined to keep the run image's. */
 export function containerHealthcheck(h: NodeOperation["health"]): docker.types.input.ContainerHealthcheck | undefined {
   if (h === "image") return undefined;
   if (h === "off") return { tests: ["NONE"] };
   return {
     tests: ["CMD", ...h.command],
-    interval: `${h.interval}s`,
-    timeout: `${h.timeout}s`,
-    startPeriod: `${h.startPeriod}s`,
+    interval: goDuration(h.interval),
+    timeout: goDuration(h.timeout),
+    startPeriod: goDuration(h.startPeriod),
     retries: h.retries,
   };
 }

@@ -1,7 +1,7 @@
 import test from "ava";
 import { spawnSync } from "node:child_process";
-import { createHmac } from "node:crypto";
-import { chownSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createHmac, randomBytes } from "node:crypto";
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildImage, type BuildResult } from "../../src/build/builder";
@@ -18,8 +18,9 @@ import { processUid } from "../helpers/host";
 
 // The real spec in images/ built through the whole pipeline, then geth in --dev mode (a local chain
 // that makes a block a second, no peers) run as the program runs a node: uid 1000, read-only root, no
-// capabilities, the data folder and its jwt.hex made by the DataDir script, the spec's args, stop
-// signal and grace, the run image's health check.
+// capabilities, the data folder made by the DataDir script, the shared Engine API secret mounted
+// read-only at /cybersecrets/jwt.hex (made as the SharedSecret resource makes it), the spec's args,
+// stop signal and grace, the run image's health check. The pair as a stack: tests/deploy/eth-pair.
 
 const IMAGES = join(__dirname, "../../images");
 const RUN_ID = Math.random().toString(36).slice(2, 8);
@@ -32,6 +33,9 @@ let data = "";
 let engineData = "";
 let beaconData = "";
 let beacon: BuildResult;
+/** The stack's shared secret on the host, as `cybernode:sharedSecrets` makes it (0600, uid 1000). */
+let jwtFile = "";
+const withJwt = () => ["-v", `${jwtFile}:/cybersecrets/jwt.hex:ro`];
 const ENGINE_NODE = `cybernode-e2e-geth-engine-${RUN_ID}`;
 const BEACON_NODE = `cybernode-e2e-beacon-${RUN_ID}`;
 const NET = `cybernode-e2e-geth-${RUN_ID}`;
@@ -69,6 +73,9 @@ test.before(async () => {
   data = join(root, "geth");
   engineData = join(root, "geth-engine");
   beaconData = join(root, "beacon");
+  jwtFile = join(root, "jwt.hex");
+  writeFileSync(jwtFile, randomBytes(32).toString("hex"), { mode: 0o600 });
+  chownSync(jwtFile, 1000, 1000);
 });
 
 test.after.always(async () => {
@@ -153,15 +160,15 @@ dockerTest("geth --version runs in the scratch run image as uid 1000", async (t)
   t.regex(await docker(["run", "--rm", built.imageId, "--version"]), /^geth version 1\.17\.10-stable/);
 });
 
-dockerTest("geth --dev runs hardened with its data folder and jwt.hex; JSON-RPC answers on 127.0.0.1", async (t) => {
+dockerTest("geth --dev runs hardened with its data folder and the shared jwt.hex; JSON-RPC answers on 127.0.0.1", async (t) => {
   const spec = loaded.spec;
+  t.deepEqual(spec.container.sharedSecretFiles, ["jwt.hex"], "a stack must give geth the Engine API secret");
+  t.true(spec.container.args.includes("--authrpc.jwtsecret=/cybersecrets/jwt.hex"));
   const made = spawnSync("sh", ["-c", dataDirScript(data, 1000, false, spec.container.secretFiles)], { encoding: "utf8" });
   t.is(made.status, 0, made.stderr);
-  const jwt = join(data, "jwt.hex");
-  t.is(statSync(jwt).mode & 0o777, 0o600, "the JWT secret is private");
-  t.is(statSync(jwt).uid, 1000);
-  t.regex(readFileSync(jwt, "utf8"), /^[0-9a-f]{64}$/, "32 bytes as 64 hex digits, no newline");
-  await docker(nodeRunArgs({ name: NODE, spec, imageId: built.imageId, data, options: ["-p", "127.0.0.1::8545"], args: DEV }));
+  await docker(
+    nodeRunArgs({ name: NODE, spec, imageId: built.imageId, data, options: ["-p", "127.0.0.1::8545", ...withJwt()], args: DEV }),
+  );
   t.true((await blockNumber()) >= 0);
   const http = await hostPort(8545);
   t.regex(String(await call(http, "web3_clientVersion")), /^Geth\/v1\.17\.10-stable\/linux-amd64\/go1\.26/);
@@ -228,7 +235,7 @@ dockerTest("the Engine API answers a second container on a Docker network with t
   const made = spawnSync("sh", ["-c", dataDirScript(engineData, 1000, false, spec.container.secretFiles)], { encoding: "utf8" });
   t.is(made.status, 0, made.stderr);
   writeFileSync(join(engineData, "genesis.json"), JSON.stringify(GENESIS));
-  const asNode = ["-u", "1000:1000", "--read-only", "--cap-drop", "ALL", "-v", `${engineData}:/cyberdata`];
+  const asNode = ["-u", "1000:1000", "--read-only", "--cap-drop", "ALL", "-v", `${engineData}:/cyberdata`, ...withJwt()];
   await docker(["run", "--rm", ...asNode, built.imageId, "init", "/cyberdata/genesis.json"]);
   // --internal: the containers reach each other and nothing outside (the beacon node below dials mainnet peers).
   await docker(["network", "create", "--internal", NET]);
@@ -246,7 +253,7 @@ dockerTest("the Engine API answers a second container on a Docker network with t
     "--nodiscover",
     "--maxpeers=0",
   ]);
-  const token = engineJwt(readFileSync(join(engineData, "jwt.hex"), "utf8"));
+  const token = engineJwt(readFileSync(jwtFile, "utf8"));
   const ask = (headers: string[]) =>
     runDocker([
       "run",
@@ -294,43 +301,38 @@ dockerTest("Prysm's beacon-chain builds from images/fullnode/beacon.ts: cgo, gli
 });
 
 /**
- * The pairing as a stack makes it: the beacon node's data folder gets a copy of geth's jwt.hex, and it
+ * The pairing as a stack makes it: both nodes mount the stack's shared jwt.hex, and the beacon node
  * names geth's Engine API by container name. geth runs the private chain above (id 4242) and the beacon
  * node mainnet, so the beacon node reads chain id 4242 over the authenticated endpoint and refuses it: that
  * read needs the JWT (without it geth answers 401). On the internal network no mainnet peer is reached.
  */
-dockerTest(
-  "the beacon node authenticates to geth's Engine API with a copy of geth's jwt.hex, turns healthy and stops cleanly",
-  async (t) => {
-    const spec = loadSpec(IMAGES, "fullnode/beacon").spec;
-    const made = spawnSync("sh", ["-c", dataDirScript(beaconData, 1000, false, spec.container.secretFiles)], { encoding: "utf8" });
-    t.is(made.status, 0, made.stderr);
-    copyFileSync(join(engineData, "jwt.hex"), join(beaconData, "jwt.hex"));
-    chownSync(join(beaconData, "jwt.hex"), 1000, 1000);
-    await docker(
-      nodeRunArgs({
-        name: BEACON_NODE,
-        spec,
-        imageId: beacon.imageId,
-        data: beaconData,
-        options: ["--network", NET],
-        args: ["--mainnet", `--execution-endpoint=http://${ENGINE_NODE}:8551`],
-      }),
-    );
-    const authed = await poll(async () => /wanted chain ID 1, got 4242/.test(await logs(BEACON_NODE)), 90_000, 500);
-    t.true(authed, await logs(BEACON_NODE, "--tail", "20"));
-    t.notRegex(await logs(BEACON_NODE), /401|nauthorized|invalid token/i);
-    const healthy = await poll(
-      async () => ((await docker(["inspect", "--format", "{{.State.Health.Status}}", BEACON_NODE])) === "healthy" ? 1 : null),
-      60_000,
-      500,
-    );
-    t.truthy(healthy, await logs(BEACON_NODE, "--tail", "20"));
-    t.deepEqual(spec.run.health?.command, spec.container.status?.height);
-    t.regex(await docker(["exec", BEACON_NODE, ...(spec.container.status?.height ?? [])]), /^\d+$/, "the head slot, bare");
-    const since = Math.floor(Date.now() / 1000);
-    await docker(["stop", BEACON_NODE]);
-    t.is(await docker(["inspect", "--format", "{{.State.ExitCode}}", BEACON_NODE]), "0");
-    t.regex(await logs(BEACON_NODE, "--since", String(since)), /Stopping beacon node/);
-  },
-);
+dockerTest("the beacon node authenticates to geth's Engine API with the shared jwt.hex, turns healthy and stops cleanly", async (t) => {
+  const spec = loadSpec(IMAGES, "fullnode/beacon").spec;
+  const made = spawnSync("sh", ["-c", dataDirScript(beaconData, 1000, false, spec.container.secretFiles)], { encoding: "utf8" });
+  t.is(made.status, 0, made.stderr);
+  await docker(
+    nodeRunArgs({
+      name: BEACON_NODE,
+      spec,
+      imageId: beacon.imageId,
+      data: beaconData,
+      options: ["--network", NET, ...withJwt()],
+      args: ["--mainnet", `--execution-endpoint=http://${ENGINE_NODE}:8551`],
+    }),
+  );
+  const authed = await poll(async () => /wanted chain ID 1, got 4242/.test(await logs(BEACON_NODE)), 90_000, 500);
+  t.true(authed, await logs(BEACON_NODE, "--tail", "20"));
+  t.notRegex(await logs(BEACON_NODE), /401|nauthorized|invalid token/i);
+  const healthy = await poll(
+    async () => ((await docker(["inspect", "--format", "{{.State.Health.Status}}", BEACON_NODE])) === "healthy" ? 1 : null),
+    60_000,
+    500,
+  );
+  t.truthy(healthy, await logs(BEACON_NODE, "--tail", "20"));
+  t.deepEqual(spec.run.health?.command, spec.container.status?.height);
+  t.regex(await docker(["exec", BEACON_NODE, ...(spec.container.status?.height ?? [])]), /^\d+$/, "the head slot, bare");
+  const since = Math.floor(Date.now() / 1000);
+  await docker(["stop", BEACON_NODE]);
+  t.is(await docker(["inspect", "--format", "{{.State.ExitCode}}", BEACON_NODE]), "0");
+  t.regex(await logs(BEACON_NODE, "--since", String(since)), /Stopping beacon node/);
+});

@@ -1,7 +1,7 @@
 import test from "ava";
 import { validateSpec } from "../../src/spec/validate";
 import { validateStackConfig, type StackContext } from "../../src/pulumi/config";
-import { containerSettings, engineSpecificSettings, signalNumber } from "../../src/pulumi/containerSettings";
+import { containerSettings, engineSpecificSettings, goDuration, signalNumber } from "../../src/pulumi/containerSettings";
 import { goodSpec } from "../helpers/specs";
 
 // What each node's docker.Container declares: the rules the README promises for every container.
@@ -83,9 +83,40 @@ test("ports, restart policy, labels and health as the stack declares them", (t) 
     tests: ["CMD", "/cyberapp/node-cli", "ping"],
     interval: "10s",
     timeout: "5s",
-    startPeriod: "60s",
+    startPeriod: "1m0s",
     retries: 3,
   });
+});
+
+test("health check times are written as the engine reads them back (Go durations), so previews stay clean", (t) => {
+  t.is(goDuration(5), "5s");
+  t.is(goDuration(59), "59s");
+  t.is(goDuration(60), "1m0s");
+  t.is(goDuration(600), "10m0s");
+  t.is(goDuration(3723), "1h2m3s");
+});
+
+test("the stack's network, the order label and the health wait of a node others start after", (t) => {
+  const plan = validateStackConfig(
+    {
+      nodes: {
+        first: { image: "fullnode/node", health: { command: ["/cyberapp/node-cli", "ping"], interval: 10, timeout: 5 } },
+        second: { image: "fullnode/node", after: ["first"], ports: [] },
+      },
+    },
+    ctx,
+  );
+  const [first, second] = ["first", "second"].map((n) => containerSettings(plan.nodes.find((x) => x.name === n)!, plan));
+  t.is(first.networkMode, "cybernode-test");
+  t.is(second.networkMode, "cybernode-test");
+  t.is(first.wait, true, "up waits for it to be healthy before making the nodes after it");
+  t.is(first.waitTimeout, 60 + 4 * 15 + 60);
+  t.is(second.wait, undefined, "nothing starts after it: not awaited");
+  t.deepEqual(
+    (second.labels as { label: string; value: string }[]).find((l) => l.label === "cybernode.after"),
+    { label: "cybernode.after", value: "first" },
+  );
+  t.false((first.labels as { label: string }[]).some((l) => l.label === "cybernode.after"));
 });
 
 test("on Podman, the settings it reports back its own way are declared that way; Docker gets them as written", (t) => {
