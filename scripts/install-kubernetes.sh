@@ -5,7 +5,9 @@
 # - kube-apiserver, kube-controller-manager, kube-scheduler and kubelet built from the Go module
 #   k8s.io/kubernetes@$K8S_VERSION into $CACHE/kubernetes-$K8S_VERSION/;
 # - "pause", a tiny static Go program (waits for SIGTERM/SIGINT, reaps children) used as the Pod
-#   sandbox image, into the same folder.
+#   sandbox image, into the same folder;
+# - coredns (github.com/coredns/coredns@$COREDNS_VERSION, `go install` of the module release), the
+#   cluster DNS every Kubernetes distribution runs: Pods reach each other's Services by name.
 # A binary that is already there and answers is not built again; a second run does nothing.
 #
 # k8s.io/kubernetes is not meant to be used as a module: its go.mod requires the staging modules
@@ -28,6 +30,7 @@ log() { echo "[install-kubernetes] $*"; }
 die() { echo "[install-kubernetes] $*" >&2; exit 1; }
 
 K8S_VERSION=${CYBERNODE_K8S_VERSION:-v1.37.2}
+COREDNS_VERSION=v1.14.7
 [[ $K8S_VERSION =~ ^v1\.([0-9]+)\.([0-9]+)$ ]] || die "CYBERNODE_K8S_VERSION must look like v1.37.2, not $K8S_VERSION"
 MINOR=${BASH_REMATCH[1]}
 STAGING_VERSION=v0.${BASH_REMATCH[1]}.${BASH_REMATCH[2]} # k8s.io/api etc. are tagged v0.<minor>.<patch>
@@ -62,13 +65,15 @@ works() { # works NAME: the cached binary is there and reports the wanted versio
   if [[ $1 == pause ]]; then
     # It must start and leave with 0 on SIGTERM.
     timeout --preserve-status -s TERM 0.5 "$bin" >/dev/null 2>&1
+  elif [[ $1 == coredns ]]; then
+    [[ $("$bin" -version 2>/dev/null | head -1) == "CoreDNS-${COREDNS_VERSION#v}" ]]
   else
     [[ $("$bin" --version 2>/dev/null) == "Kubernetes $K8S_VERSION" ]]
   fi
 }
 
 todo=()
-for name in "${COMPONENTS[@]}" pause; do
+for name in "${COMPONENTS[@]}" pause coredns; do
   works "$name" || todo+=("$name")
 done
 if ((${#todo[@]} == 0)); then
@@ -93,7 +98,7 @@ timed_build() { # timed_build NAME GO-BUILD-ARGS...: builds into $DIR/NAME, prin
 }
 
 needs_k8s=0
-for name in "${todo[@]}"; do [[ $name == pause ]] || needs_k8s=1; done
+for name in "${todo[@]}"; do [[ $name == pause || $name == coredns ]] || needs_k8s=1; done
 
 if ((needs_k8s)); then
   mkdir -p "$work/k8s"
@@ -125,7 +130,7 @@ EOF
   log "modules ready in $((SECONDS - t0))s"
   ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$MINOR"
   for name in "${todo[@]}"; do
-    [[ $name == pause ]] && continue
+    [[ $name == pause || $name == coredns ]] && continue
     timed_build "$name" -trimpath -ldflags="$ldflags" "k8s.io/kubernetes/cmd/$name"
     works "$name" || die "$DIR/$name does not report Kubernetes $K8S_VERSION: $("$DIR/$name" --version 2>&1 | head -1)"
   done
@@ -169,6 +174,16 @@ func main() {
 EOF
   CGO_ENABLED=0 timed_build pause -trimpath -ldflags="-s -w" .
   works pause || die "$DIR/pause does not leave with 0 on SIGTERM"
+fi
+
+if [[ " ${todo[*]} " == *" coredns "* ]]; then
+  t0=$SECONDS
+  log "building coredns $COREDNS_VERSION"
+  mkdir -p "$work/coredns"
+  CGO_ENABLED=0 GOBIN="$work/coredns" go install -trimpath -ldflags="-s -w" "github.com/coredns/coredns@$COREDNS_VERSION"
+  mv "$work/coredns/coredns" "$DIR/coredns"
+  works coredns || die "$DIR/coredns does not report CoreDNS-${COREDNS_VERSION#v}: $("$DIR/coredns" -version 2>&1 | head -1)"
+  log "built coredns in $((SECONDS - t0))s"
 fi
 
 log "ready in $DIR after $((SECONDS - start))s: $(cd "$DIR" && echo *)"

@@ -9,6 +9,9 @@
 #                dockerd uses is never touched), CRI streaming on 127.0.0.1:16010
 #   kubelet                   on the node IP (below) port 16250, healthz 127.0.0.1:16248
 #   a PV provisioner loop     for the StorageClass "cybernode-local" (see below)
+#   coredns                   the cluster DNS on the node IP port 53 (cluster.local): Pods find each
+#                             other's Services by name (headless Services resolve to Pod IPs, which
+#                             needs no kube-proxy)
 # Ports are fixed, far from every default (2379, 6443, 10250, 10257, 10259, 10010, ...), so the
 # cluster never clashes with another Kubernetes or etcd; one cluster runs at a time on a machine.
 # Binaries come from scripts/install-kubernetes.sh ($CYBERNODE_CACHE/kubernetes-<version>/).
@@ -22,7 +25,8 @@
 # ("Unknown device type"); veth is always there (Docker needs it). It is local-only, always the same
 # address, carries the WORKDIR as its alias, and is gone after stop.
 # Pods: bridge "cybk8sbr0" (10.244.0.1/24 gateway), host-local IPAM 10.244.0.0/24; the host reaches
-# Pod IPs directly (no iptables rules needed); there is no kube-proxy and no cluster DNS.
+# Pod IPs directly (no iptables rules needed); there is no kube-proxy. CoreDNS on the node IP serves
+# cluster.local, and the kubelet gives it to every Pod as its resolver.
 #
 # Storage: StorageClass "cybernode-local" (the default class), volumeBindingMode WaitForFirstConsumer,
 # provisioner "cybernode.local/hostpath", served by a small loop (WORKDIR/provisioner.sh, polls every
@@ -85,7 +89,7 @@ KUBELET_HEALTHZ_PORT=16248
 CRI_STREAM_PORT=16010
 SOCK=$W/containerd/containerd.sock
 
-for b in kube-apiserver kube-controller-manager kube-scheduler kubelet pause; do
+for b in kube-apiserver kube-controller-manager kube-scheduler kubelet pause coredns; do
   [[ -x $BIN/$b ]] || die "$BIN/$b is missing: run bash scripts/install-kubernetes.sh"
 done
 for t in etcd containerd containerd-shim-runc-v2 runc ctr openssl curl ip ss tar sha256sum; do
@@ -186,6 +190,12 @@ ip link set "$NODE_IF" alias "$W" # tells a later start which WORKDIR to stop
 ip addr add "$NODE_IP/32" dev "$NODE_IF"
 ip link set "${NODE_IF}p" up
 ip link set "$NODE_IF" up
+# Docker sets the FORWARD policy to DROP, and with br_netfilter (bridge-nf-call-iptables=1, which
+# Docker turns on) traffic from one Pod to another on the bridge passes FORWARD too: let the bridge's
+# own traffic through, as a cluster's network plugin does. Removed by stop-kubernetes.sh.
+if command -v iptables >/dev/null && iptables -S FORWARD >/dev/null 2>&1; then
+  iptables -I FORWARD -i "$BRIDGE" -o "$BRIDGE" -m comment --comment "cybernode-k8s pods" -j ACCEPT
+fi
 cat >"$W/cni/net.d/10-$CNI_NETWORK.conflist" <<EOF
 {
   "cniVersion": "0.4.0",
@@ -369,6 +379,20 @@ launch kube-scheduler "$BIN/kube-scheduler" \
   --leader-elect=false \
   --cert-dir="$P/scheduler" --profiling=false
 
+# --- cluster DNS -----------------------------------------------------------------------------------
+# Names in the cluster only (no upstream: these machines reach no public resolver); the kubelet points
+# every Pod's resolv.conf at it.
+cat >"$W/Corefile" <<EOF
+cluster.local:53 {
+    bind $NODE_IP
+    errors
+    kubernetes cluster.local {
+        kubeconfig $KC
+    }
+}
+EOF
+launch coredns "$BIN/coredns" -conf "$W/Corefile"
+
 # --- kubelet ---------------------------------------------------------------------------------------
 # cgroup v1 needs failCgroupV1: false; oomScoreAdj 0 (no CAP_SYS_RESOURCE); image GC thresholds
 # 100/99 so that imported images (there is no registry to pull them again) are never collected;
@@ -406,6 +430,8 @@ authorization:
   mode: Webhook
 registerNode: true
 serializeImagePulls: false
+clusterDNS: [$NODE_IP]
+clusterDomain: cluster.local
 EOF
 launch kubelet "$BIN/kubelet" \
   --config="$W/kubelet-config.yaml" \

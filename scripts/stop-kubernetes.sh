@@ -139,6 +139,7 @@ if ((!foreign)) && ! other_kubelet && [[ -d /sys/fs/cgroup/pids/kubepods ]]; the
 fi
 
 # 4. The control plane, etcd last.
+stop coredns 5
 stop provisioner 5
 stop kube-scheduler 10
 stop kube-controller-manager 10
@@ -191,7 +192,11 @@ if ((!foreign)); then
     done
   fi
 
-  # 7. Interfaces: veths left on the bridge, the bridge, the node's interface.
+  # 7. The FORWARD rule for Pod-to-Pod traffic, then the interfaces: veths left on the bridge, the
+  #    bridge, the node's interface.
+  while iptables -D FORWARD -i "$BRIDGE" -o "$BRIDGE" -m comment --comment "cybernode-k8s pods" -j ACCEPT 2>/dev/null; do
+    log "removed the FORWARD rule for $BRIDGE"
+  done
   if ip link show "$BRIDGE" >/dev/null 2>&1; then
     for veth in $(ip -o link show master "$BRIDGE" 2>/dev/null | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }'); do
       ip link del "$veth" 2>/dev/null

@@ -165,12 +165,15 @@ export function statefulSetSpec(i: NodeObjectsInput): StatefulSetSpec {
 
 /**
  * The node's Service: every port it publishes and every port its image exposes (e.g. geth's Engine API,
- * which only the beacon node uses), reachable inside the cluster by the node's name. Pure.
+ * which only the beacon node uses), reachable inside the cluster by the node's name. Headless, as a
+ * StatefulSet's governing Service is meant to be: the name resolves to the Pod itself, so it works
+ * with cluster DNS alone (no kube-proxy) and for every port. Pure.
  */
 export function serviceSpec(node: NodePlan, stack: string, exposed: { port: number; protocol: string }[] = []): ServiceSpec {
   const ports = new Map<string, { port: number; protocol: string }>();
   for (const p of [...node.ports, ...exposed]) ports.set(portName(p.port, p.protocol), { port: p.port, protocol: p.protocol });
   return {
+    clusterIP: "None",
     selector: nodeLabels(node, stack).selector,
     ports: [...ports].map(([name, p]) => ({ name, port: p.port, targetPort: p.port, protocol: p.protocol.toUpperCase() })),
   };

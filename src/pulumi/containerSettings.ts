@@ -95,6 +95,9 @@ export function containerSettings(node: NodePlan, plan: StackPlan, engine: Engin
       { label: "cybernode.node", value: node.name },
       { label: "cybernode.image", value: node.image },
       { label: "cybernode.stack", value: plan.stack },
+      // The network by name too: Podman reports every container's network mode as "bridge" (see
+      // engineIgnoredChanges), so on a renamed network this label is what replaces the container.
+      ...(plan.network ? [{ label: "cybernode.network", value: plan.network }] : []),
       // Shown by previews, read by `docker inspect`: which nodes this one starts after.
       ...(node.after.length ? [{ label: "cybernode.after", value: [...node.after].sort().join(",") }] : []),
       ...node.labels.map(([label, value]) => ({ label, value })),
@@ -125,4 +128,26 @@ export function containerSettings(node: NodePlan, plan: StackPlan, engine: Engin
     logDriver: "json-file",
     logOpts: own.logOpts,
   };
+}
+
+/**
+ * The stack's docker.Network. Podman reports its IPAM driver as an option (`host-local`), which the
+ * provider reads back: declared so, or every preview would replace the network and every node. Pure.
+ */
+export function networkSettings(plan: StackPlan, engine: EngineKind = "docker"): docker.NetworkArgs {
+  return {
+    name: plan.network,
+    driver: "bridge",
+    labels: [{ label: "cybernode.stack", value: plan.stack }],
+    ...(engine === "podman" ? { ipamOptions: { driver: "host-local" } } : {}),
+  };
+}
+
+/**
+ * Container inputs the engine reports back in a form the provider cannot match: Podman gives the
+ * network mode of a container on a user-defined network as "bridge". Created as declared, then not
+ * diffed (the `cybernode.network` label follows the network instead). Pure.
+ */
+export function engineIgnoredChanges(engine: EngineKind): string[] {
+  return engine === "podman" ? ["networkMode"] : [];
 }

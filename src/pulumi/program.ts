@@ -14,7 +14,7 @@ import { Image } from "./imageResource";
 import { misspelledNamespaces, projectKey } from "./configKeys";
 import { InputError } from "../spec/errors";
 import { DataDir } from "./dataDirResource";
-import { containerSettings } from "./containerSettings";
+import { containerSettings, engineIgnoredChanges, networkSettings } from "./containerSettings";
 import { CHECK_HOST_TOKEN, type CheckHostResult, hostCheckRequest } from "../plan/hostProblems";
 import type { EngineKind } from "../docker/cli";
 import { SharedSecret } from "./sharedSecretResource";
@@ -213,13 +213,7 @@ function nodeContainers(plan: StackPlan, images: Map<string, Image>, engine: Eng
     );
   }
   const config = new pulumi.Config("cybernode");
-  const network = plan.network
-    ? new docker.Network(
-        `network-${plan.stack}`,
-        { name: plan.network, driver: "bridge", labels: [{ label: "cybernode.stack", value: plan.stack }] },
-        { provider },
-      )
-    : undefined;
+  const network = plan.network ? new docker.Network(`network-${plan.stack}`, networkSettings(plan, engine), { provider }) : undefined;
   // Each shared secret a node lists, made with the run image of the first node that mounts it.
   const secrets = new Map<string, SharedSecret>();
   for (const s of plan.sharedSecrets) {
@@ -313,6 +307,6 @@ function nodeContainer(node: NodePlan, plan: StackPlan, image: Image, imageId: p
       ],
     },
     // Fixed names and host ports: the old container must go before its replacement starts.
-    { provider, deleteBeforeReplace: true, dependsOn: [image, dataDir, ...c.after] },
+    { provider, deleteBeforeReplace: true, dependsOn: [image, dataDir, ...c.after], ignoreChanges: engineIgnoredChanges(engine) },
   );
 }

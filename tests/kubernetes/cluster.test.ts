@@ -1,4 +1,5 @@
 import test from "ava";
+import { createHmac } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { collectSteps, engineStack, imagesFolder, newBackend, PROJECT, SKIP_ENGINE, TEST_BASE_CONFIG } from "../helpers/engine";
@@ -171,3 +172,106 @@ kubeTest("a stack promoting from this one deploys the same image; removing a nod
   t.is((await get("namespace", NS, "default")).status.phase, "Active", "destroy keeps the namespace and the claims in it");
   t.is((await get("pvc", "data-btcd-0")).status.phase, "Bound");
 });
+
+/** An Engine API token (HS256 JWT with iat) made from a hex secret, as a consensus client makes it. */
+function engineToken(hexSecret: string): string {
+  const b64 = (x: string) => Buffer.from(x).toString("base64url");
+  const head = `${b64(JSON.stringify({ alg: "HS256", typ: "JWT" }))}.${b64(JSON.stringify({ iat: Math.floor(Date.now() / 1000) }))}`;
+  return `${head}.${createHmac("sha256", Buffer.from(hexSecret, "hex")).update(head).digest("base64url")}`;
+}
+
+/** eth_chainId on an Engine API, from this machine to the Pod: the HTTP status and body. */
+async function askEngine(ip: string, token: string): Promise<{ status: number; body: string }> {
+  const r = await fetch(`http://${ip}:8551/`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
+  });
+  return { status: r.status, body: await r.text() };
+}
+
+kubeTest(
+  "the Ethereum pair on the cluster: the shared JWT as a Secret, geth by Service name, the beacon node after geth is Ready",
+  async (t) => {
+    const ns = `${NS}-pair`;
+    const fast = { interval: 5, timeout: 4, retries: 3, startPeriod: 120 };
+    const pair = await engineStack("kube-pair", backend, {
+      ...config(
+        {
+          geth: {
+            image: "fullnode/geth",
+            args: ["--nodiscover", "--maxpeers=0"],
+            secrets: ["engine-jwt"],
+            ports: ["127.0.0.1:8545:8545"],
+            health: fast,
+          },
+          beacon: {
+            image: "fullnode/beacon",
+            after: ["geth"],
+            secrets: ["engine-jwt"],
+            args: ["--mainnet", "--execution-endpoint=http://geth:8551", "--no-discovery"],
+            ports: ["127.0.0.1:3500:3500"],
+            health: fast,
+          },
+        },
+        { namespace: ns },
+      ),
+      "cybernode:sharedSecrets": { value: JSON.stringify({ "engine-jwt": { file: "jwt.hex" } }) },
+    });
+    const t0 = Date.now();
+    const up = await pair.up();
+    t.is(up.summary.result, "succeeded");
+    t.log(`pulumi up to both Pods Ready (2 images imported): ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+    const [gethPod, beaconSts] = [await get("pod", "geth-0", ns), await get("statefulset", "beacon", ns)];
+    const gethReady = gethPod.status.conditions.find((c: Json) => c.type === "Ready");
+    t.is(gethReady.status, "True");
+    t.true(
+      Date.parse(beaconSts.metadata.creationTimestamp) >= Date.parse(gethReady.lastTransitionTime),
+      "the beacon node's StatefulSet was made once geth's Pod was Ready",
+    );
+    for (const name of ["geth", "beacon"]) {
+      const pod = await get("pod", `${name}-0`, ns);
+      const c = pod.spec.containers[0];
+      t.deepEqual(
+        c.volumeMounts.find((m: Json) => m.mountPath === "/cybersecrets/jwt.hex"),
+        { name: "shared-engine-jwt", mountPath: "/cybersecrets/jwt.hex", subPath: "jwt.hex", readOnly: true },
+        `${name} reads the shared secret read-only`,
+      );
+      t.false(JSON.stringify(c.ports).includes('"hostPort":8551'), `${name}: 8551 is not published on the node`);
+    }
+    const svc = await get("service", "geth", ns);
+    t.is(svc.spec.clusterIP, "None");
+    t.true(
+      svc.spec.ports.some((p: Json) => p.port === 8551),
+      "geth's Service carries the Engine API, which its image exposes",
+    );
+    const secret = Buffer.from(
+      await cluster.kubectl(["-n", ns, "get", "secret", "shared-engine-jwt", "-o", "jsonpath={.data.jwt\\.hex}"]),
+      "base64",
+    ).toString();
+    t.regex(secret, /^[0-9a-f]{64}$/);
+
+    const connected = await poll(
+      async () => /Connected to new endpoint.*endpoint="http:\/\/geth:8551"/.test(await cluster.kubectl(["-n", ns, "logs", "beacon-0"])),
+      120_000,
+      1000,
+    );
+    t.true(
+      connected,
+      `the beacon node reached geth by its Service name, authenticated, and found the chain it expects:\n${(
+        await cluster.kubectl(["-n", ns, "logs", "beacon-0"])
+      )
+        .split("\n")
+        .filter((l) => /execution|endpoint|jwt|dial|lookup|geth/i.test(l))
+        .slice(-10)
+        .join("\n")}`,
+    );
+    const ip = gethPod.status.podIP as string;
+    const right = await askEngine(ip, engineToken(secret));
+    t.is(right.status, 200, right.body);
+    t.regex(right.body, /"result":"0x1"/);
+    t.is((await askEngine(ip, engineToken("ab".repeat(32)))).status, 401, "a token not made from the shared secret is refused");
+    await pair.destroy();
+  },
+);

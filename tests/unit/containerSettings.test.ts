@@ -1,7 +1,14 @@
 import test from "ava";
 import { validateSpec } from "../../src/spec/validate";
 import { validateStackConfig, type StackContext } from "../../src/pulumi/config";
-import { containerSettings, engineSpecificSettings, goDuration, signalNumber } from "../../src/pulumi/containerSettings";
+import {
+  containerSettings,
+  engineIgnoredChanges,
+  engineSpecificSettings,
+  goDuration,
+  networkSettings,
+  signalNumber,
+} from "../../src/pulumi/containerSettings";
 import { goodSpec } from "../helpers/specs";
 
 // What each node's docker.Container declares: the rules the README promises for every container.
@@ -75,6 +82,7 @@ test("ports, restart policy, labels and health as the stack declares them", (t) 
     { label: "cybernode.node", value: "node" },
     { label: "cybernode.image", value: "fullnode/node" },
     { label: "cybernode.stack", value: "test" },
+    { label: "cybernode.network", value: "cybernode-test" },
     { label: "team", value: "ops" },
   ]);
   t.is(settingsOf({}).healthcheck, undefined, "the run image's own check");
@@ -156,4 +164,23 @@ test("stop signals as Linux numbers", (t) => {
     "37",
   ]);
   t.throws(() => signalNumber("SIGKILL"));
+});
+
+test("the stack's network: named and labelled for the stack; on Podman with the IPAM option Podman reports back", (t) => {
+  const plan = validateStackConfig({ nodes: { node: { image: "fullnode/node" } } }, ctx);
+  t.deepEqual(networkSettings(plan, "docker"), {
+    name: "cybernode-test",
+    driver: "bridge",
+    labels: [{ label: "cybernode.stack", value: "test" }],
+  });
+  t.deepEqual(networkSettings(plan, "podman").ipamOptions, { driver: "host-local" });
+  t.deepEqual(engineIgnoredChanges("docker"), [], "Docker reports the network mode as declared: diffed");
+  t.deepEqual(engineIgnoredChanges("podman"), ["networkMode"], "Podman says bridge for every network");
+  t.deepEqual(
+    (containerSettings(plan.nodes[0], plan, "podman").labels as { label: string; value: string }[]).find(
+      (l) => l.label === "cybernode.network",
+    ),
+    { label: "cybernode.network", value: "cybernode-test" },
+    "a renamed network still replaces the container, through its label",
+  );
 });

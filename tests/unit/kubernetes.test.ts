@@ -205,6 +205,7 @@ test("a shared secret on a cluster: the Secret mounted read-only at /cybersecret
 test("a node's Service carries the ports its image exposes, published or not, each once", (t) => {
   const p = plan(KUBE, { ports: ["127.0.0.1:18334:8334"] });
   const svc = serviceSpec(p.nodes[0], "cluster", spec.run.ports) as Json;
+  t.is(svc.clusterIP, "None", "headless: the node's name resolves to its Pod, with cluster DNS alone");
   t.deepEqual(
     svc.ports.map((x: Json) => `${x.port}/${x.protocol}`),
     ["8334/TCP", "8333/TCP"],

@@ -6,6 +6,7 @@ import { load } from "js-yaml";
 import { loadSpec } from "../../src/spec/load";
 import { join } from "node:path";
 import { promotedConfigDigest } from "../../src/pulumi/program";
+import { goDuration } from "../../src/pulumi/containerSettings";
 import { MOCK_IMAGE_ID, PULLED_IMAGE_ID, runStackWithMocks, type Declared } from "../helpers/pulumiMocks";
 
 const PROJECT = join(__dirname, "../..");
@@ -307,9 +308,10 @@ test.serial(
     const spec = loadSpec(join(PROJECT, "images"), "fullnode/btcd").spec;
     t.deepEqual(btcd.healthcheck, {
       tests: ["CMD", ...(spec.run.health?.command ?? [])],
-      interval: "120s",
-      timeout: `${spec.run.health?.timeout}s`,
-      startPeriod: `${spec.run.health?.startPeriod}s`,
+      // As the engine reads them back (Go durations), so a preview after up shows nothing.
+      interval: "2m0s",
+      timeout: goDuration(spec.run.health?.timeout ?? 0),
+      startPeriod: goDuration(spec.run.health?.startPeriod ?? 0),
       retries: spec.run.health?.retries,
     });
     t.is(btcd.memory, 1536, "MiB, as @pulumi/docker takes it");
