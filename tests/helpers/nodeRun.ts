@@ -37,8 +37,14 @@ export function declaredSettings(
   ports: string[] = [],
   uid = 1000,
 ): ContainerSettings {
+  // A spec that reads shared secrets gets one per file, as a stack must give it (the caller mounts them).
+  const shared = Object.fromEntries(spec.container.sharedSecretFiles.map((file, i) => [`shared-${i}`, { file }]));
   const plan = validateStackConfig(
-    { uid: String(uid), nodes: { [name]: { image: spec.name, ports, args } } },
+    {
+      uid: String(uid),
+      sharedSecrets: shared,
+      nodes: { [name]: { image: spec.name, ports, args, secrets: Object.keys(shared) } },
+    },
     { stack: "test", stackFile: "(test)", specs: new Map([[spec.name, spec]]), cyberUid: 1000, secretKeys: new Set() },
   );
   return containerSettings(plan.nodes[0], plan);
