@@ -8,14 +8,8 @@ import { type Check, type EngineFacts, engineChecks } from "./doctorEngine";
 
 export type { Check } from "./doctorEngine";
 
-/** Looks a user up in /etc/passwd text. Pure. */
-export function passwdUid(passwd: string, user: string): number | null {
-  for (const line of passwd.split("\n")) {
-    const f = line.split(":");
-    if (f[0] === user && f.length >= 3 && /^\d+$/.test(f[2])) return Number(f[2]);
-  }
-  return null;
-}
+import { passwdUid } from "../plan/passwd";
+export { passwdUid };
 
 /**
  * The data root as `pulumi up` will use it: the engine makes each `<dataRoot>/<node>` and hands it to the

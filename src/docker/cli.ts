@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import type { Readable } from "node:stream";
-import { currentEngine, throwIfInterrupted, withEngine } from "./engine";
+import { currentDockerHost, currentEngine, throwIfInterrupted, withEngine } from "./engine";
+import { engineGet, localSocket } from "./engineApi";
 
 /**
  * All Docker access goes through the docker CLI, so DOCKER_HOST, DOCKER_CONTEXT and `docker context use`
@@ -61,10 +62,7 @@ export function onDockerHost<T>(host: string, fn: () => Promise<T>): Promise<T> 
   return withEngine({ host }, fn);
 }
 
-/** The Docker host docker calls go to here: the engine's host, else DOCKER_HOST, else "" (the default). */
-export function currentDockerHost(): string {
-  return currentEngine().host ?? process.env.DOCKER_HOST ?? "";
-}
+export { currentDockerHost } from "./engine";
 
 /**
  * How a docker child ends when the engine's work is cancelled: killed at once (SIGKILL, so an attached
@@ -228,7 +226,6 @@ export function daemonInfo(): Promise<DaemonInfo> {
   if (known) return known;
   const info = (async () => {
     // The Engine API on a local socket answers in ~2 ms; the CLI (any host) in 60-200 ms.
-    const { engineGet, localSocket } = require("./engineApi") as typeof import("./engineApi");
     // Podman's /info takes 0.45 s (it measures its storage; Docker's takes 2 ms): its /_ping headers
     // name it, and on a local socket the rest is this machine's.
     const ping = await engineGet("/_ping");

@@ -63,6 +63,11 @@ export const defaultEngine: Engine = { temporaries: new Temporaries() };
 
 const scope = new AsyncLocalStorage<Engine>();
 
+/** The Docker host docker calls go to here: the engine's host, else DOCKER_HOST, else "" (the default). */
+export function currentDockerHost(): string {
+  return currentEngine().host ?? process.env.DOCKER_HOST ?? "";
+}
+
 export function currentEngine(): Engine {
   return scope.getStore() ?? defaultEngine;
 }

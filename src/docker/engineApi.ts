@@ -4,8 +4,7 @@ import { type ClientRequest, request } from "node:http";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { Duplex, type Readable } from "node:stream";
-import { currentDockerHost } from "./cli";
-import { currentEngine } from "./engine";
+import { currentDockerHost, currentEngine } from "./engine";
 
 /**
  * Questions to an engine's Engine API without the docker CLI: about 2 ms each on a local unix socket

@@ -8,7 +8,7 @@ import { sha256, stableJson } from "../plan/hash";
 import { extractionHash, stepsPart } from "../plan/steps";
 import { imagesDirsFromConfig, loadCatalogue } from "./catalogue";
 import type { ResolvedSpec } from "../spec/validate";
-import { passwdUid } from "../cli/doctor";
+import { passwdUid } from "../plan/passwd";
 import { fillSecrets, validateStackConfig, type NodePlan, type StackPlan } from "./config";
 import { Image } from "./imageResource";
 import { misspelledNamespaces, projectKey } from "./configKeys";

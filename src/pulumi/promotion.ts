@@ -33,7 +33,8 @@ export function promotionPlan(source: ExportedImages, target: ExportedImages): P
 }
 
 /**
- * The images a stack file uses: its nodes' images and `cybernode:images`, from the stack-file config as
+ * The images a stack file uses: its enabled nodes' images and `cybernode:images` (what `pulumi up`
+ * builds there: a node with `enabled: false` runs nothing), from the stack-file config as
  * `stackFileConfig` reads it (values as JSON text). null when it names none (nothing to narrow to). Pure.
  */
 export function imagesUsedBy(raw: Record<string, unknown>): Set<string> | null {
@@ -48,8 +49,8 @@ export function imagesUsedBy(raw: Record<string, unknown>): Set<string> | null {
   const nodes = parse(raw.nodes);
   if (nodes && typeof nodes === "object")
     for (const n of Object.values(nodes as Record<string, unknown>)) {
-      const image = (n as { image?: unknown } | null)?.image;
-      if (typeof image === "string") used.add(image);
+      const node = n as { image?: unknown; enabled?: unknown } | null;
+      if (typeof node?.image === "string" && node.enabled !== false) used.add(node.image);
     }
   const images = parse(raw.images);
   if (Array.isArray(images)) for (const i of images) if (typeof i === "string") used.add(i);

@@ -134,6 +134,11 @@ test("promote lists only the images the target's nodes use; the source's others 
     ["fullnode/btcd", "fullnode/geth", "fullnode/beacon"],
   );
   t.is(imagesUsedBy({ host: "unix:///var/run/docker.sock" }), null, "a stack naming no image: nothing to narrow to");
+  t.deepEqual(
+    [...(imagesUsedBy({ nodes: '{"a":{"image":"fullnode/btcd"},"b":{"image":"fullnode/geth","enabled":false}}' }) ?? [])],
+    ["fullnode/btcd"],
+    "a disabled node's image is not used, as pulumi up does not run it",
+  );
   const dir = mkdtempSync(join(tmpdir(), "cybernode-state-"));
   writeState(dir, "staging", {
     images: { "fullnode/btcd": { imageId: A, version: "btcd v0.26.2" }, "fullnode/fixnode": { imageId: B, version: "1.0.0" } },

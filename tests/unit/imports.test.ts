@@ -1,0 +1,97 @@
+import test from "ava";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+
+// The dependency direction of src/: no import cycles (a module loaded half-way through a cycle sees
+// undefined exports, which lazy require()s used to hide), and nothing outside src/cli imports the CLI.
+// Type-only imports are erased at run time and do not count.
+
+const SRC = join(__dirname, "../../src");
+
+function tsFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    return statSync(p).isDirectory() ? tsFiles(p) : p.endsWith(".ts") ? [p] : [];
+  });
+}
+
+/** Relative modules a file loads at run time: import/export … from, require(). Pure over the text. */
+function runtimeImports(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\s+(?!type\b)([^;]*?)\s+from\s+"(\.[^"]+)"|require\("(\.[^"]+)"\)/g)) {
+    const names = m[1] ?? "";
+    // `import { type A, type B } from` is erased too.
+    if (
+      names.startsWith("{") &&
+      names
+        .slice(1, -1)
+        .split(",")
+        .every((n) => n.trim() === "" || n.trim().startsWith("type "))
+    )
+      continue;
+    out.push(m[2] ?? m[3]);
+  }
+  return out;
+}
+
+function graph(): Map<string, string[]> {
+  const g = new Map<string, string[]>();
+  for (const f of tsFiles(SRC)) {
+    const deps = runtimeImports(readFileSync(f, "utf8")).flatMap((spec) => {
+      const hit = [`${spec}.ts`, join(spec, "index.ts")].map((c) => resolve(dirname(f), c)).find((p) => existsSync(p));
+      return hit ? [hit] : [];
+    });
+    g.set(f, deps);
+  }
+  return g;
+}
+
+function cycles(g: Map<string, string[]>): string[][] {
+  const found: string[][] = [];
+  const done = new Set<string>();
+  const path: string[] = [];
+  const visit = (n: string) => {
+    const at = path.indexOf(n);
+    if (at >= 0) {
+      found.push([...path.slice(at), n].map((x) => relative(SRC, x)));
+      return;
+    }
+    if (done.has(n)) return;
+    path.push(n);
+    for (const d of g.get(n) ?? []) visit(d);
+    path.pop();
+    done.add(n);
+  };
+  for (const n of [...g.keys()].sort()) visit(n);
+  return found;
+}
+
+test("the import reader counts run-time imports and skips type-only ones", (t) => {
+  t.deepEqual(
+    runtimeImports('import { a } from "./a";\nimport type { B } from "./b";\nimport { type C } from "./c";\nexport { d } from "./d";'),
+    ["./a", "./d"],
+  );
+  t.deepEqual(runtimeImports('const x = require("./x") as typeof import("./x");'), ["./x"]);
+  t.deepEqual(
+    cycles(
+      new Map([
+        ["/a", ["/b"]],
+        ["/b", ["/a"]],
+      ]),
+    ).length,
+    1,
+  );
+});
+
+test("src/ has no import cycles", (t) => {
+  t.deepEqual(cycles(graph()), []);
+});
+
+test("nothing outside src/cli imports the CLI", (t) => {
+  const wrong = [...graph()]
+    .filter(([f]) => !relative(SRC, f).startsWith("cli/"))
+    .flatMap(([f, deps]) =>
+      deps.filter((d) => relative(SRC, d).startsWith("cli/")).map((d) => `${relative(SRC, f)} -> ${relative(SRC, d)}`),
+    );
+  t.deepEqual(wrong, []);
+});
