@@ -68,8 +68,10 @@ export interface SharedSecretInputs {
 }
 
 export interface SharedSecretOutputs extends SharedSecretInputs {
-  /** tarFileStamp of the file as last made or seen: the nodes' containers carry it, so they follow a new one. */
+  /** tarFileStamp of the file as last made or seen. */
   stamp: string;
+  /** Drawn at each create and update: the nodes' containers carry it, so they follow a new secret. */
+  generation?: string;
 }
 
 /**

@@ -294,7 +294,7 @@ function nodeContainer(node: NodePlan, plan: StackPlan, image: Image, imageId: p
       // A new shared secret (made again after it was deleted on the host) restarts every node that mounts it.
       labels: [
         ...(settings.labels as { label: string; value: string }[]),
-        ...secrets.map(({ s, r }) => ({ label: `cybernode.secret.${s.name}`, value: r.stamp })),
+        ...secrets.map(({ s, r }) => ({ label: `cybernode.secret.${s.name}`, value: r.generation })),
       ],
       networkMode: c.network ? c.network.name : settings.networkMode,
       volumes: [

@@ -11,10 +11,15 @@ import {
 import { random, relabel, withHostMount } from "./dataDirOps";
 import type { ResourceOps } from "./providerTypes";
 import { UNKNOWN } from "./providerRuntime";
+import { randomBytes } from "node:crypto";
+
+const generation = () => randomBytes(8).toString("hex");
 
 /**
  * The SharedSecret resource (plan/sharedSecret.ts): made through the host's engine like a data folder, so
- * the value is drawn here, sent to the engine and never stored: state holds the file's stamp only.
+ * the value is drawn here, sent to the engine and never stored: state holds the file's stamp (to see a
+ * deleted or replaced file) and a generation, a random id drawn at each create and update, which the
+ * nodes' containers carry: a new secret, even within the second, restarts them.
  * Deleting the file on the host makes a new one at the next `up`; delete() keeps it (the nodes' data
  * outlives the stack, and so do the secrets they were made with).
  */
@@ -65,18 +70,19 @@ export const sharedSecretProvider: ResourceOps = {
   },
   async create(inputs: SharedSecretInputs) {
     const stamp = await make(inputs);
-    return { id: `${inputs.host}#${inputs.dir}/${inputs.file}`, outs: { ...inputs, stamp } };
+    return { id: `${inputs.host}#${inputs.dir}/${inputs.file}`, outs: { ...inputs, stamp, generation: generation() } };
   },
   async update(_id: string, olds: SharedSecretOutputs, news: SharedSecretInputs) {
     // Inputs that change the file replace it; an update means the file was replaced by hand: keep it, note its stamp.
     const image = news.image && news.image !== UNKNOWN ? news.image : olds.image;
     const stamp = image ? await stampOnHost(news, image).catch(() => null) : null;
-    return { outs: { ...news, stamp: stamp ?? (await make(news)) } };
+    return { outs: { ...news, stamp: stamp ?? (await make(news)), generation: generation() } };
   },
   async read(id: string, props: SharedSecretOutputs) {
+    // Gone: refresh drops it and the next up makes it. A changed file keeps its old stamp here, so that the
+    // next diff sees the change and the update gives the nodes a new generation.
     const stamp = props.image ? await stampOnHost(props, props.image).catch(() => "unknown" as const) : "unknown";
-    if (stamp === null) return {};
-    return { id, props: stamp === "unknown" ? props : { ...props, stamp } };
+    return stamp === null ? {} : { id, props };
   },
   async delete() {
     // Kept, like the data folders: a stack that comes back finds the nodes' secret where they left it.

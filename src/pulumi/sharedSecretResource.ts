@@ -5,11 +5,17 @@ import type { SharedSecretInputs } from "../plan/sharedSecret";
 export class SharedSecret extends pulumi.CustomResource {
   declare readonly dir: pulumi.Output<string>;
   declare readonly stamp: pulumi.Output<string>;
+  declare readonly generation: pulumi.Output<string>;
   constructor(
     name: string,
     args: { [K in keyof SharedSecretInputs]: pulumi.Input<SharedSecretInputs[K]> },
     opts?: pulumi.CustomResourceOptions,
   ) {
-    super("cybernode-images:index:SharedSecret", name, { ...args, stamp: undefined }, { ...opts, retainOnDelete: true });
+    super(
+      "cybernode-images:index:SharedSecret",
+      name,
+      { ...args, stamp: undefined, generation: undefined },
+      { ...opts, retainOnDelete: true },
+    );
   }
 }

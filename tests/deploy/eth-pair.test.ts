@@ -1,7 +1,7 @@
 import test from "ava";
 import { spawnSync } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../helpers/host";
@@ -214,6 +214,24 @@ deployTest("a secret deleted on the host: the preview says so, up makes a new on
     const r = spawnSync("docker", ["logs", "--since", since2, BEACON], { encoding: "utf8" });
     return /Connected to new endpoint/.test(r.stdout + r.stderr);
   });
+});
+
+deployTest("a secret replaced by hand on the host: the preview says so and up restarts both nodes with it", async (t) => {
+  const mine = "c0".repeat(32);
+  writeFileSync(jwtFile, mine);
+  utimesSync(jwtFile, new Date(), new Date(Date.now() + 5000)); // another mtime, even within the second
+  const steps = await co.previewSteps("pair");
+  t.deepEqual(
+    steps.filter((s) => !s.startsWith("same")),
+    ["replace pair-beacon", "replace pair-geth", "update secret-engine-jwt"],
+  );
+  const up = await co.pulumi(["up", "--stack", "pair", "--yes"]);
+  t.is(up.code, 0, tail(up.stdout + up.stderr));
+  t.is(readFileSync(jwtFile, "utf8"), mine, "the operator's value is kept");
+  await until("both healthy again", 300_000, () => health(GETH) === "healthy" && health(BEACON) === "healthy");
+  t.is(askEngine(engineToken(mine)).status, "200", "geth reads the operator's secret");
+  const pv = await co.pulumi(["preview", "--stack", "pair", "--expect-no-changes"]);
+  t.is(pv.code, 0, tail(pv.stdout));
 });
 
 deployTest("another stack on the host cannot take the pair's network: refused at preview, naming the key", async (t) => {
