@@ -7,6 +7,8 @@ import {
   sharedSecretEntries,
   tarFileStamp,
 } from "../../src/plan/sharedSecret";
+import { type SharedSecretHost, sharedSecretOps } from "../../src/pulumi/sharedSecretOps";
+import { UNKNOWN } from "../../src/pulumi/providerRuntime";
 
 // A stack's shared secret on a Docker host: where it lives, what is written, and what a preview
 // concludes from what the host has. The engine's side runs in tests/deploy/eth-pair.test.ts.
@@ -57,4 +59,71 @@ test("a preview: unchanged while the file is as made; made again when deleted; f
   t.deepEqual(sharedSecretDiff(olds, { ...news, template: "x${random}" }, olds.stamp).replaces, ["template"]);
   t.deepEqual(sharedSecretDiff(olds, { ...news, uid: 1001 }, olds.stamp).replaces, ["uid"]);
   t.deepEqual(sharedSecretDiff(olds, { ...news, dir: "/d/.secrets/x" }, null).replaces, ["dir", "file"]);
+});
+
+/** A host whose file is `file` (null: absent); counts writes; `down` makes every call throw. */
+function fakeHost(state: { file: string | null; down?: boolean; writes?: number }): SharedSecretHost {
+  let n = 0;
+  return {
+    async stamp() {
+      if (state.down) throw new Error("engine unreachable");
+      return state.file;
+    },
+    async write() {
+      if (state.down) throw new Error("engine unreachable");
+      state.writes = (state.writes ?? 0) + 1;
+      state.file = `1796430000:${64 + state.writes}`;
+      return state.file;
+    },
+    generation: () => `gen-${++n}`,
+  };
+}
+
+test("the provider's decisions under a fake host: diff, create, update, read, delete", async (t) => {
+  const host = { file: olds.stamp as string | null } as { file: string | null; down?: boolean; writes?: number };
+  const ops = sharedSecretOps(fakeHost(host));
+  const news = { ...olds, image: "sha256:new" };
+  t.deepEqual(await ops.diff?.("id", olds, news), { changes: false, replaces: [], deleteBeforeReplace: false });
+  host.file = null;
+  t.deepEqual((await ops.diff?.("id", olds, news))?.replaces, ["file"], "deleted on the host");
+  host.file = "1796439999:64";
+  t.like(await ops.diff?.("id", olds, news), { changes: true, replaces: [] }, "replaced by hand");
+  host.down = true;
+  t.like(await ops.diff?.("id", olds, news), { changes: false }, "an engine that does not answer changes nothing");
+  t.like(
+    await ops.diff?.("id", olds, { ...news, image: UNKNOWN }),
+    { changes: false },
+    "a preview that rebuilds the image asks with the old one",
+  );
+  host.down = false;
+
+  host.file = null;
+  const made = await ops.create(news);
+  t.is(host.writes, 1);
+  t.like(made.outs, { stamp: "1796430000:65", generation: "gen-1" });
+  t.deepEqual(
+    Object.keys(made.outs ?? {}).sort(),
+    [...new Set([...Object.keys(news), "stamp", "generation"])].sort(),
+    "state holds the inputs (the template, not a value), the stamp and the generation",
+  );
+
+  host.file = "1796439999:64";
+  const updated = await ops.update?.("id", made.outs as SharedSecretOutputs, news);
+  t.is(host.writes, 1, "a file replaced by hand is kept");
+  t.like(updated?.outs, { stamp: "1796439999:64", generation: "gen-2" }, "and the nodes get a new generation");
+
+  t.deepEqual(await ops.read?.("id", olds), { id: "id", props: olds }, "there: kept as it was");
+  host.file = null;
+  t.deepEqual(await ops.read?.("id", olds), {}, "gone: refresh drops it");
+  await ops.delete?.("id", olds);
+  t.is(host.writes, 1, "delete leaves the host alone");
+
+  host.down = true;
+  const e = await t.throwsAsync(ops.create({ ...news, stackFile: "stacks/Pulumi.eth.yaml", name: "engine-jwt" }));
+  t.regex(
+    String(e?.message),
+    /^stacks\/Pulumi\.eth\.yaml: cybernode:sharedSecrets\.engine-jwt: cannot make .*engine unreachable.*no node was started/,
+  );
+  const noImage = await t.throwsAsync(ops.create({ ...news, image: UNKNOWN }));
+  t.regex(String(noImage?.message), /no image to make/);
 });
