@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { fileBackendDir, imagesUsedBy, promotionPlan, readStackOutputs, type ExportedImages } from "../pulumi/promotion";
+import { fileBackendDir, promotionPlan, readStackOutputs, type ExportedImages } from "../pulumi/promotion";
+import { InputError } from "../spec/errors";
+import { loadStackPlan } from "./status";
 import { allowOnly, UsageError, type ParsedArgs } from "./args";
 import { stackFileConfig } from "./statusStackFile";
 import { STACK_NAME } from "../pulumi/configKeys";
@@ -40,10 +42,19 @@ export async function cmdPromote(args: ParsedArgs): Promise<number> {
   // Read as YAML, as Pulumi reads it: a comment is not a setting, a quoted value is one.
   const { raw } = stackFileConfig(readFileSync(stackFile, "utf8"), `stacks/Pulumi.${to}.yaml`);
   const promoteFrom = raw.promoteFrom;
-  // Only the images the target's nodes (and cybernode:images) use: the others are not deployed there.
-  const used = imagesUsedBy(raw);
+  // Only the images the target builds and runs (its enabled nodes' and cybernode:images), read by the
+  // same parser as `pulumi up`: the others are not deployed there. A target that names none yet: all.
+  let used: Set<string>;
+  try {
+    used = new Set(loadStackPlan(projectDir, { stack: to, stacksDir: join(projectDir, "stacks"), json: false }).images);
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    process.stderr.write(`cybernode promote: ${e.message}
+`);
+    return 1;
+  }
   const all = promotionPlan(images, target);
-  const rows = used ? all.filter((r) => used.has(r.image)) : all;
+  const rows = used.size ? all.filter((r) => used.has(r.image)) : all;
   const unused = all.filter((r) => !rows.includes(r)).map((r) => r.image);
   process.stdout.write(`promote ${from} -> ${to} (state: ${backend})\n`);
   for (const r of rows) {

@@ -32,31 +32,6 @@ export function promotionPlan(source: ExportedImages, target: ExportedImages): P
   });
 }
 
-/**
- * The images a stack file uses: its enabled nodes' images and `cybernode:images` (what `pulumi up`
- * builds there: a node with `enabled: false` runs nothing), from the stack-file config as
- * `stackFileConfig` reads it (values as JSON text). null when it names none (nothing to narrow to). Pure.
- */
-export function imagesUsedBy(raw: Record<string, unknown>): Set<string> | null {
-  const parse = (v: unknown): unknown => {
-    try {
-      return typeof v === "string" && v !== "" ? JSON.parse(v) : undefined;
-    } catch {
-      return undefined;
-    }
-  };
-  const used = new Set<string>();
-  const nodes = parse(raw.nodes);
-  if (nodes && typeof nodes === "object")
-    for (const n of Object.values(nodes as Record<string, unknown>)) {
-      const node = n as { image?: unknown; enabled?: unknown } | null;
-      if (typeof node?.image === "string" && node.enabled !== false) used.add(node.image);
-    }
-  const images = parse(raw.images);
-  if (Array.isArray(images)) for (const i of images) if (typeof i === "string") used.add(i);
-  return used.size ? used : null;
-}
-
 /** The file backend folder: PULUMI_BACKEND_URL when it is file://, else Pulumi.yaml's backend.url, else .pulumi-state. */
 export function fileBackendDir(projectDir: string, env: NodeJS.ProcessEnv = process.env): string {
   const fromUrl = (url: string) =>

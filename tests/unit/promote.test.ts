@@ -2,8 +2,9 @@ import test from "ava";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileBackendDir, imagesUsedBy, promotionPlan, readStackOutputs } from "../../src/pulumi/promotion";
+import { fileBackendDir, promotionPlan, readStackOutputs } from "../../src/pulumi/promotion";
 import { runCli } from "../helpers/cli";
+import { goodSpec } from "../helpers/specs";
 
 const A = `sha256:${"a".repeat(64)}`;
 const B = `sha256:${"b".repeat(64)}`;
@@ -116,6 +117,7 @@ test("promote refuses a target without a stack file or a name that is not a stac
   // A project of its own: a commented line is not a setting, a quoted value is one.
   const project = mkdtempSync(join(tmpdir(), "cybernode-promote-"));
   mkdirSync(join(project, "stacks"));
+  mkdirSync(join(project, "images")); // a project's spec folder, empty here
   const target = join(project, "stacks/Pulumi.prod.yaml");
   writeFileSync(target, "config:\n  cybernode:host: unix:///var/run/docker.sock\n  # later: cybernode:promoteFrom: staging\n");
   const commented = await runCli(["promote", "staging", "prod", "--state", dir], {}, undefined, project);
@@ -129,16 +131,6 @@ test("promote refuses a target without a stack file or a name that is not a stac
 });
 
 test("promote lists only the images the target's nodes use; the source's others are named as left out", async (t) => {
-  t.deepEqual(
-    [...(imagesUsedBy({ nodes: '{"a":{"image":"fullnode/btcd"},"b":{"image":"fullnode/geth"}}', images: '["fullnode/beacon"]' }) ?? [])],
-    ["fullnode/btcd", "fullnode/geth", "fullnode/beacon"],
-  );
-  t.is(imagesUsedBy({ host: "unix:///var/run/docker.sock" }), null, "a stack naming no image: nothing to narrow to");
-  t.deepEqual(
-    [...(imagesUsedBy({ nodes: '{"a":{"image":"fullnode/btcd"},"b":{"image":"fullnode/geth","enabled":false}}' }) ?? [])],
-    ["fullnode/btcd"],
-    "a disabled node's image is not used, as pulumi up does not run it",
-  );
   const dir = mkdtempSync(join(tmpdir(), "cybernode-state-"));
   writeState(dir, "staging", {
     images: { "fullnode/btcd": { imageId: A, version: "btcd v0.26.2" }, "fullnode/fixnode": { imageId: B, version: "1.0.0" } },
@@ -150,5 +142,30 @@ test("promote lists only the images the target's nodes use; the source's others 
   t.notRegex(r.stdout, /fullnode\/fixnode\s+add/);
   t.regex(r.stdout, /^1 image\(s\) would change on prod\.$/m);
   t.regex(r.stdout, /^not used by prod's nodes \(left out\): fullnode\/fixnode$/m);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test("promote reads the target as pulumi up does: a disabled node's image is left out", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "cybernode-state-"));
+  writeState(dir, "staging", {
+    images: { "fullnode/mini": { imageId: A, version: "1" }, "fullnode/other": { imageId: B, version: "2" } },
+  });
+  const project = mkdtempSync(join(tmpdir(), "cybernode-promote-"));
+  mkdirSync(join(project, "stacks"));
+  mkdirSync(join(project, "images/fullnode"), { recursive: true });
+  writeFileSync(join(project, "images/fullnode/mini.ts"), `export default ${JSON.stringify(goodSpec())};\n`);
+  writeFileSync(
+    join(project, "stacks/Pulumi.prod.yaml"),
+    "config:\n  cybernode:uid: 1000\n  cybernode:nodes:\n    a: { image: fullnode/mini }\n    b: { image: fullnode/other, enabled: false }\n",
+  );
+  const r = await runCli(["promote", "staging", "prod", "--state", dir], {}, undefined, project);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /fullnode\/mini\s+add/);
+  t.regex(r.stdout, /^not used by prod's nodes \(left out\): fullnode\/other$/m, "b is disabled: up does not run it");
+  writeFileSync(join(project, "stacks/Pulumi.prod.yaml"), "config:\n  cybernode:nodes:\n    a: { image: fullnode/nope }\n");
+  const bad = await runCli(["promote", "staging", "prod", "--state", dir], {}, undefined, project);
+  t.is(bad.code, 1);
+  t.regex(bad.stderr, /cybernode:nodes\.a\.image: unknown image spec "fullnode\/nope"/, "a stack file up would refuse is refused here too");
+  rmSync(project, { recursive: true, force: true });
   rmSync(dir, { recursive: true, force: true });
 });
