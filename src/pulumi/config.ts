@@ -1,12 +1,10 @@
-import { posix } from "node:path";
 import { InputError } from "../spec/errors";
-import { REGISTRY_RE } from "../plan/registryRef";
 import { configRefs, parseNode, type NodePlan } from "./nodeConfig";
 import { linkProblems, parseNetwork, parseSharedSecrets, type SharedSecret } from "./nodeLinks";
 import { type KubernetesTarget, parseKubernetesTarget } from "./kubernetesConfig";
 import { kubernetesNodeProblems } from "../kubernetes/nodeObjects";
 export { fillSecrets, parsePortMapping, DEFAULT_SECURITY, type NodePlan, type NodePort, type NodeSecurity } from "./nodeConfig";
-import { CONTAINER_NAME_RE, ENV_KEY_RE, isObject, isValidUid } from "../spec/fields";
+import { CONTAINER_NAME_RE, ENV_KEY_RE, isObject } from "../spec/fields";
 import type { ResolvedSpec } from "../spec/validate";
 
 /**
@@ -89,174 +87,151 @@ function parseValue(v: unknown): unknown {
   return v;
 }
 
+import {
+  type Bad,
+  parseBaseImages,
+  parseBool,
+  parseBuildOn,
+  parseDataRoot,
+  parseHost,
+  parsePromoteFrom,
+  parseRegistry,
+  parseUid,
+} from "./stackKeys";
+
+/**
+ * Checks the whole stack config and plans it: one parser per key (below, in the order their values are
+ * needed), then the checks across keys. Throws an InputError listing every problem.
+ */
 export function validateStackConfig(raw: Record<string, unknown>, ctx: StackContext): StackPlan {
   const problems: string[] = [];
-  const bad = (key: string, what: string) => problems.push(`cybernode:${key}: ${what}`);
+  const bad: Bad = (key, what) => problems.push(`cybernode:${key}: ${what}`);
   const get = (k: string) => parseValue(raw[k]);
 
-  // host
-  const hostRaw = get("host") ?? "unix:///var/run/docker.sock";
-  let host = "";
-  if (typeof hostRaw !== "string" || hostRaw === "")
-    bad("host", "must be a Docker host URL such as unix:///var/run/docker.sock or ssh://cyber@node1");
-  else if (!/^(unix:\/\/\/.+|tcp:\/\/[^/\s]+|ssh:\/\/[^/\s@]+@[^/\s]+|ssh:\/\/[^/\s]+|npipe:\/\/.+)$/.test(hostRaw))
-    bad("host", `'${hostRaw}' has an unsupported scheme or form; use unix:///path, tcp://host:port or ssh://user@host[:port]`);
-  else host = hostRaw;
-
-  // uid
-  let uid = -1;
-  const uidRaw = get("uid");
-  let uidMissing = false;
-  if (uidRaw === undefined) {
-    // Only nodes need a uid; an images-only stack (a build host) may have no user cyber.
-    if (ctx.cyberUid === null) uidMissing = true;
-    else uid = ctx.cyberUid;
-  } else {
-    const n = typeof uidRaw === "string" && /^\d+$/.test(uidRaw) ? Number(uidRaw) : uidRaw;
-    if (!isValidUid(n)) bad("uid", `${JSON.stringify(uidRaw)} must be a non-negative whole number (the numeric uid of user cyber)`);
-    else if (n === 0) bad("uid", "0 is root; fullnodes run as a non-root uid");
-    else uid = n;
-  }
-
-  // dataRoot
-  const dataRootRaw = get("dataRoot") ?? "/home/cyber/cyberdata";
-  let dataRoot = "";
-  if (typeof dataRootRaw !== "string" || dataRootRaw.trim() === "")
-    bad("dataRoot", "must be an absolute folder such as /home/cyber/cyberdata");
-  else if (!dataRootRaw.startsWith("/"))
-    bad("dataRoot", `'${dataRootRaw}' is relative; give an absolute folder such as /home/cyber/cyberdata`);
-  else if (dataRootRaw.split("/").includes("..")) bad("dataRoot", `'${dataRootRaw}' must not contain '..'`);
-  else dataRoot = posix.normalize(dataRootRaw).replace(/\/$/, "") || "/";
-
-  const bool = (key: string, dflt: boolean): boolean => {
-    const v = get(key);
-    if (v === undefined) return dflt;
-    if (v === true || v === "true") return true;
-    if (v === false || v === "false") return false;
-    bad(key, `${JSON.stringify(v)} must be true or false`);
-    return dflt;
-  };
-  const selinux = bool("selinux", false);
-
-  const buildOnRaw = get("buildOn") ?? "local";
-  if (buildOnRaw !== "local" && buildOnRaw !== "host")
-    bad("buildOn", `${JSON.stringify(buildOnRaw)} must be 'local' (build here, load onto the host) or 'host' (build on the target)`);
-
-  const baseImages: Record<string, string> = {};
-  const bi = get("baseImages");
-  if (bi !== undefined) {
-    if (!isObject(bi)) bad("baseImages", 'must be a map of image → local image, e.g. { "golang:1.26-bookworm": "local/golang:1.26" }');
-    else
-      for (const [k, v] of Object.entries(bi)) {
-        if (typeof v === "string" && v !== "") baseImages[k] = v;
-        else bad(`baseImages.${k}`, "must name a local image");
-      }
-  }
-
-  let promoteFrom = "";
-  const pf = get("promoteFrom");
-  if (pf !== undefined) {
-    if (typeof pf !== "string" || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(pf))
-      bad("promoteFrom", `${JSON.stringify(pf)} must be the name of another stack, e.g. staging`);
-    else if (pf === ctx.stack)
-      bad("promoteFrom", `stack ${ctx.stack} cannot promote from itself; name the stack whose tested images it should run, e.g. staging`);
-    else promoteFrom = pf;
-  }
-
-  let registry = "";
-  const reg = get("registry");
-  if (reg !== undefined) {
-    if (typeof reg !== "string" || !REGISTRY_RE.test(reg))
-      bad(
-        "registry",
-        `${JSON.stringify(reg)} is not a registry address; write host[:port][/path], e.g. registry.example.com:5000/cybernode (no scheme)`,
-      );
-    else registry = reg;
-  }
-
+  const host = parseHost(get("host"), bad);
+  const uid = parseUid(get("uid"), ctx.cyberUid, bad);
+  const dataRoot = parseDataRoot(get("dataRoot"), bad);
+  const selinux = parseBool("selinux", get("selinux"), false, bad);
+  const buildOn = parseBuildOn(get("buildOn"), bad);
+  const baseImages = parseBaseImages(get("baseImages"), bad);
+  const promoteFrom = parsePromoteFrom(get("promoteFrom"), ctx.stack, bad);
+  const registry = parseRegistry(get("registry"), bad);
   const kubeRaw = get("kubernetes");
   const kubernetes = kubeRaw === undefined ? undefined : parseKubernetesTarget(kubeRaw, registry, bad);
-
   const network = parseNetwork(get("network"), ctx.stack, kubernetes !== undefined, bad);
   const sharedSecrets = parseSharedSecrets(get("sharedSecrets"), bad);
-
-  // nodes
-  const nodes: NodePlan[] = [];
-  const disabled = new Set<string>();
   const nodesRaw = get("nodes") ?? {};
-  if (!isObject(nodesRaw)) bad("nodes", "must be a map of container name → { image, ports, args, env, restart, enabled }");
-  else {
-    const hostPorts = new Map<string, string>();
-    for (const [name, n] of Object.entries(nodesRaw)) {
-      const k = `nodes.${name}`;
-      if (!CONTAINER_NAME_RE.test(name)) bad(k, `'${name}' is not a valid container name (letters, digits, '.', '_', '-')`);
-      if (!isObject(n)) {
-        bad(k, "must be an object with at least { image: group/name }");
-        continue;
-      }
-      if (n.enabled !== undefined && typeof n.enabled !== "boolean") bad(`${k}.enabled`, "must be true or false");
-      if (n.enabled === false) {
-        disabled.add(name);
-        continue;
-      }
-      const node = parseNode(name, n, k, ctx, raw, bad);
-      if (!node) continue;
-      for (const p of node.ports) {
-        const key = `${p.hostPort}/${p.protocol}`;
-        const other = hostPorts.get(key);
-        if (other) bad(`${k}.ports`, `host port ${key} is already used by node '${other}'`);
-        else hostPorts.set(key, name);
-      }
-      nodes.push(node);
-    }
-  }
+  const { nodes, disabled } = parseNodes(nodesRaw, ctx, raw, bad);
 
   linkProblems(nodes, sharedSecrets, disabled, ctx.specs, bad);
   for (const n of nodes) n.sharedSecrets = sharedSecrets.filter((s) => n.secretNames.includes(s.name));
-
   if (kubernetes) for (const n of nodes) for (const [k, what] of kubernetesNodeProblems(n)) bad(k, what);
-
-  if (uidMissing && nodes.length > 0)
+  if (uid === null && nodes.length > 0)
     bad("uid", "not set and this machine has no user 'cyber': set it with: pulumi config set cybernode:uid 1000");
 
-  // images: built and published even when no node uses them.
+  const images = parseImages(get("images"), nodes, ctx, bad);
+  const buildEnv = parseBuildEnv(get("buildEnv"), images, ctx, bad);
+  unknownKeys(raw, nodesRaw, nodes, ctx, bad);
+
+  if (problems.length > 0) throw new InputError(`stack file ${ctx.stackFile}`, [...new Set(problems)]);
+  return {
+    stack: ctx.stack,
+    host,
+    uid: uid ?? -1,
+    dataRoot,
+    selinux,
+    buildOn,
+    baseImages,
+    promoteFrom,
+    registry,
+    nodes,
+    images,
+    buildEnv,
+    ...(kubernetes ? { kubernetes } : {}),
+    network,
+    sharedSecrets,
+  };
+}
+
+/** The enabled nodes (each checked against its spec; no host port twice) and the names of the disabled ones. */
+function parseNodes(
+  nodesRaw: unknown,
+  ctx: StackContext,
+  raw: Record<string, unknown>,
+  bad: Bad,
+): { nodes: NodePlan[]; disabled: Set<string> } {
+  const nodes: NodePlan[] = [];
+  const disabled = new Set<string>();
+  if (!isObject(nodesRaw)) {
+    bad("nodes", "must be a map of container name → { image, ports, args, env, restart, enabled }");
+    return { nodes, disabled };
+  }
+  const hostPorts = new Map<string, string>();
+  for (const [name, n] of Object.entries(nodesRaw)) {
+    const k = `nodes.${name}`;
+    if (!CONTAINER_NAME_RE.test(name)) bad(k, `'${name}' is not a valid container name (letters, digits, '.', '_', '-')`);
+    if (!isObject(n)) {
+      bad(k, "must be an object with at least { image: group/name }");
+      continue;
+    }
+    if (n.enabled !== undefined && typeof n.enabled !== "boolean") bad(`${k}.enabled`, "must be true or false");
+    if (n.enabled === false) {
+      disabled.add(name);
+      continue;
+    }
+    const node = parseNode(name, n, k, ctx, raw, bad);
+    if (!node) continue;
+    for (const p of node.ports) {
+      const key = `${p.hostPort}/${p.protocol}`;
+      const other = hostPorts.get(key);
+      if (other) bad(`${k}.ports`, `host port ${key} is already used by node '${other}'`);
+      else hostPorts.set(key, name);
+    }
+    nodes.push(node);
+  }
+  return { nodes, disabled };
+}
+
+/** Every image the stack builds, sorted: the enabled nodes' and `cybernode:images` (built even when no node runs them). */
+function parseImages(v: unknown, nodes: NodePlan[], ctx: StackContext, bad: Bad): string[] {
   const images = new Set(nodes.map((n) => n.image));
-  const imagesRaw = get("images");
-  if (imagesRaw !== undefined) {
-    if (!Array.isArray(imagesRaw))
-      bad("images", `${JSON.stringify(imagesRaw)} must be a list of image names, e.g. [fullnode/btcd, fullnode/fixnode]`);
-    else {
-      imagesRaw.forEach((name, i) => {
+  if (v !== undefined) {
+    if (!Array.isArray(v)) bad("images", `${JSON.stringify(v)} must be a list of image names, e.g. [fullnode/btcd, fullnode/fixnode]`);
+    else
+      v.forEach((name, i) => {
         if (typeof name !== "string" || !ctx.specs.has(name)) {
           const known = [...ctx.specs.keys()].sort().join(", ") || "(none)";
           bad(`images[${i}]`, `${JSON.stringify(name)} is not an image spec of this stack's imagesDirs; known: ${known}`);
-        } else if (imagesRaw.indexOf(name) !== i) bad(`images[${i}]`, `${name} is listed twice`);
+        } else if (v.indexOf(name) !== i) bad(`images[${i}]`, `${name} is listed twice`);
         else images.add(name);
       });
-    }
   }
+  return [...images].sort();
+}
 
-  // buildEnv: each name must be passed through by an image this stack builds (catches typos).
+/** buildEnv: each name must be passed through by an image this stack builds (catches typos). */
+function parseBuildEnv(v: unknown, images: string[], ctx: StackContext, bad: Bad): Record<string, string> {
   const buildEnv: Record<string, string> = {};
-  const be = get("buildEnv");
-  if (be !== undefined) {
-    const passed = new Set([...images].flatMap((name) => ctx.specs.get(name)?.build.passEnv ?? []));
-    if (!isObject(be)) bad("buildEnv", 'must be a map of variable → value, e.g. { "GOPROXY": "https://proxy.example.com" }');
-    else
-      for (const [k, v] of Object.entries(be)) {
-        if (!ENV_KEY_RE.test(k)) bad(`buildEnv.${k}`, `'${k}' is not a valid environment variable name`);
-        else if (typeof v !== "string") bad(`buildEnv.${k}`, `${JSON.stringify(v)} must be a string`);
-        else if (v.includes("\0")) bad(`buildEnv.${k}`, "value contains a NUL byte");
-        else if (!passed.has(k))
-          bad(
-            `buildEnv.${k}`,
-            `no image this stack builds passes ${k} through (build.passEnv)${passed.size ? `; they pass: ${[...passed].sort().join(", ")}` : ""}`,
-          );
-        else buildEnv[k] = v;
-      }
-  }
+  if (v === undefined) return buildEnv;
+  const passed = new Set(images.flatMap((name) => ctx.specs.get(name)?.build.passEnv ?? []));
+  if (!isObject(v)) bad("buildEnv", 'must be a map of variable → value, e.g. { "GOPROXY": "https://proxy.example.com" }');
+  else
+    for (const [k, x] of Object.entries(v)) {
+      if (!ENV_KEY_RE.test(k)) bad(`buildEnv.${k}`, `'${k}' is not a valid environment variable name`);
+      else if (typeof x !== "string") bad(`buildEnv.${k}`, `${JSON.stringify(x)} must be a string`);
+      else if (x.includes("\0")) bad(`buildEnv.${k}`, "value contains a NUL byte");
+      else if (!passed.has(k))
+        bad(
+          `buildEnv.${k}`,
+          `no image this stack builds passes ${k} through (build.passEnv)${passed.size ? `; they pass: ${[...passed].sort().join(", ")}` : ""}`,
+        );
+      else buildEnv[k] = x;
+    }
+  return buildEnv;
+}
 
-  // Any other key must be a secret (or be used as one, which is reported above when it is plain).
+/** Any other key must be a secret, or a value node args use (${secret:…} in plain text is reported by parseNode). */
+function unknownKeys(raw: Record<string, unknown>, nodesRaw: unknown, nodes: NodePlan[], ctx: StackContext, bad: Bad): void {
   const referenced = new Set([
     ...nodes.flatMap((n) => n.secrets),
     ...(isObject(nodesRaw) ? Object.values(nodesRaw).flatMap(configRefs) : []),
@@ -270,23 +245,4 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: StackCont
       `unknown key${near ? ` (did you mean cybernode:${near}?)` : ""}; known keys: ${KEYS.join(", ")}, plus secrets set with --secret`,
     );
   }
-
-  if (problems.length > 0) throw new InputError(`stack file ${ctx.stackFile}`, [...new Set(problems)]);
-  return {
-    stack: ctx.stack,
-    host,
-    uid,
-    dataRoot,
-    selinux,
-    buildOn: buildOnRaw as "local" | "host",
-    baseImages,
-    promoteFrom,
-    registry,
-    nodes,
-    images: [...images].sort(),
-    buildEnv,
-    ...(kubernetes ? { kubernetes } : {}),
-    network,
-    sharedSecrets,
-  };
 }
