@@ -76,6 +76,62 @@ export function parsePortMapping(text: string, defaultBind = "0.0.0.0"): NodePor
   return { port, hostPort, bind, protocol: (m[4] as "tcp" | "udp" | undefined) ?? "tcp" };
 }
 
+/** The fields a node of cybernode:nodes may have. */
+const FIELDS = [
+  "image",
+  "ports",
+  "args",
+  "env",
+  "labels",
+  "restart",
+  "enabled",
+  "readOnlyRoot",
+  "noNewPrivileges",
+  "capDrop",
+  "capAdd",
+  "tmpSize",
+  "after",
+  "secrets",
+  ...OPERATION_FIELDS,
+];
+
+/** `ports` as a stack file writes them (docker run -p forms). */
+function parsePorts(v: unknown, k: string, bad: (key: string, what: string) => void): NodePort[] {
+  if (!Array.isArray(v)) {
+    bad(`${k}.ports`, 'must be a list such as ["8333:8333", "127.0.0.1:8334:8334"]');
+    return [];
+  }
+  const ports: NodePort[] = [];
+  v.forEach((p, i) => {
+    const parsed =
+      typeof p === "string" || typeof p === "number" ? parsePortMapping(String(p)) : `${JSON.stringify(p)} is not a port mapping`;
+    if (typeof parsed === "string") bad(`${k}.ports[${i}]`, parsed);
+    else ports.push(parsed);
+  });
+  return ports;
+}
+
+/** The node's hardening: each default on, overridable per node. */
+function parseSecurity(n: Record<string, unknown>, k: string, bad: (key: string, what: string) => void): NodeSecurity {
+  const security = { ...DEFAULT_SECURITY };
+  for (const flag of ["readOnlyRoot", "noNewPrivileges"] as const) {
+    if (n[flag] === undefined) continue;
+    if (typeof n[flag] !== "boolean") bad(`${k}.${flag}`, "must be true or false");
+    else security[flag] = n[flag] as boolean;
+  }
+  for (const list of ["capDrop", "capAdd"] as const) {
+    if (n[list] === undefined) continue;
+    if (!Array.isArray(n[list]) || (n[list] as unknown[]).some((c) => typeof c !== "string" || !CAP_RE.test(c.replace(/^CAP_/, ""))))
+      bad(`${k}.${list}`, 'must be a list of capability names such as ["NET_BIND_SERVICE"]');
+    else security[list] = (n[list] as string[]).map((c) => c.replace(/^CAP_/, ""));
+  }
+  if (n.tmpSize !== undefined) {
+    if (typeof n.tmpSize !== "string" || !/^\d+[kmg]?$/.test(n.tmpSize)) bad(`${k}.tmpSize`, 'must be a size such as "64m"');
+    else security.tmpSize = n.tmpSize;
+  }
+  return security;
+}
+
 export function parseNode(
   name: string,
   n: Record<string, unknown>,
@@ -92,19 +148,7 @@ export function parseNode(
   }
   const check = fieldChecks(bad);
   const restart = n.restart === undefined ? spec.container.restart : check.restart(`${k}.restart`, n.restart);
-  let ports: NodePort[] = spec.container.ports.map((p) => ({ ...p }));
-  if (n.ports !== undefined) {
-    if (!Array.isArray(n.ports)) bad(`${k}.ports`, 'must be a list such as ["8333:8333", "127.0.0.1:8334:8334"]');
-    else {
-      ports = [];
-      n.ports.forEach((p, i) => {
-        const parsed =
-          typeof p === "string" || typeof p === "number" ? parsePortMapping(String(p)) : `${JSON.stringify(p)} is not a port mapping`;
-        if (typeof parsed === "string") bad(`${k}.ports[${i}]`, parsed);
-        else ports.push(parsed);
-      });
-    }
-  }
+  const ports = n.ports === undefined ? spec.container.ports.map((p) => ({ ...p })) : parsePorts(n.ports, k, bad);
   const args: string[] = [...spec.container.args, ...check.strings(`${k}.args`, n.args)].map((a) =>
     fillConfig(a, `${k}.args`, spec, ctx, raw, bad),
   );
@@ -124,39 +168,7 @@ export function parseNode(
     reserved: (lk) => (lk.startsWith("cybernode.") ? "cybernode.* labels are set by the program (node, image, stack)" : null),
     keyField: (lk) => `${k}.labels.${lk}`,
   });
-  const security = { ...DEFAULT_SECURITY };
-  for (const flag of ["readOnlyRoot", "noNewPrivileges"] as const) {
-    if (n[flag] === undefined) continue;
-    if (typeof n[flag] !== "boolean") bad(`${k}.${flag}`, "must be true or false");
-    else security[flag] = n[flag] as boolean;
-  }
-  for (const list of ["capDrop", "capAdd"] as const) {
-    if (n[list] === undefined) continue;
-    if (!Array.isArray(n[list]) || (n[list] as unknown[]).some((c) => typeof c !== "string" || !CAP_RE.test(c.replace(/^CAP_/, ""))))
-      bad(`${k}.${list}`, 'must be a list of capability names such as ["NET_BIND_SERVICE"]');
-    else security[list] = (n[list] as string[]).map((c) => c.replace(/^CAP_/, ""));
-  }
-  if (n.tmpSize !== undefined) {
-    if (typeof n.tmpSize !== "string" || !/^\d+[kmg]?$/.test(n.tmpSize)) bad(`${k}.tmpSize`, 'must be a size such as "64m"');
-    else security.tmpSize = n.tmpSize;
-  }
-  const FIELDS = [
-    "image",
-    "ports",
-    "args",
-    "env",
-    "labels",
-    "restart",
-    "enabled",
-    "readOnlyRoot",
-    "noNewPrivileges",
-    "capDrop",
-    "capAdd",
-    "tmpSize",
-    "after",
-    "secrets",
-    ...OPERATION_FIELDS,
-  ];
+  const security = parseSecurity(n, k, bad);
   for (const extra of Object.keys(n)) if (!FIELDS.includes(extra)) bad(`${k}.${extra}`, `unknown field (${FIELDS.join(", ")})`);
   const operation = parseOperation(n, k, spec, bad);
   return {
