@@ -73,10 +73,12 @@ export function readinessProbe(health: NodePlan["operation"]["health"], imageHea
   };
 }
 
-export function statefulSetSpec(i: NodeObjectsInput): StatefulSetSpec {
-  const { node, target, uid } = i;
-  const op = node.operation;
-  const labels = nodeLabels(node, i.stack);
+/** The Pod's volumes and the container's mounts: data, /tmp, secret files, shared secrets. Pure. */
+function podVolumes(i: NodeObjectsInput): {
+  volumeMounts: k8s.types.input.core.v1.VolumeMount[];
+  volumes: k8s.types.input.core.v1.Volume[];
+} {
+  const { node } = i;
   const sec = node.security;
   const volumeMounts: k8s.types.input.core.v1.VolumeMount[] = [{ name: "data", mountPath: "/cyberdata" }];
   const volumes: k8s.types.input.core.v1.Volume[] = [];
@@ -95,6 +97,15 @@ export function statefulSetSpec(i: NodeObjectsInput): StatefulSetSpec {
     volumeMounts.push({ name: `shared-${s.name}`, mountPath: `/cybersecrets/${s.file}`, subPath: s.file, readOnly: true });
     volumes.push({ name: `shared-${s.name}`, secret: { secretName: sharedSecretObjectName(s.name), defaultMode: 0o440 } });
   }
+  return { volumeMounts, volumes };
+}
+
+export function statefulSetSpec(i: NodeObjectsInput): StatefulSetSpec {
+  const { node, target, uid } = i;
+  const op = node.operation;
+  const labels = nodeLabels(node, i.stack);
+  const sec = node.security;
+  const { volumeMounts, volumes } = podVolumes(i);
   const limits: Record<string, string> = {};
   if (op.memoryMiB) limits.memory = `${op.memoryMiB}Mi`;
   if (op.cpus) limits.cpu = op.cpus;

@@ -1,25 +1,20 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as docker from "@pulumi/docker";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { baseImageMapFromEnv, mappingFor } from "../build/baseImages";
 import { digestInputs } from "../build/inputs";
 import { sha256, stableJson } from "../plan/hash";
 import { extractionHash, stepsPart } from "../plan/steps";
-import { imagesDirsFromConfig, loadCatalogue } from "./catalogue";
+import { type Catalogue, imagesDirsFromConfig, loadCatalogue } from "./catalogue";
 import type { ResolvedSpec } from "../spec/validate";
 import { passwdUid } from "../plan/passwd";
-import { fillSecrets, validateStackConfig, type NodePlan, type StackPlan } from "./config";
+import { validateStackConfig, type StackPlan } from "./config";
 import { Image } from "./imageResource";
+import { nodeContainers } from "./dockerNodes";
 import { misspelledNamespaces, projectKey } from "./configKeys";
 import { InputError } from "../spec/errors";
-import { DataDir } from "./dataDirResource";
-import { containerSettings, engineIgnoredChanges, networkSettings } from "./containerSettings";
 import { CHECK_HOST_TOKEN, type CheckHostResult, hostCheckRequest } from "../plan/hostProblems";
 import type { EngineKind } from "../docker/cli";
-import { SharedSecret } from "./sharedSecretResource";
-import { SECRETS_DIR, startOrder } from "./nodeLinks";
-import { sharedSecretDir } from "../plan/sharedSecret";
 
 const DEFAULT_HOST = "unix:///var/run/docker.sock";
 
@@ -76,6 +71,42 @@ async function declareStack(o: ProgramOptions) {
   // root that cannot be written), so that nothing changes when it would.
   const kube = plan.kubernetes;
   const engine = plan.nodes.length && !kube ? await checkedHost(plan, stackFile) : "docker";
+  const images = declareImages(plan, catalogue, projectDir, secretKeys);
+  // A stack without nodes (a build host publishing images) declares no Docker provider and no container.
+  // A Kubernetes stack runs each node as a StatefulSet (src/kubernetes, loaded only for such stacks).
+  const containers: { name: pulumi.Output<string> }[] = !plan.nodes.length
+    ? []
+    : kube
+      ? (require("../kubernetes/deploy") as typeof import("../kubernetes/deploy")).nodeStatefulSets(
+          { ...plan, kubernetes: kube },
+          images,
+          specs,
+        )
+      : nodeContainers(plan, images, engine);
+  return {
+    host: kube ? `kubernetes:${kube.context || kube.kubeconfig || "default"}/${kube.namespace}` : plan.host,
+    nodes: Object.fromEntries(
+      plan.nodes.map((n, i) => [
+        n.name,
+        {
+          container: containers[i].name,
+          image: n.image,
+          imageId: (images.get(n.image) as Image).imageId,
+          version: (images.get(n.image) as Image).version,
+        },
+      ]),
+    ),
+    images: Object.fromEntries(
+      [...images].map(([name, img]) => [
+        name,
+        { imageId: img.imageId, configDigest: img.configDigest, version: img.version, artifacts: img.artifacts, pullRef: img.pullRef },
+      ]),
+    ),
+  };
+}
+
+/** One image component per image the stack builds, with the inputs its three resources diff on. */
+function declareImages(plan: StackPlan, catalogue: Catalogue, projectDir: string, secretKeys: Set<string>): Map<string, Image> {
   const local = plan.host === DEFAULT_HOST;
   // buildOn local: build with this machine's Docker and load the run image onto the host if it is remote.
   const buildHost = plan.buildOn === "host" && !local ? plan.host : "";
@@ -111,37 +142,7 @@ async function declareStack(o: ProgramOptions) {
       }),
     );
   }
-  // A stack without nodes (a build host publishing images) declares no Docker provider and no container.
-  // A Kubernetes stack runs each node as a StatefulSet (src/kubernetes, loaded only for such stacks).
-  const containers: { name: pulumi.Output<string> }[] = !plan.nodes.length
-    ? []
-    : kube
-      ? (require("../kubernetes/deploy") as typeof import("../kubernetes/deploy")).nodeStatefulSets(
-          { ...plan, kubernetes: kube },
-          images,
-          specs,
-        )
-      : nodeContainers(plan, images, engine);
-  return {
-    host: kube ? `kubernetes:${kube.context || kube.kubeconfig || "default"}/${kube.namespace}` : plan.host,
-    nodes: Object.fromEntries(
-      plan.nodes.map((n, i) => [
-        n.name,
-        {
-          container: containers[i].name,
-          image: n.image,
-          imageId: (images.get(n.image) as Image).imageId,
-          version: (images.get(n.image) as Image).version,
-        },
-      ]),
-    ),
-    images: Object.fromEntries(
-      [...images].map(([name, img]) => [
-        name,
-        { imageId: img.imageId, configDigest: img.configDigest, version: img.version, artifacts: img.artifacts, pullRef: img.pullRef },
-      ]),
-    ),
-  };
+  return images;
 }
 
 /** Asks the provider plugin about the stack's host (hostCheck.ts); its problems stop the program, naming their keys. */
@@ -195,118 +196,4 @@ export function promotedConfigDigest(
     );
   }
   return id;
-}
-
-/** The stack's Docker provider and one container per node, each running its image's run image by ID. */
-function nodeContainers(plan: StackPlan, images: Map<string, Image>, engine: EngineKind): docker.Container[] {
-  const provider = new docker.Provider(`host-${plan.stack}`, { host: plan.host });
-  // With a registry, the host pulls each image by digest instead of receiving it with docker load.
-  const runImageIds = new Map<string, pulumi.Output<string>>();
-  for (const name of new Set(plan.nodes.map((n) => n.image))) {
-    const img = images.get(name) as Image;
-    runImageIds.set(
-      name,
-      plan.registry
-        ? new docker.RemoteImage(`${name.replace("/", "-")}-pull`, { name: img.pullRef, keepLocally: true }, { provider, parent: img })
-            .imageId
-        : img.imageId,
-    );
-  }
-  const config = new pulumi.Config("cybernode");
-  const network = plan.network ? new docker.Network(`network-${plan.stack}`, networkSettings(plan, engine), { provider }) : undefined;
-  // Each shared secret a node lists, made with the run image of the first node that mounts it.
-  const secrets = new Map<string, SharedSecret>();
-  for (const s of plan.sharedSecrets) {
-    const user = plan.nodes.find((n) => n.sharedSecrets.some((x) => x.name === s.name));
-    if (!user) continue;
-    secrets.set(
-      s.name,
-      new SharedSecret(`secret-${s.name}`, {
-        host: plan.host,
-        dir: sharedSecretDir(plan.dataRoot, s.name),
-        file: s.file,
-        template: s.template,
-        uid: plan.uid,
-        selinux: plan.selinux,
-        stackFile: `stacks/Pulumi.${plan.stack}.yaml`,
-        name: s.name,
-        image: runImageIds.get(user.image) as pulumi.Output<string>,
-      }),
-    );
-  }
-  // Declared in start order, so that each container can depend on those it starts after.
-  const made = new Map<string, docker.Container>();
-  for (const name of startOrder(plan.nodes)) {
-    const node = plan.nodes.find((n) => n.name === name) as NodePlan;
-    made.set(
-      name,
-      nodeContainer(node, plan, images.get(node.image) as Image, runImageIds.get(node.image) as pulumi.Output<string>, {
-        provider,
-        config,
-        engine,
-        network,
-        secrets,
-        after: node.after.map((a) => made.get(a) as docker.Container),
-      }),
-    );
-  }
-  return plan.nodes.map((n) => made.get(n.name) as docker.Container);
-}
-
-interface NodeContext {
-  provider: docker.Provider;
-  config: pulumi.Config;
-  engine: EngineKind;
-  network?: docker.Network;
-  secrets: Map<string, SharedSecret>;
-  /** The containers of the nodes it starts after. */
-  after: docker.Container[];
-}
-
-function nodeContainer(node: NodePlan, plan: StackPlan, image: Image, imageId: pulumi.Output<string>, c: NodeContext): docker.Container {
-  const { provider, config, engine } = c;
-  const secretValues = node.secrets.map((k) => config.requireSecret(k));
-  const dataDir = new DataDir(`${node.name}-data`, {
-    path: `${plan.dataRoot}/${node.name}`,
-    uid: plan.uid,
-    selinux: plan.selinux,
-    host: plan.host,
-    secretFiles: node.secretFiles,
-    stackFile: `stacks/Pulumi.${plan.stack}.yaml`,
-    // The engine makes the folder with a short-lived container of the image the node will run.
-    image: imageId,
-  });
-  // Args with ${secret:key} become a secret output, so they never show in plain state or previews.
-  const command: pulumi.Input<string[]> = node.secrets.length
-    ? pulumi
-        .all(secretValues)
-        .apply((vals) => node.args.map((a) => fillSecrets(a, Object.fromEntries(node.secrets.map((k, i) => [k, vals[i]])))))
-    : node.args;
-  const settings = containerSettings(node, plan, engine);
-  const secrets = node.sharedSecrets.map((s) => ({ s, r: c.secrets.get(s.name) as SharedSecret }));
-  return new docker.Container(
-    node.name,
-    {
-      // Docker or Podman: some settings are declared the way that engine reports them back.
-      ...settings,
-      image: imageId,
-      command,
-      // A new shared secret (made again after it was deleted on the host) restarts every node that mounts it.
-      labels: [
-        ...(settings.labels as { label: string; value: string }[]),
-        ...secrets.map(({ s, r }) => ({ label: `cybernode.secret.${s.name}`, value: r.generation })),
-      ],
-      networkMode: c.network ? c.network.name : settings.networkMode,
-      volumes: [
-        { hostPath: dataDir.path, containerPath: "/cyberdata" },
-        ...secrets.map(({ s, r }) => ({
-          hostPath: pulumi.interpolate`${r.dir}/${s.file}`,
-          containerPath: `${SECRETS_DIR}/${s.file}`,
-          readOnly: true,
-        })),
-      ],
-    },
-    // Fixed names and host ports: the old container must go before its replacement starts.
-    { provider, deleteBeforeReplace: true, dependsOn: [image, dataDir, ...c.after], ignoreChanges: engineIgnoredChanges(engine) },
-  );
 }
