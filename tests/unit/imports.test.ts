@@ -95,3 +95,34 @@ test("nothing outside src/cli imports the CLI", (t) => {
     );
   t.deepEqual(wrong, []);
 });
+
+/**
+ * The folders' direction, lowest first: what each may import at run time besides itself. `pulumi` and
+ * `kubernetes` are one layer (the program and the plugin; issue 26 splits them by process).
+ */
+const MAY_IMPORT: Record<string, string[]> = {
+  spec: [],
+  plan: [],
+  docker: [],
+  archive: ["plan"],
+  build: ["archive", "docker", "plan", "spec"],
+  publish: ["docker", "plan"],
+  kubernetes: ["pulumi", "archive", "build", "docker", "plan", "publish", "spec"],
+  pulumi: ["kubernetes", "archive", "build", "docker", "plan", "publish", "spec"],
+  cli: ["pulumi", "kubernetes", "archive", "build", "docker", "plan", "publish", "spec"],
+};
+
+test("each folder of src/ imports only the folders below it", (t) => {
+  const folder = (f: string) => relative(SRC, f).split("/")[0];
+  const wrong = [...graph()].flatMap(([f, deps]) =>
+    deps
+      .filter((d) => folder(d) !== folder(f) && !(MAY_IMPORT[folder(f)] ?? []).includes(folder(d)))
+      .map((d) => `${relative(SRC, f)} -> ${relative(SRC, d)}`),
+  );
+  t.deepEqual(wrong, []);
+  t.deepEqual(
+    readdirSync(SRC).filter((d) => statSync(join(SRC, d)).isDirectory() && !(d in MAY_IMPORT)),
+    [],
+    "a new folder gets its place in MAY_IMPORT",
+  );
+});
