@@ -1,5 +1,5 @@
 import { isObject, SECRET_FILE_RE } from "../spec/fields";
-import type { Health } from "../spec/operate";
+import { type Health, templateProblem } from "../spec/operate";
 import type { ResolvedSpec } from "../spec/validate";
 
 /**
@@ -81,13 +81,11 @@ export function parseSharedSecrets(v: unknown, bad: Report): SharedSecret[] {
       bad(`${k}.file`, `${JSON.stringify(file)} must be a plain file name such as jwt.hex (letters, digits, '.', '_', '-'; no '/')`);
       ok = false;
     }
-    if (typeof template !== "string" || template.length > 4096 || template.includes("\0")) {
-      bad(`${k}.template`, "must be text of at most 4096 characters");
+    const problem = templateProblem(template);
+    if (problem) {
+      bad(`${k}.template`, problem);
       ok = false;
-    } else if (/\$\{(?!random\})[^}]*\}/.test(template)) {
-      bad(`${k}.template`, "the only placeholder is ${random}");
-      ok = false;
-    } else if (!template.includes("${random}")) {
+    } else if (!(template as string).includes("${random}")) {
       bad(`${k}.template`, 'has no ${random}: a shared secret needs a random part (e.g. "${random}" for a JWT secret)');
       ok = false;
     }

@@ -98,6 +98,13 @@ export function checkHealth(field: string, v: unknown, bad: Report, base: Health
 
 const FILE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
+/** What is wrong with a secret file's template (text, each `${random}` filled on the host), or null. Pure. */
+export function templateProblem(text: unknown): string | null {
+  if (typeof text !== "string" || text.length > 4096 || text.includes("\0")) return "must be text of at most 4096 characters";
+  if (/\$\{(?!random\})[^}]*\}/.test(text)) return "the only placeholder is ${random}";
+  return null;
+}
+
 /** name → template of files made once in the data folder; `${random}` is the only placeholder. */
 export function checkSecretFiles(field: string, v: unknown, bad: Report): [string, string][] {
   if (v === undefined) return [];
@@ -109,10 +116,11 @@ export function checkSecretFiles(field: string, v: unknown, bad: Report): [strin
   for (const [name, text] of Object.entries(v)) {
     if (!FILE_NAME_RE.test(name) || name.length > 100)
       bad(`${field}.${name}`, "must be a plain file name in the data folder (letters, digits, '.', '_', '-'; no '/')");
-    else if (typeof text !== "string" || text.length > 4096 || text.includes("\0"))
-      bad(`${field}.${name}`, "must be text of at most 4096 characters");
-    else if (/\$\{(?!random\})[^}]*\}/.test(text)) bad(`${field}.${name}`, "the only placeholder is ${random}");
-    else out.push([name, text]);
+    else {
+      const problem = templateProblem(text);
+      if (problem) bad(`${field}.${name}`, problem);
+      else out.push([name, text as string]);
+    }
   }
   return out.sort(([a], [b]) => (a < b ? -1 : 1));
 }
