@@ -1,6 +1,6 @@
 import test from "ava";
+import { engineToken } from "../helpers/engineToken";
 import { spawnSync } from "node:child_process";
-import { createHmac } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -82,13 +82,6 @@ const logs = (name: string) => {
   const r = spawnSync("docker", ["logs", name], { encoding: "utf8" });
   return `${r.stdout}${r.stderr}`;
 };
-
-/** An Engine API token (HS256 JWT with iat) made from a hex secret, as a consensus client makes it. */
-function engineToken(hexSecret: string): string {
-  const b64 = (x: string) => Buffer.from(x).toString("base64url");
-  const head = `${b64(JSON.stringify({ alg: "HS256", typ: "JWT" }))}.${b64(JSON.stringify({ iat: Math.floor(Date.now() / 1000) }))}`;
-  return `${head}.${createHmac("sha256", Buffer.from(hexSecret, "hex")).update(head).digest("base64url")}`;
-}
 
 /** eth_chainId on geth's Engine API from a container on the stack's network, by node name: HTTP status line and body. */
 function askEngine(token?: string): { status: string; body: string } {

@@ -1,6 +1,7 @@
 import test from "ava";
+import { engineToken } from "../helpers/engineToken";
 import { spawnSync } from "node:child_process";
-import { createHmac, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -125,13 +126,6 @@ async function blockNumber(): Promise<number> {
   return n;
 }
 
-/** An Engine API token: HS256 over {iat} with the 32-byte secret in hex (the Engine API auth spec). */
-function engineJwt(hexSecret: string): string {
-  const b64 = (x: string | Buffer) => Buffer.from(x).toString("base64url");
-  const head = `${b64(JSON.stringify({ alg: "HS256", typ: "JWT" }))}.${b64(JSON.stringify({ iat: Math.floor(Date.now() / 1000) }))}`;
-  return `${head}.${createHmac("sha256", Buffer.from(hexSecret, "hex")).update(head).digest("base64url")}`;
-}
-
 const health = () => docker(["inspect", "--format", "{{if .State.Health}}{{.State.Health.Status}}{{end}}", NODE]);
 
 dockerTest("geth builds from images/fullnode/geth.ts: static, CGO off, pure-Go secp256k1; a second build runs nothing", async (t) => {
@@ -253,7 +247,7 @@ dockerTest("the Engine API answers a second container on a Docker network with t
     "--nodiscover",
     "--maxpeers=0",
   ]);
-  const token = engineJwt(readFileSync(jwtFile, "utf8"));
+  const token = engineToken(readFileSync(jwtFile, "utf8"));
   const ask = (headers: string[]) =>
     runDocker([
       "run",

@@ -1,5 +1,5 @@
 import test from "ava";
-import { createHmac } from "node:crypto";
+import { engineToken } from "../helpers/engineToken";
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { collectSteps, engineStack, imagesFolder, newBackend, PROJECT, SKIP_ENGINE, TEST_BASE_CONFIG } from "../helpers/engine";
@@ -172,13 +172,6 @@ kubeTest("a stack promoting from this one deploys the same image; removing a nod
   t.is((await get("namespace", NS, "default")).status.phase, "Active", "destroy keeps the namespace and the claims in it");
   t.is((await get("pvc", "data-btcd-0")).status.phase, "Bound");
 });
-
-/** An Engine API token (HS256 JWT with iat) made from a hex secret, as a consensus client makes it. */
-function engineToken(hexSecret: string): string {
-  const b64 = (x: string) => Buffer.from(x).toString("base64url");
-  const head = `${b64(JSON.stringify({ alg: "HS256", typ: "JWT" }))}.${b64(JSON.stringify({ iat: Math.floor(Date.now() / 1000) }))}`;
-  return `${head}.${createHmac("sha256", Buffer.from(hexSecret, "hex")).update(head).digest("base64url")}`;
-}
 
 /** eth_chainId on an Engine API, from this machine to the Pod: the HTTP status and body. */
 async function askEngine(ip: string, token: string): Promise<{ status: number; body: string }> {
