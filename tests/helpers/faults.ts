@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
 import { existsSync, lstatSync, readdirSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { docker, dockerMaybe } from "../../src/docker/cli";
 import type { BinManifest } from "../../src/build/extract";
@@ -90,17 +89,8 @@ export function binState(binDir: string): { manifest: string | null; intact: boo
 /** `.bin-partial-*` scratch folders left in an image folder. */
 export const partialFolders = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((n) => n.startsWith(".bin-partial-")) : []);
 
-/** A TCP port on 127.0.0.1 that is free right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      s.close(() => (typeof a === "object" && a ? resolve(a.port) : reject(new Error("no port"))));
-    });
-  });
-}
+/** One port chooser for every suite (see host.ts for why it avoids the ephemeral range). */
+export { freePort } from "./host";
 
 /** The hardening the Pulumi program applies by default, as docker run flags. */
 export const HARDENING = ["--read-only", "--tmpfs", "/tmp", "--security-opt", "no-new-privileges:true", "--cap-drop", "ALL"];

@@ -20,14 +20,38 @@ export async function processUid(container: string): Promise<number> {
   return Number(line.split(/\s+/)[1]);
 }
 
-/** A TCP port on 127.0.0.1 that is free right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Ports this process handed out already, so two calls never return the same one. */
+const handedOut = new Set<number>();
+
+/** The kernel's ephemeral range: ports any `listen(0)` or outgoing connection may take at any time. */
+function ephemeralLow(): number {
+  try {
+    return Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]) || 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+const bindable = (port: number) =>
+  new Promise<boolean>((resolve) => {
     const srv = createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-    srv.on("error", reject);
+    srv.once("error", () => resolve(false));
+    srv.listen(port, "0.0.0.0", () => srv.close(() => resolve(true)));
   });
+
+/**
+ * A TCP port that is free right now and stays free: chosen below the ephemeral range, because a port
+ * from `listen(0)` can be taken a moment later by Pulumi's own gRPC servers (engine, language host,
+ * plugins listen on ephemeral ports), which made a stack's preflight refuse it as held by a process.
+ */
+export async function freePort(): Promise<number> {
+  const low = 20000;
+  const high = ephemeralLow() - 1;
+  for (let i = 0; i < 200; i++) {
+    const port = low + Math.floor(Math.random() * (high - low));
+    if (handedOut.has(port) || !(await bindable(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error(`no free TCP port between ${low} and ${high} after 200 tries: is something holding them all?`);
 }
