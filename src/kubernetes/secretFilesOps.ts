@@ -17,14 +17,19 @@ export interface SecretFilesInputs {
   templates: [string, string][];
 }
 
-export const secretFilesProvider: ResourceOps = {
-  async diff(_id: string, olds: SecretFilesInputs, news: SecretFilesInputs) {
-    const changed = JSON.stringify(olds.templates) !== JSON.stringify(news.templates);
-    return { changes: changed, replaces: changed ? ["templates"] : [] };
-  },
-  async create(i: SecretFilesInputs) {
-    // 64 hex digits per ${random}, as the DataDir script makes them from /dev/urandom on Docker hosts.
-    const files = Object.fromEntries(i.templates.map(([name, t]) => [name, fillRandom(t, () => randomBytes(32).toString("hex"))]));
-    return { id: `secret-files-${randomBytes(4).toString("hex")}`, outs: { templates: i.templates, files } };
-  },
-};
+/** The SecretFiles resource with `random` as the source of each ${random} (the CSPRNG in the plugin; a counter in tests). */
+export function secretFilesOps(random: () => string): ResourceOps {
+  return {
+    async diff(_id: string, olds: SecretFilesInputs, news: SecretFilesInputs) {
+      const changed = JSON.stringify(olds.templates) !== JSON.stringify(news.templates);
+      return { changes: changed, replaces: changed ? ["templates"] : [] };
+    },
+    async create(i: SecretFilesInputs) {
+      const files = Object.fromEntries(i.templates.map(([name, t]) => [name, fillRandom(t, random)]));
+      return { id: `secret-files-${randomBytes(4).toString("hex")}`, outs: { templates: i.templates, files } };
+    },
+  };
+}
+
+// 64 hex digits per ${random}, as DataDir makes them on Docker hosts.
+export const secretFilesProvider = secretFilesOps(() => randomBytes(32).toString("hex"));

@@ -73,7 +73,6 @@ async function makeThroughEngine(i: DataDirInputs & { image: string }): Promise<
     const copied = await runDocker(["cp", "-", `${container}:/cyberroot`], { input: archive, timeoutMs: 120_000 });
     if (copied.exitCode !== 0) throw new Error(copied.stderr.trim());
   });
-  if (i.selinux) relabel(i);
 }
 
 /** chcon on the host (sh here, ssh for ssh:// hosts): the engine's API cannot relabel a folder it only writes. */
@@ -84,35 +83,53 @@ export function relabel(i: { host: string; path: string }): void {
   if (r.status !== 0) throw new Error(`chcon: ${(r.stderr || String(r.error ?? "")).trim()}`);
 }
 
-async function ensureDir(i: DataDirInputs): Promise<void> {
-  if (!i.image) throw new Error(`data folder ${i.path}: no image to make it with (the program passes the node's run image)`);
-  try {
-    await makeThroughEngine({ ...i, image: i.image });
-  } catch (e) {
-    const where = i.stackFile ? `${i.stackFile}: cybernode:dataRoot / cybernode:uid: ` : "";
-    throw new Error(
-      `${where}data folder ${i.path} on ${i.host || "this machine"} for uid ${i.uid}: ${(e as Error).message}. ` +
-        `Make it on the host, owned by uid ${i.uid} (sudo install -d -o ${i.uid} -g ${i.uid} ${i.path}), or choose another data root. The node was not started.`,
-    );
-  }
+/** Makes the folder through the host's engine, then relabels it where SELinux asks for that. */
+async function makeOnHost(i: DataDirInputs & { image: string }): Promise<void> {
+  await makeThroughEngine(i);
+  if (i.selinux) relabel(i);
 }
 
-export const dataDirProvider: ResourceOps = {
-  async diff(_id: string, olds: DataDirInputs, news: DataDirInputs) {
-    const replaces = olds.path !== news.path || olds.host !== news.host ? ["path"] : [];
-    const files = (x: DataDirInputs) => JSON.stringify(x.secretFiles ?? []);
-    const changes = replaces.length > 0 || olds.uid !== news.uid || olds.selinux !== news.selinux || files(olds) !== files(news);
-    return { changes, replaces, deleteBeforeReplace: false };
-  },
-  async create(inputs: DataDirInputs) {
-    await ensureDir(inputs);
-    return { id: `${inputs.host}#${inputs.path}`, outs: inputs };
-  },
-  async update(_id: string, _olds: DataDirInputs, news: DataDirInputs) {
-    await ensureDir(news);
-    return { outs: news };
-  },
-  async delete() {
-    // Intentionally nothing: chain data survives `pulumi destroy` and container replacement.
-  },
-};
+/** The engine's error, with where its values come from and what to do by hand. */
+function dataDirError(i: DataDirInputs, e: unknown): Error {
+  const where = i.stackFile ? `${i.stackFile}: cybernode:dataRoot / cybernode:uid: ` : "";
+  return new Error(
+    `${where}data folder ${i.path} on ${i.host || "this machine"} for uid ${i.uid}: ${(e as Error).message}. ` +
+      `Make it on the host, owned by uid ${i.uid} (sudo install -d -o ${i.uid} -g ${i.uid} ${i.path}), or choose another data root. The node was not started.`,
+  );
+}
+
+/** What DataDir's diff reacts to: path or host replace the folder's record; uid, relabel and secret files update it. Pure. */
+export function dataDirDiff(olds: DataDirInputs, news: DataDirInputs) {
+  const replaces = olds.path !== news.path || olds.host !== news.host ? ["path"] : [];
+  const files = (x: DataDirInputs) => JSON.stringify(x.secretFiles ?? []);
+  const changes = replaces.length > 0 || olds.uid !== news.uid || olds.selinux !== news.selinux || files(olds) !== files(news);
+  return { changes, replaces, deleteBeforeReplace: false };
+}
+
+/** The DataDir resource over `make`, which makes the folder on the host (makeOnHost in the plugin; a fake in tests). */
+export function dataDirOps(make: (i: DataDirInputs & { image: string }) => Promise<void>): ResourceOps {
+  const ensure = async (i: DataDirInputs) => {
+    if (!i.image) throw new Error(`data folder ${i.path}: no image to make it with (the program passes the node's run image)`);
+    try {
+      await make({ ...i, image: i.image });
+    } catch (e) {
+      throw dataDirError(i, e);
+    }
+  };
+  return {
+    diff: async (_id: string, olds: DataDirInputs, news: DataDirInputs) => dataDirDiff(olds, news),
+    async create(inputs: DataDirInputs) {
+      await ensure(inputs);
+      return { id: `${inputs.host}#${inputs.path}`, outs: inputs };
+    },
+    async update(_id: string, _olds: DataDirInputs, news: DataDirInputs) {
+      await ensure(news);
+      return { outs: news };
+    },
+    async delete() {
+      // Intentionally nothing: chain data survives `pulumi destroy` and container replacement.
+    },
+  };
+}
+
+export const dataDirProvider = dataDirOps(makeOnHost);

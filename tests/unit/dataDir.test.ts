@@ -1,5 +1,7 @@
 import test from "ava";
+import { secretFilesOps } from "../../src/kubernetes/secretFilesOps";
 import { dataDirEntries, fillTemplate, mountCandidates } from "../../src/plan/dataDir";
+import { dataDirOps } from "../../src/pulumi/dataDirOps";
 
 // How the engine makes a node's data folder: what it mounts, and the archive it extracts with owners kept.
 
@@ -37,4 +39,62 @@ test("each ${random} of a secret file's template gets its own value", (t) => {
   t.is(fillTemplate("user=cybernode\npass=${random}\nkey=${random}\n", next), "user=cybernode\npass=R1\nkey=R2\n");
   t.is(fillTemplate("no placeholder", next), "no placeholder");
   t.is(fillTemplate("${random}", next), "R3");
+});
+
+const dir = {
+  path: "/d/btcd",
+  uid: 1000,
+  selinux: false,
+  host: "",
+  secretFiles: [["rpc.conf", "p=${random}"]] as [string, string][],
+  image: "sha256:a",
+};
+
+test("DataDir create and update make the folder through the host with the node's image; the id names host and path", async (t) => {
+  const made: unknown[] = [];
+  const ops = dataDirOps(async (i) => void made.push(i));
+  const created = await ops.create(dir);
+  t.is(created.id, "#/d/btcd");
+  t.deepEqual(created.outs, dir);
+  await ops.update?.("id", dir, { ...dir, uid: 1001 });
+  t.deepEqual(made, [dir, { ...dir, uid: 1001 }]);
+});
+
+test("DataDir: a folder the host cannot make fails naming the stack keys, the engine's reason and the command to make it by hand", async (t) => {
+  const ops = dataDirOps(async () => {
+    throw new Error("permission denied");
+  });
+  const e = await t.throwsAsync(ops.create({ ...dir, stackFile: "stacks/Pulumi.local.yaml" }));
+  t.regex(
+    e?.message ?? "",
+    /^stacks\/Pulumi\.local\.yaml: cybernode:dataRoot \/ cybernode:uid: data folder \/d\/btcd on this machine for uid 1000: permission denied\./,
+  );
+  t.regex(e?.message ?? "", /sudo install -d -o 1000 -g 1000 \/d\/btcd/);
+  t.regex(e?.message ?? "", /The node was not started/);
+  const noImage = await t.throwsAsync(dataDirOps(async () => {}).create({ ...dir, image: undefined }));
+  t.regex(noImage?.message ?? "", /no image to make it with/);
+});
+
+test("DataDir delete leaves the folder: chain data survives destroy", async (t) => {
+  let touched = false;
+  const ops = dataDirOps(async () => {
+    touched = true;
+  });
+  await ops.delete?.("id", dir);
+  t.false(touched);
+});
+
+test("SecretFiles (Kubernetes) fills every ${random} with its own value, once; another template replaces the Secret", async (t) => {
+  let n = 0;
+  const ops = secretFilesOps(() => `v${++n}`);
+  const { outs } = await ops.create({
+    templates: [
+      ["rpc.conf", "user=${random}\npass=${random}\n"],
+      ["key", "${random}"],
+    ],
+  });
+  t.deepEqual(outs.files, { "rpc.conf": "user=v1\npass=v2\n", key: "v3" });
+  const same = { templates: [["key", "${random}"]] };
+  t.deepEqual(await ops.diff?.("id", same, same), { changes: false, replaces: [] });
+  t.deepEqual(await ops.diff?.("id", same, { templates: [["key", "k=${random}"]] }), { changes: true, replaces: ["templates"] });
 });
