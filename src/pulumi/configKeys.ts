@@ -17,15 +17,19 @@ export function projectKey(key: string): string | null {
   return key.slice(0, colon) === PROJECT_NAMESPACE ? key.slice(colon + 1) : null;
 }
 
-/** Levenshtein distance, for "did you mean". Pure. */
-function distance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = row;
-  }
-  return prev[b.length];
+/**
+ * Edit distance counting a swap of two neighbouring letters as one edit (optimal string alignment), as
+ * people mistype: `cybrenode` is one edit from `cybernode`. Pure.
+ */
+export function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  return d[a.length][b.length];
 }
 
 /** One problem per key whose namespace is within two edits of the project's (case too), for the stack file's error. Pure. */
@@ -35,7 +39,7 @@ export function misspelledNamespaces(keys: string[]): string[] {
     const colon = key.indexOf(":");
     if (colon === -1) continue;
     const ns = key.slice(0, colon);
-    if (ns === PROJECT_NAMESPACE || distance(ns.toLowerCase(), PROJECT_NAMESPACE) > 2) continue;
+    if (ns === PROJECT_NAMESPACE || editDistance(ns.toLowerCase(), PROJECT_NAMESPACE) > 2) continue;
     problems.push(
       `${key}: '${ns}' is not this project's namespace, so Pulumi would keep the value apart and the program would never see it; write ${PROJECT_NAMESPACE}:${key.slice(colon + 1)}`,
     );

@@ -21,7 +21,7 @@ import {
   unreachableReason,
 } from "../../src/cli/statusReport";
 import { stackFileConfig, withUnsetSecrets } from "../../src/cli/statusStackFile";
-import { misspelledNamespaces, projectKey } from "../../src/pulumi/configKeys";
+import { editDistance, misspelledNamespaces, projectKey } from "../../src/pulumi/configKeys";
 import type { NodePlan } from "../../src/pulumi/config";
 import { InputError } from "../../src/spec/errors";
 
@@ -205,11 +205,28 @@ test("stack-file keys as Pulumi reads them: no namespace is the project's, a pro
     t.regex(err!.message, /write cybernode:host$/);
   }
   t.deepEqual(misspelledNamespaces(["docker:host", "kubernetes:context", "aws:region", "pulumi:tags", "cybernode:uid", "uid"]), []);
-  // Within two edits (a transposition counts as two) is a typo; three and more is another namespace.
-  for (const typo of ["cyebrnode:host", "cybrnod:host", "CYBERNOD:host", "cybernde:uid", "xcybernodex:uid"])
+  // Within two edits (a swap of neighbours counts as one) is a typo; three and more is another namespace.
+  for (const typo of [
+    "cyebrnode:host",
+    "cybrnod:host",
+    "CYBERNOD:host",
+    "cybernde:uid",
+    "xcybernodex:uid",
+    "ycbrenode:host",
+    "cybrenodx:uid",
+  ])
     t.is(misspelledNamespaces([typo]).length, 1, `${typo} is refused`);
   for (const other of ["cyber:host", "cybnod:host", "node:host"])
     t.deepEqual(misspelledNamespaces([other]), [], `${other} is another namespace`);
+  t.deepEqual(
+    [
+      editDistance("cybernode", "cybrenode"),
+      editDistance("cybernode", "ycbrenode"),
+      editDistance("cybernode", "cybnod"),
+      editDistance("", "ab"),
+    ],
+    [1, 2, 3, 2],
+  );
   t.is(projectKey("cybernode:uid"), "uid");
   t.is(projectKey("uid"), "uid");
   t.is(projectKey("docker:host"), null);
