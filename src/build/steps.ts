@@ -5,37 +5,15 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
-import { currentDockerHost, daemonInfo, docker, dockerMaybe, DockerUnreachableError, dockerStream } from "../docker/cli";
+import { currentDockerHost, daemonInfo, docker, dockerMaybe, dockerStream } from "../docker/cli";
 import { commitContainer } from "../docker/commit";
 import { trackScratch, withTemporary } from "../docker/temporaries";
 import type { PlannedStep } from "../plan/steps";
 import { shellQuote } from "../plan/shell";
-import { driverScript, EXIT_NO_GO, GO, markerLine, PACK_DIR, packFile, readMarker, stepFile, stepScript } from "../plan/stepDriver";
+import { driverScript, GO, PACK_DIR, packFile, stepFile, stepScript } from "../plan/stepDriver";
+import { type BatchEffects, BatchRun } from "./stepRunner";
 
-export class StepFailedError extends Error {
-  constructor(
-    readonly image: string,
-    readonly step: number,
-    readonly total: number,
-    readonly command: string,
-    readonly exitCode: number | null,
-    readonly lastLines: string[],
-  ) {
-    super(
-      `image ${image}: build step ${step}/${total} failed with exit code ${exitCode}\n` +
-        `  command: ${command}\n` +
-        `  last ${lastLines.length} log lines:\n${lastLines.map((l) => `    | ${l}`).join("\n")}\n` +
-        `Fix the step in images/${image}.ts and build again; ${cachedBefore(step)}.`,
-    );
-    this.name = "StepFailedError";
-  }
-}
-
-/** What the next build starts from when step `step` (1-based) did not finish: "steps 1-3 are cached". Pure. */
-export function cachedBefore(step: number): string {
-  if (step <= 1) return "it starts again from step 1";
-  return step === 2 ? "step 1 is cached" : `steps 1-${step - 1} are cached`;
-}
+export { cachedBefore, StepFailedError } from "./stepRunner";
 
 export interface StepRunOptions {
   image: string;
@@ -128,159 +106,143 @@ export async function runSteps(o: StepRunOptions): Promise<StepRunResult> {
 
 /** One container for `batch`; returns how many steps it committed (all of them, or it throws). */
 async function runBatch(o: StepRunOptions, batch: PlannedStep[], from: string, copy: boolean, seconds: number[]): Promise<number> {
-  const total = o.steps.length;
   // Docker removes a --rm container itself, so this process need not outlive it. Podman's compatible API
   // reports exit code 0 for a failed step of a --rm container (its wait for "removed" loses the code):
   // there the container is removed by us, and this process waits for that before it ends.
   const selfRemoving = (await daemonInfo()).kind === "docker";
-  const scratch = mkdtempSync(join(tmpdir(), "cybernode-step-"));
-  const untrackScratch = trackScratch(scratch);
-  const nonce = randomBytes(8).toString("hex");
-  const markers = new Map(batch.map((s) => [markerLine(nonce, s.index), s]));
-  const tail: string[] = [];
-  const stdin = new PassThrough();
-  const endInput = () => void (stdin.writableEnded || stdin.end());
-  let committed = 0;
-  let releaseLast = () => {};
-  const lastDone = new Promise<void>((resolve) => {
-    releaseLast = resolve;
-  });
-  let started = Date.now();
-  let commits: Promise<void> = Promise.resolve();
-  let commitError: unknown;
-  let heldBlank = false; // the blank line the driver prints before each marker is not the step's output
-  const prefix = (s: PlannedStep) => `[${o.image} step ${s.index}/${total}]`;
-  const current = () => batch[Math.min(committed, batch.length - 1)];
-  const show = (line: string) => {
-    tail.push(line);
-    if (tail.length > 20) tail.shift();
-    o.log(`${prefix(current())} ${line}`);
-  };
-  const onLine = (line: string) => {
-    const { marker, quiet } = readMarker(line);
-    const step = markers.get(marker);
-    if (!step) {
-      if (heldBlank) show("");
-      heldBlank = line === "";
-      if (!heldBlank) show(line);
-      return;
-    }
-    heldBlank = false;
-    markers.delete(marker);
-    commits = commits.then(async () => {
-      if (commitError) return;
-      try {
-        const final = committed + 1 === batch.length && step === o.steps.at(-1);
-        // A process the step left running could change files mid-commit: pause the container then.
-        const commit = commitContainer(name, step.tag, { pause: !quiet });
-        // The last result is read (from its archives, or the waiting container) while it is committed.
-        const after = final && o.afterLast ? o.afterLast(name, packedArchives(), commit) : undefined;
-        const [c, a] = await Promise.allSettled([commit, after]);
-        if (c.status === "rejected") throw c.reason;
-        committed++;
-        const s = (Date.now() - started) / 1000;
-        seconds.push(s);
-        o.log(`${prefix(step)} done in ${s.toFixed(1)}s`);
-        if (a.status === "rejected") throw a.reason;
-        const next = batch[committed];
-        if (next) o.log(`${prefix(next)} $ ${next.command}`);
-        started = Date.now();
-        tail.length = 0;
-        stdin.write(`${GO}\n`);
-        if (final) {
-          endInput(); // the driver's last read: nothing more to say
-          releaseLast();
-        }
-      } catch (e) {
-        commitError = e;
-        endInput();
-      }
-    });
-  };
   const pack = !copy && batch.at(-1) === o.steps.at(-1) ? (o.pack ?? []) : [];
-  const outDir = join(scratch, "out");
-  const packedArchives = () =>
-    new Map(pack.flatMap((p, n) => (existsSync(join(outDir, packFile(n))) ? [[p, join(outDir, packFile(n))] as [string, string]] : [])));
-  let name = "";
-  let child: ChildProcess | undefined;
-  const whole = (async () => {
-    try {
-      return await inContainer();
-    } finally {
-      endInput();
-      rmSync(scratch, { recursive: true, force: true });
-      untrackScratch();
-    }
-  })();
-  if (!o.onTeardown || batch.at(-1) !== o.steps.at(-1)) return whole;
-  // Whichever comes first: the whole run (an error, or a container that ended) or the last result in place.
-  const first = await Promise.race([whole.then((n) => ({ n })), lastDone.then(() => null)]);
-  if (first) return first.n;
-  // The steps are done: the container may go on exiting after this process ended. Its build files and
-  // mounts are not needed any more (a mounted folder may be removed while the container still runs).
-  rmSync(scratch, { recursive: true, force: true });
-  untrackScratch();
-  if (selfRemoving) unrefChild(child);
-  o.onTeardown(
-    whole.then(
-      () => undefined,
-      (e: unknown) => o.log(`[${o.image}] after the last step: ${e instanceof Error ? e.message : e} (its results are committed)`),
-    ),
-  );
-  return batch.length;
+  const c = new StepContainer(o, { batch, nonce: randomBytes(8).toString("hex"), from, copy, pack, selfRemoving });
+  const run = new BatchRun({ image: o.image, steps: o.steps, batch, nonce: c.setup.nonce }, c);
+  const done = await run.settle(inContainer(run, c), o.onTeardown);
+  seconds.push(...run.seconds);
+  return done;
+}
 
-  async function inContainer(): Promise<number> {
-    return await withTemporary("step", async (t) => {
-      name = t.name;
-      writeFileSync(join(scratch, "env"), [...o.env, ...o.passEnv].map(([k, v]) => `${k}=${shellQuote(v)}\n`).join(""), { mode: 0o600 });
-      for (const s of batch) writeFileSync(join(scratch, stepFile(s.index)), stepScript(s.command, o.workdir));
-      writeFileSync(
-        join(scratch, "run.sh"),
-        driverScript(
-          batch.map((s) => s.index),
-          nonce,
-          copy,
-          pack,
-        ),
-      );
-      chmodSync(scratch, 0o755);
-      if (pack.length) mkdirSync(outDir, { mode: 0o755 });
-      o.log(`${prefix(batch[0])} $ ${batch[0].command}`);
-      const args = [...t.createArgs, ...(selfRemoving ? ["--rm"] : []), "-i", "--user", "0"];
-      if (!copy) args.push("-v", `${scratch}:/cyberbuild:ro`);
-      if (pack.length) args.push("-v", `${outDir}:${PACK_DIR}`);
-      if (o.inputsPath && !copy) args.push("-v", `${o.inputsPath}:/cyberinputs:ro`);
-      for (const c of o.caches) args.push("-v", `${CACHE_VOLUME_PREFIX}${c.name}:${c.path}`);
-      args.push("--entrypoint", "/bin/sh", from, "/cyberbuild/run.sh");
-      if (copy) {
-        await docker(["create", ...args]);
-        await docker(["cp", `${scratch}/.`, `${name}:/cyberbuild`]);
-        if (o.inputsPath) await docker(["cp", `${o.inputsPath}/.`, `${name}:/cyberinputs`]);
-      }
-      started = Date.now();
-      const run = await dockerStream(copy ? ["start", "--attach", "--interactive", name] : ["run", ...args], {
-        onLine,
-        stdin,
-        onSpawn: (c) => {
-          child = c;
-        },
-      });
-      await commits;
-      endInput();
-      if (heldBlank) show("");
-      if (commitError) throw commitError;
-      if (run.exitCode === 0 && committed === batch.length) return committed;
-      // A daemon that stops (restart, upgrade) ends the step too: say so rather than blame the step.
-      const step = current();
-      if ((await dockerMaybe(["version", "--format", "{{.Server.Version}}"])) === null)
-        throw new DockerUnreachableError(
-          `it stopped answering during build step ${step.index}/${total} of ${o.image} (exit code ${run.exitCode}); build again once it runs: ${cachedBefore(step.index)}.`,
-        );
-      if (run.exitCode === EXIT_NO_GO || run.exitCode === 0)
-        throw new Error(
-          `image ${o.image}: the build container of step ${step.index}/${total} stopped before its result was committed (exit code ${run.exitCode}); build again: ${cachedBefore(step.index)}.`,
-        );
-      throw new StepFailedError(o.image, step.index, total, step.command, run.exitCode, tail);
-    });
+interface BatchSetup {
+  batch: PlannedStep[];
+  nonce: string;
+  /** The image the container starts from. */
+  from: string;
+  copy: boolean;
+  /** Paths the driver archives after the last step (see StepRunOptions.pack). */
+  pack: string[];
+  /** Whether the engine removes the container itself (`--rm`). */
+  selfRemoving: boolean;
+}
+
+/**
+ * A batch's build container as BatchRun's effects: the build files on this machine (env, step scripts,
+ * driver, packed results), the driver's stdin, and the docker process attached to the container.
+ */
+class StepContainer implements BatchEffects {
+  readonly stdin = new PassThrough();
+  readonly scratch: string;
+  readonly outDir: string;
+  child: ChildProcess | undefined;
+  private readonly untrack: () => void;
+
+  constructor(
+    readonly options: StepRunOptions,
+    readonly setup: BatchSetup,
+  ) {
+    this.scratch = mkdtempSync(join(tmpdir(), "cybernode-step-"));
+    this.untrack = trackScratch(this.scratch);
+    this.outDir = join(this.scratch, "out");
   }
+
+  commit(container: string, tag: string, o: { pause: boolean }): Promise<void> {
+    return commitContainer(container, tag, o);
+  }
+
+  afterLast(container: string, committed: Promise<void>): Promise<void> | undefined {
+    return this.options.afterLast?.(container, this.packed(), committed);
+  }
+
+  go(): void {
+    this.stdin.write(`${GO}\n`);
+  }
+
+  endInput(): void {
+    if (!this.stdin.writableEnded) this.stdin.end();
+  }
+
+  async engineAnswers(): Promise<boolean> {
+    return (await dockerMaybe(["version", "--format", "{{.Server.Version}}"])) !== null;
+  }
+
+  removeFiles(): void {
+    rmSync(this.scratch, { recursive: true, force: true });
+    this.untrack();
+  }
+
+  detach(): void {
+    if (this.setup.selfRemoving) unrefChild(this.child);
+  }
+
+  now(): number {
+    return Date.now();
+  }
+
+  log(line: string): void {
+    this.options.log(line);
+  }
+
+  /** The archives of the `pack` paths that the driver could make (path → file). */
+  private packed(): Map<string, string> {
+    const file = (n: number) => join(this.outDir, packFile(n));
+    return new Map(this.setup.pack.flatMap((p, n) => (existsSync(file(n)) ? [[p, file(n)] as [string, string]] : [])));
+  }
+
+  /** Env file (0600: it holds passed-through values), step scripts and driver, in the scratch folder. */
+  writeFiles(): void {
+    const { options: o, setup: b, scratch } = this;
+    writeFileSync(join(scratch, "env"), [...o.env, ...o.passEnv].map(([k, v]) => `${k}=${shellQuote(v)}\n`).join(""), { mode: 0o600 });
+    for (const s of b.batch) writeFileSync(join(scratch, stepFile(s.index)), stepScript(s.command, o.workdir));
+    writeFileSync(
+      join(scratch, "run.sh"),
+      driverScript(
+        b.batch.map((s) => s.index),
+        b.nonce,
+        b.copy,
+        b.pack,
+      ),
+    );
+    chmodSync(scratch, 0o755);
+    if (b.pack.length) mkdirSync(this.outDir, { mode: 0o755 });
+  }
+
+  /** `docker create`/`run` arguments after the name and label ones. */
+  runArgs(): string[] {
+    const { options: o, setup: b } = this;
+    const args = [...(b.selfRemoving ? ["--rm"] : []), "-i", "--user", "0"];
+    if (!b.copy) args.push("-v", `${this.scratch}:/cyberbuild:ro`);
+    if (b.pack.length) args.push("-v", `${this.outDir}:${PACK_DIR}`);
+    if (o.inputsPath && !b.copy) args.push("-v", `${o.inputsPath}:/cyberinputs:ro`);
+    for (const c of o.caches) args.push("-v", `${CACHE_VOLUME_PREFIX}${c.name}:${c.path}`);
+    args.push("--entrypoint", "/bin/sh", b.from, "/cyberbuild/run.sh");
+    return args;
+  }
+}
+
+/** Runs the batch's driver in a temporary container (removed when this ends) and reports to `run`. */
+function inContainer(run: BatchRun, c: StepContainer): Promise<number> {
+  return withTemporary("step", async (t) => {
+    c.writeFiles();
+    run.announce();
+    const args = [...t.createArgs, ...c.runArgs()];
+    if (c.setup.copy) {
+      await docker(["create", ...args]);
+      await docker(["cp", `${c.scratch}/.`, `${t.name}:/cyberbuild`]);
+      if (c.options.inputsPath) await docker(["cp", `${c.options.inputsPath}/.`, `${t.name}:/cyberinputs`]);
+    }
+    run.containerStarting(t.name);
+    const result = await dockerStream(c.setup.copy ? ["start", "--attach", "--interactive", t.name] : ["run", ...args], {
+      onLine: (line) => run.line(line),
+      stdin: c.stdin,
+      onSpawn: (child) => {
+        c.child = child;
+      },
+    });
+    return await run.exited(result);
+  });
 }
