@@ -1,6 +1,6 @@
 /**
  * `npm run bench:kubernetes`: a 3-node Kubernetes stack under the real Pulumi engine and Kubernetes
- * provider, on the single-node test cluster (scripts/start-kubernetes.sh), in one run:
+ * provider, on the single-node test cluster (scripts/kubernetes/start.ts), in one run:
  *   - first `up` (image built from warm step caches, imported, 3 StatefulSets Ready) and, per node,
  *     Pod created → Ready as the cluster recorded it;
  *   - no-op `preview` and no-op `up`, interleaved with the same stack without its nodes (images only:

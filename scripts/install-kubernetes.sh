@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Makes everything that scripts/start-kubernetes.sh needs for a single-node test cluster, without a
+# Makes everything that scripts/kubernetes/start.ts needs for a single-node test cluster, without a
 # container registry and without downloading release binaries:
 # - Debian packages etcd-server, containerd, runc, containernetworking-plugins (only those missing);
 # - kube-apiserver, kube-controller-manager, kube-scheduler and kubelet built from the Go module

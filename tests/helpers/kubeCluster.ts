@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { accessSync, constants, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { binDir, REQUIRED_BINARIES } from "../../scripts/kubernetes/settings";
 
 /**
  * Kubernetes tests are skipped only when this says so (CYBERNODE_SKIP_KUBERNETES=1, or CYBERNODE_SKIP_DOCKER=1
@@ -11,11 +12,17 @@ export const SKIP_KUBERNETES = process.env.CYBERNODE_SKIP_DOCKER === "1" || proc
 
 const REPO = resolve(__dirname, "..", "..");
 const KUBECTL = "/usr/bin/kubectl";
-const K8S_VERSION = process.env.CYBERNODE_K8S_VERSION || "v1.37.2";
-const CACHE = process.env.CYBERNODE_CACHE || "/var/cache/cybernode";
-const BINARIES = ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "pause"];
 
-/** A single-node Kubernetes started by scripts/start-kubernetes.sh in a folder of its own. */
+/**
+ * The cluster scripts as `npx tsx scripts/kubernetes/start.ts WORKDIR` runs them, without npx's start-up:
+ * this Node with tsx's loader, from the repository.
+ */
+const script = (name: "start" | "stop", workdir: string): [string, string[]] => [
+  process.execPath,
+  ["--import", "tsx", join(REPO, "scripts", "kubernetes", `${name}.ts`), workdir],
+];
+
+/** A single-node Kubernetes started by scripts/kubernetes/start.ts in a folder of its own. */
 export interface KubeCluster {
   /** Path of the kubeconfig (bearer token, insecure-skip-tls-verify). */
   kubeconfig: string;
@@ -24,7 +31,7 @@ export interface KubeCluster {
   /** The cluster's own containerd socket (not Docker's). */
   containerdSocket: string;
   nodeName: string;
-  /** The node's InternalIP (on a dummy interface of this machine). */
+  /** The node's InternalIP (on a veth interface of this machine made for it). */
   nodeIp: string;
   /** StorageClass for node-local PersistentVolumes (the default class; WaitForFirstConsumer). */
   storageClass: string;
@@ -36,7 +43,7 @@ export interface KubeCluster {
   kubectl(args: string[], input?: string): Promise<string>;
   /** Imports an image archive (docker save / OCI layout tar, as a Buffer or a file path) into the node's k8s.io namespace; use imagePullPolicy Never. */
   importImage(archive: Buffer | string): Promise<void>;
-  /** Stops everything and removes the folder (scripts/stop-kubernetes.sh); safe to call twice. */
+  /** Stops everything and removes the folder (scripts/kubernetes/stop.ts); safe to call twice. */
   stop(): Promise<void>;
 }
 
@@ -46,9 +53,9 @@ interface Run {
   stderr: string;
 }
 
-function run(file: string, args: string[], opts: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<Run> {
+function run(file: string, args: string[], opts: { input?: string | Buffer; timeoutMs?: number; cwd?: string } = {}): Promise<Run> {
   return new Promise((done, fail) => {
-    const child = spawn(file, args, { stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(file, args, { stdio: ["pipe", "pipe", "pipe"], cwd: opts.cwd });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on("data", (c: Buffer) => out.push(c));
@@ -86,8 +93,8 @@ export function parseEnvFile(text: string): Record<string, string> {
 
 /** Throws the instruction to build them when the cluster's binaries are not in the cache. */
 export function checkKubernetesBinaries(): void {
-  const dir = join(CACHE, `kubernetes-${K8S_VERSION}`);
-  const missing = BINARIES.filter((b) => {
+  const dir = binDir(process.env).bin;
+  const missing = REQUIRED_BINARIES.filter((b) => {
     try {
       accessSync(join(dir, b), constants.X_OK);
       return false;
@@ -106,11 +113,11 @@ export function checkKubernetesBinaries(): void {
 export async function startKubeCluster(): Promise<KubeCluster> {
   checkKubernetesBinaries();
   const workdir = mkdtempSync(join(tmpdir(), "cybk8s-"));
-  const stopScript = join(REPO, "scripts", "stop-kubernetes.sh");
-  const started = await run("bash", [join(REPO, "scripts", "start-kubernetes.sh"), workdir], { timeoutMs: 6 * 60_000 });
+  const stopScript = (): Promise<Run> => run(...script("stop", workdir), { timeoutMs: 3 * 60_000, cwd: REPO });
+  const started = await run(...script("start", workdir), { timeoutMs: 6 * 60_000, cwd: REPO });
   if (started.code !== 0) {
-    await run("bash", [stopScript, workdir], { timeoutMs: 3 * 60_000 }).catch(() => undefined);
-    throw new Error(`scripts/start-kubernetes.sh failed (exit ${started.code}):\n${started.stdout}\n${started.stderr}`);
+    await stopScript().catch(() => undefined);
+    throw new Error(`scripts/kubernetes/start.ts failed (exit ${started.code}):\n${started.stdout}\n${started.stderr}`);
   }
   const env = parseEnvFile(readFileSync(join(workdir, "env"), "utf8"));
   const need = (key: string): string => {
@@ -137,8 +144,8 @@ export async function startKubeCluster(): Promise<KubeCluster> {
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
-    (stopping ??= run("bash", [stopScript, workdir], { timeoutMs: 3 * 60_000 }).then((r) => {
-      if (r.code !== 0) throw new Error(`scripts/stop-kubernetes.sh failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+    (stopping ??= stopScript().then((r) => {
+      if (r.code !== 0) throw new Error(`scripts/kubernetes/stop.ts failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
     }));
 
   return {

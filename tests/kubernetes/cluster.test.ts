@@ -9,7 +9,7 @@ import { poll } from "../helpers/faults";
 import { rpc } from "../helpers/rpc";
 
 // A Kubernetes stack under the real Pulumi engine and the real Kubernetes provider, against a real
-// single-node cluster (scripts/start-kubernetes.sh): the fixture node and btcd as StatefulSets, their
+// single-node cluster (scripts/kubernetes/start.ts): the fixture node and btcd as StatefulSets, their
 // images imported into the node's containerd. Pulumi's own readiness await decides when up is done.
 
 const SKIP = SKIP_ENGINE || SKIP_KUBERNETES;
