@@ -1,8 +1,7 @@
 import { InputError } from "../spec/errors";
 import { configRefs, parseNode, type NodePlan } from "./nodeConfig";
 import { linkProblems, parseNetwork, parseSharedSecrets, type SharedSecret } from "./nodeLinks";
-import { type KubernetesTarget, parseKubernetesTarget } from "./kubernetesConfig";
-import { kubernetesNodeProblems } from "../kubernetes/nodeObjects";
+import { type KubernetesTarget, kubernetesNodeProblems, parseKubernetesTarget } from "./kubernetesConfig";
 export { fillSecrets, parsePortMapping, DEFAULT_SECURITY, type NodePlan, type NodePort, type NodeSecurity } from "./nodeConfig";
 import { CONTAINER_NAME_RE, ENV_KEY_RE, isObject } from "../spec/fields";
 import type { ResolvedSpec } from "../spec/validate";

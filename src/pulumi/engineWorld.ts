@@ -1,5 +1,18 @@
 import { join } from "node:path";
-import * as b from "./builderModules";
+import { predictRunImage } from "../build/assemble";
+import { BaseImageMissing } from "../build/baseImages";
+import { assembleAndLoad, buildSteps, extractBinaries } from "../build/builder";
+import { binMatchesManifest, currentManifest, readManifest } from "../build/manifest";
+import { planBuild } from "../build/plan";
+import { withEngine } from "../docker/engine";
+import { imageIdOf } from "../docker/imageId";
+import { removeTemporariesOnSignals } from "../docker/interrupts";
+import { inBackground } from "../docker/temporaries";
+import { extractionHash } from "../plan/steps";
+import { containerdHas } from "../publish/containerd";
+import { destinationFor, publisherFor } from "../publish/publisher";
+import { loadSpec } from "../spec/load";
+import { phaseProgress, tell } from "./progress";
 import type { BinManifest } from "../build/manifest";
 import type { PhaseInputs } from "./providerTypes";
 import type { World } from "./providerWorld";
@@ -15,8 +28,8 @@ import type { World } from "./providerWorld";
  * (`phase` given) reports its lines as progress (progress.ts); checks and diffs stay quiet.
  */
 function prepare(i: PhaseInputs, phase?: { name: string; urn?: string }) {
-  const loaded = b.load.loadSpec(i.imagesRoot, i.image);
-  const progress = phase ? b.progress.phaseProgress({ projectDir: i.projectDir, image: i.image, phase: phase.name, urn: phase.urn }) : null;
+  const loaded = loadSpec(i.imagesRoot, i.image);
+  const progress = phase ? phaseProgress({ projectDir: i.projectDir, image: i.image, phase: phase.name, urn: phase.urn }) : null;
   const opts = {
     baseMap: new Map(Object.entries(i.baseImages)),
     env: { ...process.env, ...(i.buildEnv ?? {}) },
@@ -37,9 +50,9 @@ export async function onBuildHost<T>(
   phase?: { name: string; urn?: string },
 ): Promise<T> {
   const p = prepare(i, phase);
-  const engine = b.interrupts.removeTemporariesOnSignals();
+  const engine = removeTemporariesOnSignals();
   try {
-    return await b.engine.withEngine({ ...engine, host: i.buildHost }, () => fn(p));
+    return await withEngine({ ...engine, host: i.buildHost }, () => fn(p));
   } catch (e) {
     if (p.progress?.written && e instanceof Error) e.message += `\n  full log of this build: ${p.progress.logPath}`;
     throw e;
@@ -56,8 +69,8 @@ async function basePulledAtUp<T>(urn: string | undefined, plan: () => Promise<T>
   try {
     return await plan();
   } catch (e) {
-    if (!(e instanceof b.baseImages.BaseImageMissing)) throw e;
-    await b.progress.tell(urn, `${e.where}: ${e.field}: base image ${e.local} is not on the build host: pulumi up pulls it, then builds`);
+    if (!(e instanceof BaseImageMissing)) throw e;
+    await tell(urn, `${e.where}: ${e.field}: base image ${e.local} is not on the build host: pulumi up pulls it, then builds`);
     return null;
   }
 }
@@ -83,15 +96,15 @@ type ResolvedBases = Map<string, Promise<import("../build/baseImages").ResolvedB
 /** The build an image would run now, without pulling; previews share `bases` (one lookup per base). */
 function planOnHost(i: PhaseInputs, urn: string | undefined, bases: ResolvedBases): ReturnType<World["planBuild"]> {
   return onBuildHost(i, async ({ loaded, opts }) => {
-    const plan = await basePulledAtUp(urn, () => b.plan.planBuild(loaded, { ...opts, resolvedBases: bases }));
+    const plan = await basePulledAtUp(urn, () => planBuild(loaded, { ...opts, resolvedBases: bases }));
     if (!plan) return null;
     const binDir = join(loaded.dir, "bin");
-    const predict = (manifest: BinManifest) => b.assemble.predictRunImage({ spec: loaded.spec, binDir, manifest, baseMap: opts.baseMap });
+    const predict = (manifest: BinManifest) => predictRunImage({ spec: loaded.spec, binDir, manifest, baseMap: opts.baseMap });
     return {
       buildKey: plan.buildKey,
       buildTag: plan.buildTag,
       binDir,
-      extraction: b.steps.extractionHash(loaded.spec),
+      extraction: extractionHash(loaded.spec),
       predictRunImageId: async (manifest) => (await predict(manifest)).imageId,
     };
   });
@@ -103,11 +116,11 @@ const buildOnHost: World["build"] = (i, urn) =>
     async ({ loaded, opts }) => {
       // When the steps run, bin/ is written from the build container's archives while its last step is
       // committed (Binaries then finds it current), and the container exits in the background.
-      const r = await b.build.buildSteps(
+      const r = await buildSteps(
         loaded,
         opts,
-        async (container, last) => void (await b.build.extractBinaries(loaded, last, opts, container)),
-        b.temporaries.inBackground,
+        async (container, last) => void (await extractBinaries(loaded, last, opts, container)),
+        inBackground,
       );
       const { buildKey, buildTag, baseImageId, stepsRun, baseRef } = r;
       return { buildKey, buildTag, baseImageId, stepsRun, baseRef, passEnvNames: loaded.spec.build.passEnv };
@@ -120,8 +133,8 @@ const extractOnHost: World["extract"] = (i, urn) =>
     i,
     async ({ loaded, opts }) => {
       // Re-running the (cached) steps is free and rebuilds a build image that `cybernode clean` removed.
-      const steps = await b.build.buildSteps(loaded, opts);
-      return { buildKey: steps.buildKey, manifest: (await b.build.extractBinaries(loaded, steps, opts)).manifest };
+      const steps = await buildSteps(loaded, opts);
+      return { buildKey: steps.buildKey, manifest: (await extractBinaries(loaded, steps, opts)).manifest };
     },
     { name: "extraction to bin/", urn },
   );
@@ -131,14 +144,14 @@ const assembleOnHost: World["assemble"] = (i, urn) =>
     i,
     async ({ loaded, opts }) => {
       const binDir = join(loaded.dir, "bin");
-      let manifest = b.manifest.readManifest(binDir);
-      if (!manifest || !b.manifest.binMatchesManifest(binDir, manifest)) {
+      let manifest = readManifest(binDir);
+      if (!manifest || !binMatchesManifest(binDir, manifest)) {
         // bin/ is missing or edited (another machine, a clean checkout): make it again from the cache.
-        manifest = (await b.build.extractBinaries(loaded, await b.build.buildSteps(loaded, opts), opts)).manifest;
+        manifest = (await extractBinaries(loaded, await buildSteps(loaded, opts), opts)).manifest;
       }
       const expect = i.promotedImageId ? { imageId: i.promotedImageId, from: i.promotedFrom } : undefined;
-      const run = await b.build.assembleAndLoad(loaded, manifest, { ...opts, expect });
-      const publisher = await b.publish.publisherFor(b.publish.destinationFor(i));
+      const run = await assembleAndLoad(loaded, manifest, { ...opts, expect });
+      const publisher = await publisherFor(destinationFor(i));
       const { pullRef, bytesSent } = await publisher.publish({ plan: run.plan, imageId: run.imageId, tag: run.tags[0] });
       const [imageId, version, tags] = [run.imageId, manifest.version, run.tags];
       return { imageId, version, tags, shippedBytes: bytesSent, pullRef, configDigest: run.plan.imageId };
@@ -150,16 +163,16 @@ export function engineWorld(): World {
   // Base images by build host and local name: images with the same base ask Docker once per engine run.
   const baseId = memo((key) => {
     const [host, ref] = key.split("\n");
-    return b.imageId.imageIdOf(ref, host);
+    return imageIdOf(ref, host);
   });
   const previewBases: ResolvedBases = new Map();
   return {
     env: process.env,
-    imageIdOf: (ref, host) => b.imageId.imageIdOf(ref, host),
+    imageIdOf: (ref, host) => imageIdOf(ref, host),
     baseImageIdOf: (ref, host) => baseId(`${host}\n${ref}`),
-    containerdHas: (socket, ref) => b.containerd.containerdHas(socket, ref),
-    currentManifest: (binDir, buildKey, extraction) => b.manifest.currentManifest(binDir, buildKey, extraction),
-    tell: (urn, message) => b.progress.tell(urn, message),
+    containerdHas: (socket, ref) => containerdHas(socket, ref),
+    currentManifest: (binDir, buildKey, extraction) => currentManifest(binDir, buildKey, extraction),
+    tell: (urn, message) => tell(urn, message),
     planBuild: (i, urn) => planOnHost(i, urn, previewBases),
     build: buildOnHost,
     extract: extractOnHost,

@@ -1,4 +1,5 @@
 import { isObject } from "../spec/fields";
+import type { NodePlan } from "./nodeConfig";
 
 /**
  * `cybernode:kubernetes`: the stack deploys its nodes to a Kubernetes cluster (one-replica StatefulSet
@@ -84,3 +85,25 @@ export function parseKubernetesTarget(
     );
   return t;
 }
+
+/**
+ * Node settings a cluster cannot honour, as config problems (key, what). Pure. Kubernetes stops
+ * containers with SIGTERM and restarts a StatefulSet's Pods always.
+ */
+export function kubernetesNodeProblems(node: NodePlan): [string, string][] {
+  const k = `nodes.${node.name}`;
+  const problems: [string, string][] = [];
+  if (node.operation.stopSignal !== "SIGTERM")
+    problems.push([
+      `${k}.stopSignal`,
+      `${node.operation.stopSignal}: Kubernetes stops containers with SIGTERM; only SIGTERM works on a cluster`,
+    ]);
+  if (node.restart !== "always" && node.restart !== "unless-stopped")
+    problems.push([`${k}.restart`, `'${node.restart}': a StatefulSet's Pods are always restarted; use always (or unless-stopped)`]);
+  if (!DNS_NAME_RE.test(node.name))
+    problems.push([k, `'${node.name}' cannot name Kubernetes objects: use lower-case letters, digits and '-' (at most 52 characters)`]);
+  return problems;
+}
+
+/** StatefulSet names end up in Pod names with a `-0` suffix and in `data-<name>-0` PVCs. */
+const DNS_NAME_RE = /^[a-z0-9]([-a-z0-9]{0,50}[a-z0-9])?$/;
