@@ -1,6 +1,6 @@
 // The Pulumi program: one stack per cybernode host (stacks/Pulumi.<stack>.yaml).
 // `pulumi up` builds the images in use, then runs each enabled node's container on the stack's host.
-import { deployStack } from "./src/pulumi/program";
+import { deployStack } from "./src/program/program";
 
 // The outputs (host, nodes, images) once the stack is declared; a bad stack file stops it with its message.
 const stack = deployStack({ projectDir: __dirname });

@@ -11,11 +11,11 @@ import { spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
-import { CACHE_VOLUME_PREFIX } from "../src/build/steps";
+import { CACHE_VOLUME_PREFIX } from "../src/builder/runSteps";
 import { parseTemporaryName, TEMP_LABEL } from "../src/docker/temporaries";
-import { versionStep } from "../src/plan/steps";
-import { type LoadedSpec, loadSpec } from "../src/spec/load";
-import type { ResolvedSpec } from "../src/spec/validate";
+import { versionStep } from "../src/builder/stepKeys";
+import { type LoadedSpec, loadSpec } from "../src/imageSpec/load";
+import type { ResolvedSpec } from "../src/imageSpec/validate";
 import { fixtureSpec, testBaseMap } from "../tests/helpers/docker";
 
 export const REPO = join(__dirname, "..");

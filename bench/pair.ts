@@ -14,7 +14,7 @@ import { spawnSync } from "node:child_process";
 import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadSpec } from "../src/spec/load";
+import { loadSpec } from "../src/imageSpec/load";
 import { requireDocker } from "../tests/helpers/docker";
 import { Checkout, cyberUid, inspectContainer, tail } from "../tests/helpers/checkout";
 import { pulumiRoot } from "../tests/helpers/engine";

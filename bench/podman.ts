@@ -6,10 +6,10 @@
  * and the test base images. BENCH_RUNS (default 5) sets the rounds.
  */
 import { rmSync } from "node:fs";
-import { buildImage } from "../src/build/builder";
+import { buildImage } from "../src/builder/builder";
 import { backgroundCleanups } from "../src/docker/temporaries";
 import { onDockerHost } from "../src/docker/cli";
-import type { LoadedSpec } from "../src/spec/load";
+import type { LoadedSpec } from "../src/imageSpec/load";
 import { now, removeTestImages, requireDocker, testBaseMap } from "../tests/helpers/docker";
 import { startPodmanService } from "../tests/helpers/podmanHost";
 import { benchImages, cliBuild, median } from "./anchors";

@@ -6,12 +6,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildImage } from "../src/build/builder";
-import { CACHE_VOLUME_PREFIX } from "../src/build/steps";
+import { buildImage } from "../src/builder/builder";
+import { CACHE_VOLUME_PREFIX } from "../src/builder/runSteps";
 import { dockerMaybe } from "../src/docker/cli";
 import { backgroundCleanups } from "../src/docker/temporaries";
-import { type LoadedSpec, loadSpec } from "../src/spec/load";
-import type { ResolvedSpec } from "../src/spec/validate";
+import { type LoadedSpec, loadSpec } from "../src/imageSpec/load";
+import type { ResolvedSpec } from "../src/imageSpec/validate";
 import { now, removeTestImages } from "../tests/helpers/docker";
 import { quiet, REPO, rawStepsRun, unique } from "./anchors";
 

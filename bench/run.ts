@@ -9,12 +9,12 @@
 import { execFileSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { type BuildResult, buildImage } from "../src/build/builder";
-import { extractArtifacts } from "../src/build/extract";
-import { CACHE_VOLUME_PREFIX } from "../src/build/steps";
+import { type BuildResult, buildImage } from "../src/builder/builder";
+import { extractArtifacts } from "../src/builder/extract";
+import { CACHE_VOLUME_PREFIX } from "../src/builder/runSteps";
 import { docker, dockerMaybe } from "../src/docker/cli";
 import { backgroundCleanups } from "../src/docker/temporaries";
-import type { LoadedSpec } from "../src/spec/load";
+import type { LoadedSpec } from "../src/imageSpec/load";
 import { now, removeTestImages, requireDocker } from "../tests/helpers/docker";
 import { realImageCold, realImageFirstBuild, withSteps } from "./realImage";
 import { benchImages, cliBuild, containersStartedBy, median, quiet, rawStepsRun, SeedFlow, unique } from "./anchors";

@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { shellQuote } from "../src/plan/shell";
+import { shellQuote } from "../src/common/shell";
 import { PROJECT, type PluginEntry } from "../tests/helpers/engine";
 
 /**

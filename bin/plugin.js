@@ -9,7 +9,7 @@ if (bundle) {
   plugin = requireWithCodeCache(bundle);
 } else {
   require("tsx/cjs");
-  plugin = require("../src/pulumi/plugin/main.ts");
+  plugin = require("../src/provider/main.ts");
 }
 plugin.serve(process.argv.slice(2)).catch((e) => {
   process.stderr.write(`cybernode provider plugin: ${e instanceof Error ? e.stack : e}\n`);

@@ -25,7 +25,7 @@ try {
     build({ ...common, entryPoints: { cli: "src/cli/main.ts" }, packages: "external" }),
     build({
       ...common,
-      entryPoints: { plugin: "src/pulumi/plugin/main.ts" },
+      entryPoints: { plugin: "src/provider/main.ts" },
       external: ["tsx", "tsx/*", "esbuild", "tar", "typescript"],
     }),
   ]);

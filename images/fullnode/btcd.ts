@@ -1,5 +1,5 @@
-import { defineImage } from "../../src/spec/define";
-import { goModule } from "../../src/spec/recipes";
+import { defineImage } from "../../src/imageSpec/define";
+import { goModule } from "../../src/imageSpec/recipes";
 
 const VERSION = "v0.26.2";
 

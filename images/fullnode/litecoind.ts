@@ -1,5 +1,5 @@
-import { defineImage } from "../../src/spec/define";
-import { debianPackage } from "../../src/spec/recipes";
+import { defineImage } from "../../src/imageSpec/define";
+import { debianPackage } from "../../src/imageSpec/recipes";
 
 /** Upstream release Debian bookworm ships; the build fails if the archive moves to another one. */
 const UPSTREAM = "0.21.2.1";

@@ -1,5 +1,5 @@
-import type { ResolvedSpec } from "../spec/validate";
-import { sha256 } from "../plan/hash";
+import type { ResolvedSpec } from "../imageSpec/validate";
+import { sha256 } from "../common/hash";
 import { normalizeEntries, writeTar, type TarEntry } from "./tarWriter";
 
 /** A file that goes into the run image, e.g. `cyberapp/btcd` or a bundled `lib/x86_64-linux-gnu/libc.so.6`. */

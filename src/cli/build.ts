@@ -1,6 +1,6 @@
-import { buildImage } from "../build/builder";
-import { imagesRoot, listSpecNames, loadSpec } from "../spec/load";
-import { InputError } from "../spec/errors";
+import { buildImage } from "../builder/builder";
+import { imagesRoot, listSpecNames, loadSpec } from "../imageSpec/load";
+import { InputError } from "../imageSpec/errors";
 import { allowOnly, UsageError, type ParsedArgs } from "./args";
 
 export async function cmdImages(args: ParsedArgs): Promise<number> {

@@ -1,10 +1,10 @@
 import { docker, runDocker } from "../docker/cli";
 import { REMOVE_CONTAINERS } from "../docker/engine";
-import { CACHE_VOLUME_PREFIX } from "../build/steps";
-import { planBuild } from "../build/plan";
-import { inUse, stepTagsToRemove } from "../plan/cleanPlan";
-import { stepRepository } from "../plan/steps";
-import { imagesRoot, listSpecNames, loadSpec } from "../spec/load";
+import { CACHE_VOLUME_PREFIX } from "../builder/runSteps";
+import { planBuild } from "../builder/planner";
+import { inUse, stepTagsToRemove } from "./cleanPlan";
+import { stepRepository } from "../builder/stepKeys";
+import { imagesRoot, listSpecNames, loadSpec } from "../imageSpec/load";
 import { allowOnly, type ParsedArgs, UsageError } from "./args";
 
 /**

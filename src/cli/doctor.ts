@@ -8,7 +8,7 @@ import { type Check, type EngineFacts, engineChecks } from "./doctorEngine";
 
 export type { Check } from "./doctorEngine";
 
-import { passwdUid } from "../plan/passwd";
+import { passwdUid } from "../stack/passwd";
 export { passwdUid };
 
 /**

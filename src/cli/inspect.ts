@@ -2,10 +2,10 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { dockerMaybe } from "../docker/cli";
 import { type LayerEntry, layerEntries, mergeLayers } from "../archive/layerFiles";
-import { readSavedImage } from "../build/assemble";
+import { readSavedImage } from "../builder/assemble";
 import { runRepository } from "../archive/imageArchive";
-import { imagesRoot, listSpecNames, loadSpec } from "../spec/load";
-import { IMAGE_NAME_RE } from "../spec/validate";
+import { imagesRoot, listSpecNames, loadSpec } from "../imageSpec/load";
+import { IMAGE_NAME_RE } from "../imageSpec/validate";
 import { allowOnly, UsageError, type ParsedArgs } from "./args";
 
 export interface ListedFile {

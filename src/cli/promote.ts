@@ -1,11 +1,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { fileBackendDir, promotionPlan, readStackOutputs, type ExportedImages } from "../pulumi/promotion";
-import { InputError } from "../spec/errors";
+import { fileBackendDir, promotionPlan, readStackOutputs, type ExportedImages } from "../stack/promotion";
+import { InputError } from "../imageSpec/errors";
 import { loadStackPlan } from "./status";
 import { allowOnly, UsageError, type ParsedArgs } from "./args";
 import { stackFileConfig } from "./statusStackFile";
-import { STACK_NAME } from "../pulumi/configKeys";
+import { STACK_NAME } from "../stack/configKeys";
 
 const short = (id?: string) => (id ? id.slice(0, 19) : "-");
 

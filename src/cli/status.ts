@@ -1,12 +1,12 @@
 import { execFile } from "node:child_process";
-import { STACK_NAME } from "../pulumi/configKeys";
+import { STACK_NAME } from "../stack/configKeys";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { DockerError, onDockerHost, runDocker } from "../docker/cli";
-import { imagesDirsFromConfig, loadCatalogue } from "../pulumi/catalogue";
-import { validateStackConfig, type StackPlan } from "../pulumi/config";
-import { dataDirCommand } from "../plan/dataDir";
-import { InputError } from "../spec/errors";
+import { imagesDirsFromConfig, loadCatalogue } from "../stack/catalogue";
+import { validateStackConfig, type StackPlan } from "../stack/config";
+import { dataDirCommand } from "../common/dataDir";
+import { InputError } from "../imageSpec/errors";
 import { allowOnly, UsageError, type ParsedArgs } from "./args";
 import { passwdUid } from "./doctor";
 import {

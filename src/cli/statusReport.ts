@@ -1,5 +1,5 @@
-import { shellQuote } from "../plan/shell";
-import type { NodePlan } from "../pulumi/nodeConfig";
+import { shellQuote } from "../common/shell";
+import type { NodePlan } from "../stack/nodeConfig";
 
 /**
  * The pure parts of `cybernode status`: `docker inspect` JSON → a node's row, formatting, the height

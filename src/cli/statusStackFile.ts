@@ -1,6 +1,6 @@
 import { load } from "js-yaml";
-import { InputError } from "../spec/errors";
-import { misspelledNamespaces, projectKey } from "../pulumi/configKeys";
+import { InputError } from "../imageSpec/errors";
+import { misspelledNamespaces, projectKey } from "../stack/configKeys";
 
 /**
  * A stack file as `cybernode status` reads it without Pulumi: `config` values by key, secrets (`secure:`)

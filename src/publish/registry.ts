@@ -1,6 +1,6 @@
 import { docker } from "../docker/cli";
 
-import { registryTag } from "../plan/registryRef";
+import { registryTag } from "../common/registryRef";
 import type { Destination, Publisher } from "./publisher";
 
 export interface PushResult {

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "no
 import { request } from "node:https";
 import { join } from "node:path";
 import { loadStackPlan } from "../../src/cli/status";
-import type { StackPlan } from "../../src/pulumi/config";
+import type { StackPlan } from "../../src/stack/config";
 import { bytesLost, snapshot } from "../helpers/faults";
 import { rpc } from "../helpers/rpc";
 import {

@@ -4,10 +4,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dump } from "js-yaml";
-import { buildImage } from "../../src/build/builder";
+import { buildImage } from "../../src/builder/builder";
 import { docker, dockerMaybe } from "../../src/docker/cli";
-import { dataDirScript } from "../../src/plan/dataDir";
-import { loadSpec, type LoadedSpec } from "../../src/spec/load";
+import { dataDirScript } from "../../src/common/dataDir";
+import { loadSpec, type LoadedSpec } from "../../src/imageSpec/load";
 import { requireDocker, SKIP_DOCKER, testBaseMap } from "../helpers/docker";
 import { dockerTest } from "../helpers/dockerTest";
 import { nodeRunArgs } from "../helpers/nodeRun";

@@ -1,6 +1,6 @@
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { existsSync, readFileSync } from "node:fs";
-import { buildLogPath } from "../../src/pulumi/progress";
+import { buildLogPath } from "../../src/provider/progress";
 import { engineStack, imagesFolder, imagesOnlyConfig, newBackend, PROJECT } from "../helpers/engine";
 import { engineTest, requireEngine } from "../helpers/engineTest";
 

@@ -2,7 +2,7 @@ import { LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation";
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { deployStack } from "../../src/pulumi/program";
+import { deployStack } from "../../src/program/program";
 import { imagesFolder, imagesOnlyConfig, PROJECT, pulumiRoot } from "../helpers/engine";
 import { engineTest, requireEngine } from "../helpers/engineTest";
 

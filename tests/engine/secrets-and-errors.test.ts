@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { docker } from "../../src/docker/cli";
 import { leftoverTemporaries } from "../helpers/docker";
-import { buildLogPath } from "../../src/pulumi/progress";
+import { buildLogPath } from "../../src/provider/progress";
 import { collectSteps, engineStack, imagesFolder, imagesOnlyConfig, newBackend, PROJECT, stateFile } from "../helpers/engine";
 import { engineTest, requireEngine } from "../helpers/engineTest";
 

@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildImage, type BuildResult } from "../../src/build/builder";
+import { buildImage, type BuildResult } from "../../src/builder/builder";
 import { DockerUnreachableError } from "../../src/docker/cli";
 import { dockerTest } from "../helpers/dockerTest";
 import { runCli } from "../helpers/cli";

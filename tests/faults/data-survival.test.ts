@@ -2,8 +2,8 @@ import test from "ava";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildImage } from "../../src/build/builder";
-import { dataDirProvider } from "../../src/pulumi/dataDirResource";
+import { buildImage } from "../../src/builder/builder";
+import { dataDirProvider } from "../../src/provider/dataDirOps";
 import { dockerTest } from "../helpers/dockerTest";
 import { fixtureSpec, removeTestImages, requireDocker, testBaseMap } from "../helpers/docker";
 import {

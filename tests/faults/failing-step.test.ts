@@ -2,10 +2,10 @@ import test from "ava";
 import { chownSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildImage, type BuildResult } from "../../src/build/builder";
-import { StepFailedError } from "../../src/build/steps";
+import { buildImage, type BuildResult } from "../../src/builder/builder";
+import { StepFailedError } from "../../src/builder/runSteps";
 import { docker, dockerMaybe } from "../../src/docker/cli";
-import type { LoadedSpec } from "../../src/spec/load";
+import type { LoadedSpec } from "../../src/imageSpec/load";
 import { dockerTest } from "../helpers/dockerTest";
 import { fixtureSpec, removeTestImages, requireDocker, testBaseMap } from "../helpers/docker";
 import {

@@ -1,6 +1,6 @@
-import { type StackContext, validateStackConfig } from "../../src/pulumi/config";
-import { InputError } from "../../src/spec/errors";
-import { validateSpec } from "../../src/spec/validate";
+import { type StackContext, validateStackConfig } from "../../src/stack/config";
+import { InputError } from "../../src/imageSpec/errors";
+import { validateSpec } from "../../src/imageSpec/validate";
 import { goodSpec, withChange } from "./specs";
 
 // Malformed input, as people write it and as YAML hands it over (numbers for strings, objects for

@@ -116,7 +116,7 @@ export class Checkout {
   addFixtureImage(name: string, edit: (text: string) => string = (t) => t, folder = "deploy-images"): void {
     const fixture = join(PROJECT, "tests/fixtures/images/fullnode");
     const text = readFileSync(join(fixture, "fixnode.ts"), "utf8")
-      .replace("../../../../src/spec/define", "../../src/spec/define")
+      .replace("../../../../src/imageSpec/define", "../../src/imageSpec/define")
       .replace('name: "fixnode"', `name: "${name}"`);
     this.write(`${folder}/fullnode/${name}.ts`, edit(text));
     for (const f of ["go.mod", "main.go"]) this.write(`${folder}/fullnode/${name}/${f}`, readFileSync(join(fixture, "fixnode", f), "utf8"));

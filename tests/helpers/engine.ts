@@ -11,7 +11,7 @@ import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { deployStack } from "../../src/pulumi/program";
+import { deployStack } from "../../src/program/program";
 import { SKIP_DOCKER, TEST_BASE_IMAGES } from "./docker";
 
 /**
@@ -146,8 +146,8 @@ export function imagesFolder(names: string[] = ["fixnode"]): {
 } {
   const root = mkdtempSync(join(tmpdir(), "cybernode-images-"));
   const original = readFileSync(join(FIXTURE, "fixnode.ts"), "utf8").replace(
-    "../../../../src/spec/define",
-    join(PROJECT, "src/spec/define"),
+    "../../../../src/imageSpec/define",
+    join(PROJECT, "src/imageSpec/define"),
   );
   const write = (name: string, edit: (text: string) => string = (t) => t) => {
     mkdirSync(join(root, "fullnode"), { recursive: true });

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync, lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { docker, dockerMaybe } from "../../src/docker/cli";
-import type { BinManifest } from "../../src/build/extract";
+import type { BinManifest } from "../../src/builder/extract";
 import { backgroundCleanups } from "../../src/docker/temporaries";
 
 /** Prefix of every container (and data folder) the fault tests create. */

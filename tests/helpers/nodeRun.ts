@@ -1,9 +1,9 @@
-import { validateStackConfig } from "../../src/pulumi/config";
-import { type ContainerSettings, containerSettings } from "../../src/pulumi/containerSettings";
-import type { ResolvedSpec } from "../../src/spec/validate";
+import { validateStackConfig } from "../../src/stack/config";
+import { type ContainerSettings, containerSettings } from "../../src/program/containerSettings";
+import type { ResolvedSpec } from "../../src/imageSpec/validate";
 
 /**
- * `docker run` flags for what a node's docker.Container declares (src/pulumi/containerSettings.ts):
+ * `docker run` flags for what a node's docker.Container declares (src/program/containerSettings.ts):
  * uid, restart policy, hardening, stop signal and grace, limits, logs, labels, ports. For tests of the
  * images themselves (daemons that must run under those settings) and the bench's raw-docker anchor; what
  * the Docker provider does with the same settings is tested under the real provider in tests/deploy.

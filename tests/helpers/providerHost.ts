@@ -2,15 +2,15 @@ import { execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { ResourceOps } from "../../src/pulumi/providerTypes";
-import { RESOURCE_TYPES } from "../../src/pulumi/plugin/resourceTypes";
+import type { ResourceOps } from "../../src/provider/types";
+import { RESOURCE_TYPES } from "../../src/provider/resourceTypes";
 
 const PROJECT = join(__dirname, "../..");
 
 /** The type token the provider plugin serves `ops` under (they must be one of its resource types). */
 function tokenOf(ops: ResourceOps): string {
   const found = Object.entries(RESOURCE_TYPES).find(([, o]) => o === ops);
-  if (!found) throw new Error("not one of the provider plugin's resource types (src/pulumi/plugin/resourceTypes.ts)");
+  if (!found) throw new Error("not one of the provider plugin's resource types (src/provider/resourceTypes.ts)");
   return found[0];
 }
 
@@ -34,7 +34,7 @@ export async function runProviderProcess(
   writeFileSync(
     join(dir, "run.js"),
     `require(require.resolve("tsx/cjs", { paths: [${JSON.stringify(PROJECT)}] }));
-const { RESOURCE_TYPES } = require(${JSON.stringify(join(PROJECT, "src/pulumi/plugin/resourceTypes.ts"))});
+const { RESOURCE_TYPES } = require(${JSON.stringify(join(PROJECT, "src/provider/resourceTypes.ts"))});
 const tokens = ${JSON.stringify(tokens)};
 const provider = typeof tokens === "string" ? RESOURCE_TYPES[tokens] : Object.fromEntries(Object.entries(tokens).map(([k, t]) => [k, RESOURCE_TYPES[t]]));
 const input = JSON.parse(process.argv[2]);

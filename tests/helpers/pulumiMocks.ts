@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { readFileSync } from "node:fs";
 import { load } from "js-yaml";
-import { CHECK_HOST_TOKEN } from "../../src/plan/hostProblems";
+import { CHECK_HOST_TOKEN } from "../../src/stack/hostProblems";
 
 export interface Declared {
   type: string;

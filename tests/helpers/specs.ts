@@ -1,4 +1,4 @@
-import type { ImageSpec } from "../../src/spec/types";
+import type { ImageSpec } from "../../src/imageSpec/types";
 
 /** A valid spec to derive bad ones from. */
 export function goodSpec(): ImageSpec {

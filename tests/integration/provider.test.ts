@@ -2,14 +2,14 @@ import test from "ava";
 import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { binariesProvider, buildImageProvider, PROVIDER_VERSION, runImageProvider } from "../../src/pulumi/builderProviders";
-import { dataDirProvider } from "../../src/pulumi/dataDirResource";
+import { binariesProvider, buildImageProvider, PROVIDER_VERSION, runImageProvider } from "../../src/provider/imageResources";
+import { dataDirProvider } from "../../src/provider/dataDirOps";
 import { docker } from "../../src/docker/cli";
 import { dockerTest } from "../helpers/dockerTest";
 import { containerEvents, requireDocker, TEST_BASE_IMAGES, testBaseMap } from "../helpers/docker";
 import { runProviderProcess } from "../helpers/providerHost";
-import { loadSpec } from "../../src/spec/load";
-import { extractionHash } from "../../src/plan/steps";
+import { loadSpec } from "../../src/imageSpec/load";
+import { extractionHash } from "../../src/builder/stepKeys";
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON from the provider process, read field by field
 type ProviderJson = Record<string, any>;

@@ -1,9 +1,9 @@
 import test from "ava";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { buildImage } from "../../src/build/builder";
-import { loadSpec } from "../../src/spec/load";
-import { binariesProvider, buildImageProvider, PROVIDER_VERSION, runImageProvider } from "../../src/pulumi/builderProviders";
+import { buildImage } from "../../src/builder/builder";
+import { loadSpec } from "../../src/imageSpec/load";
+import { binariesProvider, buildImageProvider, PROVIDER_VERSION, runImageProvider } from "../../src/provider/imageResources";
 import { dockerTest } from "../helpers/dockerTest";
 import { requireDocker, testBaseMap } from "../helpers/docker";
 import { runProviderProcess } from "../helpers/providerHost";

@@ -1,16 +1,16 @@
 import test from "ava";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
-import { buildImage } from "../../src/build/builder";
+import { buildImage } from "../../src/builder/builder";
 import { shipRunImage } from "../../src/publish/dockerHost";
-import { loadSpec } from "../../src/spec/load";
+import { loadSpec } from "../../src/imageSpec/load";
 import { planRunImage } from "../../src/archive/imageArchive";
-import { runImageFiles, sourceDateEpoch } from "../../src/build/assemble";
+import { runImageFiles, sourceDateEpoch } from "../../src/builder/assemble";
 import { dockerTest } from "../helpers/dockerTest";
 import { requireDocker, testBaseMap } from "../helpers/docker";
 import { startSecondDaemon, type SecondDaemon } from "../helpers/secondDaemon";
 import { runProviderProcess } from "../helpers/providerHost";
-import { binariesProvider, buildImageProvider, PROVIDER_VERSION, runImageProvider } from "../../src/pulumi/builderProviders";
+import { binariesProvider, buildImageProvider, PROVIDER_VERSION, runImageProvider } from "../../src/provider/imageResources";
 
 const ROOT = join(__dirname, "../fixtures/images");
 let other: SecondDaemon | undefined;

@@ -2,7 +2,7 @@ import test from "ava";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildImage } from "../../src/build/builder";
+import { buildImage } from "../../src/builder/builder";
 import type { NodeStatus } from "../../src/cli/statusReport";
 import { docker } from "../../src/docker/cli";
 import { runCli } from "../helpers/cli";

@@ -9,7 +9,7 @@ import * as tar from "tar";
 import { planRunImage, runImageLayerEntries, versionTag, type RunImageInput } from "../../src/archive/imageArchive";
 import { writeTar, normalizeEntries } from "../../src/archive/tarWriter";
 import { entryProblem, extractTarSafely, UnsafeArchiveError } from "../../src/archive/safeExtract";
-import { validateSpec } from "../../src/spec/validate";
+import { validateSpec } from "../../src/imageSpec/validate";
 import { goodSpec } from "../helpers/specs";
 
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");

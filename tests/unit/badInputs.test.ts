@@ -1,5 +1,5 @@
 import test from "ava";
-import { InputError } from "../../src/spec/errors";
+import { InputError } from "../../src/imageSpec/errors";
 import { GAPS, refuseAll, SPECS, STACKS } from "../helpers/badInputs";
 
 // The bad inputs the README promises to refuse before anything runs (tests/helpers/badInputs.ts), as

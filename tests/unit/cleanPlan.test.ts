@@ -1,5 +1,5 @@
 import test from "ava";
-import { inUse, parseStepTag, stepTagsToRemove } from "../../src/plan/cleanPlan";
+import { inUse, parseStepTag, stepTagsToRemove } from "../../src/cli/cleanPlan";
 
 // What `cybernode clean` removes: everything, one image's step images, or only keys no current plan uses.
 

@@ -60,8 +60,11 @@ test("images lists every spec when one cannot be loaded, names that one's error 
   const root = mkdtempSync(join(tmpdir(), "cybernode-images-"));
   cpSync(FIXTURES, root, { recursive: true, filter: (s) => !s.includes("/bin") });
   const spec = join(root, "fullnode/fixnode.ts");
-  writeFileSync(join(root, "fullnode/broken.ts"), readFileSync(spec, "utf8").replace("../../../../src/spec/define", "./define"));
-  writeFileSync(spec, readFileSync(spec, "utf8").replace("../../../../src/spec/define", join(__dirname, "../../src/spec/define")));
+  writeFileSync(join(root, "fullnode/broken.ts"), readFileSync(spec, "utf8").replace("../../../../src/imageSpec/define", "./define"));
+  writeFileSync(
+    spec,
+    readFileSync(spec, "utf8").replace("../../../../src/imageSpec/define", join(__dirname, "../../src/imageSpec/define")),
+  );
   const r = await runCli(["images", "--images", root]);
   t.is(r.code, 1);
   t.regex(r.stdout, /^fullnode\/broken\s+\(cannot be loaded: the error is on stderr\)$/m);

@@ -1,6 +1,6 @@
 import test from "ava";
-import { validateSpec } from "../../src/spec/validate";
-import { validateStackConfig, type StackContext } from "../../src/pulumi/config";
+import { validateSpec } from "../../src/imageSpec/validate";
+import { validateStackConfig, type StackContext } from "../../src/stack/config";
 import {
   containerSettings,
   engineIgnoredChanges,
@@ -8,7 +8,7 @@ import {
   goDuration,
   networkSettings,
   signalNumber,
-} from "../../src/pulumi/containerSettings";
+} from "../../src/program/containerSettings";
 import { goodSpec } from "../helpers/specs";
 
 // What each node's docker.Container declares: the rules the README promises for every container.

@@ -1,7 +1,7 @@
 import test from "ava";
-import { secretFilesOps } from "../../src/kubernetes/secretFilesOps";
-import { dataDirEntries, fillTemplate, mountCandidates } from "../../src/plan/dataDir";
-import { dataDirOps } from "../../src/pulumi/dataDirOps";
+import { secretFilesOps } from "../../src/provider/secretFilesOps";
+import { dataDirEntries, fillTemplate, mountCandidates } from "../../src/common/dataDir";
+import { dataDirOps } from "../../src/provider/dataDirOps";
 
 // How the engine makes a node's data folder: what it mounts, and the archive it extracts with owners kept.
 

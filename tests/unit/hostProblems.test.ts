@@ -6,7 +6,7 @@ import {
   hostCheckRequest,
   hostProblems,
   parseProcNet,
-} from "../../src/plan/hostProblems";
+} from "../../src/stack/hostProblems";
 
 // What pulumi preview reports about a host before anything changes: taken ports and data folders that
 // cannot be made or handed over. The facts are given; each rule is one assertion that fails without it.

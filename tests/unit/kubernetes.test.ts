@@ -1,11 +1,11 @@
 import test from "ava";
-import { kubeQuantity, readinessProbe, serviceSpec, statefulSetSpec } from "../../src/kubernetes/nodeObjects";
-import { fillRandom } from "../../src/kubernetes/secretFiles";
-import { type StackContext, validateStackConfig } from "../../src/pulumi/config";
+import { kubeQuantity, readinessProbe, serviceSpec, statefulSetSpec } from "../../src/program/kubernetes/nodeObjects";
+import { fillRandom } from "../../src/provider/secretFilesOps";
+import { type StackContext, validateStackConfig } from "../../src/stack/config";
 import { containerdName, importedRef } from "../../src/publish/containerd";
 import { destinationFor } from "../../src/publish/publisher";
-import { InputError } from "../../src/spec/errors";
-import { validateSpec } from "../../src/spec/validate";
+import { InputError } from "../../src/imageSpec/errors";
+import { validateSpec } from "../../src/imageSpec/validate";
 import { goodSpec } from "../helpers/specs";
 
 // Kubernetes stacks, the pure parts: the cybernode:kubernetes key, what a node becomes (StatefulSet,

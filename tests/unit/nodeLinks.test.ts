@@ -1,8 +1,8 @@
 import test from "ava";
-import { InputError } from "../../src/spec/errors";
-import { validateSpec } from "../../src/spec/validate";
-import { validateStackConfig, type StackContext } from "../../src/pulumi/config";
-import { afterCycle, healthWaitSeconds, startOrder } from "../../src/pulumi/nodeLinks";
+import { InputError } from "../../src/imageSpec/errors";
+import { validateSpec } from "../../src/imageSpec/validate";
+import { validateStackConfig, type StackContext } from "../../src/stack/config";
+import { afterCycle, healthWaitSeconds, startOrder } from "../../src/stack/nodeLinks";
 import { goodSpec } from "../helpers/specs";
 
 /** Two images like geth and beacon: the execution side reads /cybersecrets/jwt.hex, the beacon side a setting. */

@@ -1,12 +1,12 @@
 import test from "ava";
-import { firstMissingStep, planSteps, versionFile, VERSION_COMMAND_FILE } from "../../src/plan/steps";
-import { validateSpec } from "../../src/spec/validate";
-import { parseLdd } from "../../src/plan/ldd";
-import { baseImageMapFromEnv, mappingFor, parseBaseImageMap } from "../../src/build/baseImages";
+import { firstMissingStep, planSteps, versionFile, VERSION_COMMAND_FILE } from "../../src/builder/stepKeys";
+import { validateSpec } from "../../src/imageSpec/validate";
+import { parseLdd } from "../../src/builder/ldd";
+import { baseImageMapFromEnv, mappingFor, parseBaseImageMap } from "../../src/builder/baseImages";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { InputError } from "../../src/spec/errors";
+import { InputError } from "../../src/imageSpec/errors";
 import { goodSpec, withChange } from "../helpers/specs";
 
 const BASE = `sha256:${"a".repeat(64)}`;

@@ -2,14 +2,14 @@ import test from "ava";
 import { existsSync, mkdirSync, mkdtempSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { ResolvedBase } from "../../src/build/baseImages";
-import { binMatchesManifest, currentManifest, describeFiles, MANIFEST_FILE, readManifest, VERIFIED_FILE } from "../../src/build/manifest";
-import { extractionHash, stepsPart } from "../../src/plan/steps";
-import { stableJson } from "../../src/plan/hash";
-import { planBuild } from "../../src/build/plan";
-import type { LoadedSpec } from "../../src/spec/load";
-import { validateSpec } from "../../src/spec/validate";
-import { cachedRunImage, rememberRunImage, runImageKey } from "../../src/build/runImageCache";
+import type { ResolvedBase } from "../../src/builder/baseImages";
+import { binMatchesManifest, currentManifest, describeFiles, MANIFEST_FILE, readManifest, VERIFIED_FILE } from "../../src/builder/manifest";
+import { extractionHash, stepsPart } from "../../src/builder/stepKeys";
+import { stableJson } from "../../src/common/hash";
+import { planBuild } from "../../src/builder/planner";
+import type { LoadedSpec } from "../../src/imageSpec/load";
+import { validateSpec } from "../../src/imageSpec/validate";
+import { cachedRunImage, rememberRunImage, runImageKey } from "../../src/builder/runImageCache";
 import { goodSpec, withChange } from "../helpers/specs";
 
 // What previews compare (the planned build key, bin/ being current) without Docker: the base-image

@@ -1,7 +1,7 @@
 import test from "ava";
-import { pluginProvider, typeOfUrn, unwrapSecrets } from "../../src/pulumi/plugin/dispatch";
-import { FUNCTIONS, RESOURCE_TYPES } from "../../src/pulumi/plugin/resourceTypes";
-import type { ResourceOps } from "../../src/pulumi/providerTypes";
+import { pluginProvider, typeOfUrn, unwrapSecrets } from "../../src/provider/dispatch";
+import { FUNCTIONS, RESOURCE_TYPES } from "../../src/provider/resourceTypes";
+import type { ResourceOps } from "../../src/provider/types";
 
 const SECRET = (value: unknown) => ({ "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value });
 const URN = "urn:pulumi:local::cybernode::cybernode:index:Image$cybernode-images:index:BuildImage::fullnode-btcd-build";

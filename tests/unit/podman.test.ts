@@ -3,7 +3,7 @@ import { defaultUlimits, type EngineFacts, engineChecks } from "../../src/cli/do
 import { type DaemonInfo, daemonInfoOf, dockerAdvice, startAdvice } from "../../src/docker/cli";
 import { splitTag } from "../../src/docker/commit";
 import { sshDialCommand } from "../../src/docker/engineApi";
-import { familiarTag } from "../../src/plan/registryRef";
+import { familiarTag } from "../../src/common/registryRef";
 
 // The pure parts of Podman support: telling engines apart, Podman's names for tags, the commit's
 // reference split, the ssh command for the API, doctor's checks and the advice errors carry.

@@ -2,8 +2,8 @@ import test from "ava";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { engineArgument } from "../../src/pulumi/plugin/dispatch";
-import { buildLogPath, phaseProgress, statusText } from "../../src/pulumi/progress";
+import { engineArgument } from "../../src/provider/dispatch";
+import { buildLogPath, phaseProgress, statusText } from "../../src/provider/progress";
 
 // What a build under `pulumi up` leaves for its user without an engine to talk to: the log file
 // (the engine side is tests/engine/progress.test.ts).

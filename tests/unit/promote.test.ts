@@ -2,7 +2,7 @@ import test from "ava";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileBackendDir, promotionPlan, readStackOutputs } from "../../src/pulumi/promotion";
+import { fileBackendDir, promotionPlan, readStackOutputs } from "../../src/stack/promotion";
 import { runCli } from "../helpers/cli";
 import { goodSpec } from "../helpers/specs";
 

@@ -1,12 +1,12 @@
 import test from "ava";
-import type { BinManifest } from "../../src/build/manifest";
-import { imageProviders } from "../../src/pulumi/imageProviders";
-import { pluginProvider } from "../../src/pulumi/plugin/dispatch";
-import { binariesDigest, planHash, stored, UNKNOWN } from "../../src/pulumi/providerRuntime";
-import { PROVIDER_VERSION } from "../../src/pulumi/providerTypes";
-import type { BinariesInputs, BuildImageInputs, BuildImageOutputs, RunImageInputs, RunImageOutputs } from "../../src/pulumi/providerTypes";
-import type { World } from "../../src/pulumi/providerWorld";
-import { sha256 } from "../../src/plan/hash";
+import type { BinManifest } from "../../src/builder/manifest";
+import { imageOps } from "../../src/provider/imageOps";
+import { pluginProvider } from "../../src/provider/dispatch";
+import { binariesDigest, planHash, stored, UNKNOWN } from "../../src/provider/storedInputs";
+import { PROVIDER_VERSION } from "../../src/provider/types";
+import type { BinariesInputs, BuildImageInputs, BuildImageOutputs, RunImageInputs, RunImageOutputs } from "../../src/provider/types";
+import type { World } from "../../src/provider/world";
+import { sha256 } from "../../src/common/hash";
 
 // The image resources' decisions (check, diff, read, what create and update store) driven through a
 // fake World: no Docker, no spec loading. Each test names the rule it pins.
@@ -81,7 +81,7 @@ function fakeWorld(over: Partial<World> & { images?: Record<string, string>; bas
     },
     ...over,
   };
-  return { world, asked, p: imageProviders(world) };
+  return { world, asked, p: imageOps(world) };
 }
 
 /** State a BuildImage wrote for buildIn on a host whose GOPROXY was the stack's value. */
@@ -281,7 +281,7 @@ test("RunImage create and update record the image as present, with no buildEnv v
 test("through the plugin, a secret-wrapped buildEnv reaches the build unwrapped and never its outputs", async (t) => {
   let seen: BuildImageInputs | undefined;
   const { world } = fakeWorld();
-  const p = imageProviders({
+  const p = imageOps({
     ...world,
     build: async (i) => {
       seen = i;

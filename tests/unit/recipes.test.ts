@@ -1,7 +1,7 @@
 import test from "ava";
-import { InputError } from "../../src/spec/errors";
-import { debianPackage, goBinaryName, goModule } from "../../src/spec/recipes";
-import { validateSpec } from "../../src/spec/validate";
+import { InputError } from "../../src/imageSpec/errors";
+import { debianPackage, goBinaryName, goModule } from "../../src/imageSpec/recipes";
+import { validateSpec } from "../../src/imageSpec/validate";
 
 // The recipes the catalogue and users' specs call: what they generate and what they refuse.
 

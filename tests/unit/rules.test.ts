@@ -1,11 +1,11 @@
 import test from "ava";
-import { sourceDateEpoch } from "../../src/build/assemble";
-import { validateStackConfig } from "../../src/pulumi/config";
-import { DIFF_KEYS, PROVIDER_VERSION } from "../../src/pulumi/builderProviders";
-import { dataDirProvider } from "../../src/pulumi/dataDirOps";
-import { changedKeys, stored } from "../../src/pulumi/providerRuntime";
-import { InputError } from "../../src/spec/errors";
-import { validateSpec } from "../../src/spec/validate";
+import { sourceDateEpoch } from "../../src/builder/assemble";
+import { validateStackConfig } from "../../src/stack/config";
+import { DIFF_KEYS, PROVIDER_VERSION } from "../../src/provider/imageResources";
+import { dataDirProvider } from "../../src/provider/dataDirOps";
+import { changedKeys, stored } from "../../src/provider/storedInputs";
+import { InputError } from "../../src/imageSpec/errors";
+import { validateSpec } from "../../src/imageSpec/validate";
 import { goodSpec } from "../helpers/specs";
 
 // Rules the README promises that no other unit test pinned (each found by breaking it and seeing

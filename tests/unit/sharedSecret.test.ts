@@ -6,9 +6,9 @@ import {
   sharedSecretDir,
   sharedSecretEntries,
   tarFileStamp,
-} from "../../src/plan/sharedSecret";
-import { type SharedSecretHost, sharedSecretOps } from "../../src/pulumi/sharedSecretOps";
-import { UNKNOWN } from "../../src/pulumi/providerRuntime";
+} from "../../src/common/sharedSecret";
+import { type SharedSecretHost, sharedSecretOps } from "../../src/provider/sharedSecretOps";
+import { UNKNOWN } from "../../src/provider/storedInputs";
 
 // A stack's shared secret on a Docker host: where it lives, what is written, and what a preview
 // concludes from what the host has. The engine's side runs in tests/deploy/eth-pair.test.ts.

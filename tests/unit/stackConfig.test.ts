@@ -1,9 +1,9 @@
 import test from "ava";
-import { InputError } from "../../src/spec/errors";
-import { validateSpec } from "../../src/spec/validate";
-import { parsePortMapping, validateStackConfig, type StackContext } from "../../src/pulumi/config";
+import { InputError } from "../../src/imageSpec/errors";
+import { validateSpec } from "../../src/imageSpec/validate";
+import { parsePortMapping, validateStackConfig, type StackContext } from "../../src/stack/config";
 import { goodSpec } from "../helpers/specs";
-import { imagesDirsFromConfig, loadCatalogue } from "../../src/pulumi/catalogue";
+import { imagesDirsFromConfig, loadCatalogue } from "../../src/stack/catalogue";
 import { join } from "node:path";
 
 const ctx = (over: Partial<StackContext> = {}): StackContext => ({

@@ -3,10 +3,10 @@ import test, { type ExecutionContext } from "ava";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { load } from "js-yaml";
-import { loadSpec } from "../../src/spec/load";
+import { loadSpec } from "../../src/imageSpec/load";
 import { join } from "node:path";
-import { promotedConfigDigest } from "../../src/pulumi/program";
-import { goDuration } from "../../src/pulumi/containerSettings";
+import { promotedConfigDigest } from "../../src/program/program";
+import { goDuration } from "../../src/program/containerSettings";
 import { MOCK_IMAGE_ID, PULLED_IMAGE_ID, runStackWithMocks, type Declared } from "../helpers/pulumiMocks";
 
 const PROJECT = join(__dirname, "../..");

@@ -21,9 +21,9 @@ import {
   unreachableReason,
 } from "../../src/cli/statusReport";
 import { stackFileConfig, withUnsetSecrets } from "../../src/cli/statusStackFile";
-import { editDistance, misspelledNamespaces, projectKey } from "../../src/pulumi/configKeys";
-import type { NodePlan } from "../../src/pulumi/config";
-import { InputError } from "../../src/spec/errors";
+import { editDistance, misspelledNamespaces, projectKey } from "../../src/stack/configKeys";
+import type { NodePlan } from "../../src/stack/config";
+import { InputError } from "../../src/imageSpec/errors";
 
 const PROJECT = join(__dirname, "../..");
 

@@ -2,7 +2,7 @@ import test from "ava";
 import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { cachedBefore } from "../../src/build/steps";
+import { cachedBefore } from "../../src/builder/runSteps";
 import { join } from "node:path";
 import {
   driverScript,
@@ -15,7 +15,7 @@ import {
   readMarker,
   stepFile,
   stepScript,
-} from "../../src/plan/stepDriver";
+} from "../../src/builder/stepDriver";
 
 // The driver that runs consecutive steps in one build container, run here by this machine's /bin/sh with
 // /cyberbuild pointed at a temporary folder: markers, replies, stdin isolation and exit codes.

@@ -1,9 +1,9 @@
 import test from "ava";
 import type { StreamedRun } from "../../src/docker/cli";
 import { DockerUnreachableError } from "../../src/docker/cli";
-import { type BatchEffects, BatchRun, StepFailedError } from "../../src/build/stepRunner";
-import { EXIT_NO_GO, markerLine, QUIET } from "../../src/plan/stepDriver";
-import type { PlannedStep } from "../../src/plan/steps";
+import { type BatchEffects, BatchRun, StepFailedError } from "../../src/builder/stepRunner";
+import { EXIT_NO_GO, markerLine, QUIET } from "../../src/builder/stepDriver";
+import type { PlannedStep } from "../../src/builder/stepKeys";
 
 // The commit chain of one build container, driven without Docker: a scripted driver prints step output and
 // markers and waits for "go" the way plan/stepDriver.ts's does; commits, the clock and the log are fakes

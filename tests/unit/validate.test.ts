@@ -2,9 +2,9 @@ import test from "ava";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { InputError } from "../../src/spec/errors";
-import { validateSpec } from "../../src/spec/validate";
-import { loadSpec } from "../../src/spec/load";
+import { InputError } from "../../src/imageSpec/errors";
+import { validateSpec } from "../../src/imageSpec/validate";
+import { loadSpec } from "../../src/imageSpec/load";
 import { goodSpec, withChange } from "../helpers/specs";
 
 test("a valid spec gets its defaults", (t) => {
@@ -207,11 +207,11 @@ test("a spec file that cannot be loaded, or has no default export, is named with
   const root = mkdtempSync(join(tmpdir(), "cybernode-badspecs-"));
   mkdirSync(join(root, "fullnode"));
   const good = readFileSync(join(__dirname, "../fixtures/images/fullnode/fixnode.ts"), "utf8").replace(
-    "../../../../src/spec/define",
-    join(__dirname, "../../src/spec/define"),
+    "../../../../src/imageSpec/define",
+    join(__dirname, "../../src/imageSpec/define"),
   );
   const write = (name: string, text: string) => writeFileSync(join(root, "fullnode", `${name}.ts`), text);
-  write("badimport", good.replace(join(__dirname, "../../src/spec/define"), "../src/spec/define"));
+  write("badimport", good.replace(join(__dirname, "../../src/imageSpec/define"), "../src/imageSpec/define"));
   write("named", good.replace("export default defineImage", "export const spec = defineImage"));
   write("syntax", good.replace("description:", "description: ,"));
   const problem = (name: string) => {
@@ -220,7 +220,10 @@ test("a spec file that cannot be loaded, or has no default export, is named with
     t.notRegex(err!.message, /Require stack|\n\s+at /, "no stack");
     return err!.message;
   };
-  t.regex(problem("badimport"), /Cannot find module '\.\.\/src\/spec\/define'\. Imports are relative to the spec file/);
+  t.regex(
+    problem("badimport"),
+    /Cannot find module '\.\.\/src\/imageSpec\/define'\. Imports are relative to the spec file: images\/<group>\/<name>\.ts imports defineImage from '\.\.\/\.\.\/src\/imageSpec\/define'/,
+  );
   t.regex(problem("named"), /has no default export \(it exports spec\): write the spec as `export default defineImage/);
   t.regex(problem("syntax"), /syntax\.ts:\d+:\d+: ERROR: Unexpected ","/);
   write("good", good);
