@@ -72,7 +72,7 @@ async function copyOut(container: string, path: string, dest: string, follow = f
     return extractTarSafely(createReadStream("", { fd }), dest, source);
   }
   if (!follow) {
-    // The Engine API's archive is what `docker cp c:/path -` prints, without starting the CLI (~0.1 s each).
+    // The Engine API's archive is what `docker cp c:/path -` prints, without starting the CLI.
     const query = new URLSearchParams({ path });
     const api = await engineGetStream(`/containers/${encodeURIComponent(container)}/archive?${query}`, async (s) => {
       notes = await extractTarSafely(s, dest, source);

@@ -8,7 +8,7 @@ import type { BinManifest } from "./manifest";
  * bin/.run-image.json: the run image ID bin/ gave the last time it was assembled, keyed by everything that
  * ID depends on (the files' digests and modes, artifacts, bundled library paths, version, name, run spec, SOURCE_DATE_EPOCH, architecture and the
  * source of the code that writes the archive). A no-op build then skips re-reading and re-hashing bin/
- * into a layer (39-95 ms for the fixture, 250-385 ms for geth, measured). Scratch bases only: a base
+ * into a layer. Scratch bases only: a base
  * image's layers would have to be part of the key. Not part of the manifest or of any digest.
  */
 export const RUN_IMAGE_FILE = ".run-image.json";

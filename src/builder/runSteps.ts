@@ -45,11 +45,10 @@ export interface StepRunOptions {
   afterLast?: (container: string, packed: Map<string, string>, committed: Promise<void>) => Promise<void>;
   /**
    * With it, runSteps returns as soon as the last step is committed and `afterLast` ran, with the build
-   * files removed from this machine: the build container's exit and its removal by the engine (`--rm`;
-   * 0.25 s for the fixture, 0.6 s with btcd's 42 MB of results, mostly the kernel writing them out at the
-   * unmount) go on in the background. The promise handed here ends when the container is gone (it never
-   * rejects; a late problem is logged); nothing needs to wait for it, and on Docker this process may end
-   * before it (the child is unref'd).
+   * files removed from this machine: the build container's exit and its removal by the engine (`--rm`,
+   * mostly the kernel writing the results out at the unmount) go on in the background. The promise
+   * handed here ends when the container is gone (it never rejects; a late problem is logged); nothing
+   * needs to wait for it, and on Docker this process may end before it (the child is unref'd).
    */
   onTeardown?: (cleanup: Promise<void>) => void;
 }

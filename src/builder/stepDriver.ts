@@ -4,8 +4,8 @@ import { shellQuote } from "../common/shell";
  * The scripts a build container runs. Consecutive uncached steps share one container: a driver runs each
  * step as its own `sh -e` (a fresh shell, stdin from /dev/null, as if it had a container of its own), then
  * prints a marker line and waits on stdin while the builder commits the container (the step's cache image);
- * the builder's "go" line lets the next step start. One container start instead of one per step is most
- * of a cold build's fixed cost (about 0.45 s each on Docker 20.10).
+ * the builder's "go" line lets the next step start. One container start instead of one per step: a
+ * container start is most of a cold build's fixed cost.
  */
 
 /** What one step runs: the working directory, then the step's command under `set -e`. */
@@ -22,7 +22,7 @@ export const markerLine = (nonce: string, index: number) => `@@cybernode-step-do
 /**
  * What the driver appends to a marker when it is the only process left in the container (PID 1, no step
  * left anything running): nothing can change the files while it waits, so the commit need not pause the
- * container (Docker's pause and unpause cost about 45 ms of a 0.17 s commit on Docker 20.10).
+ * container (pausing and unpausing is a large part of a commit's time).
  */
 export const QUIET = " quiet";
 

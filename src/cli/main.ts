@@ -31,8 +31,8 @@ type Command = (args: ParsedArgs) => Promise<number>;
 
 /**
  * Each command's module is loaded only when that command runs: `status` needs neither the builder nor
- * tar, `build` needs no stack config, and `--help` needs nothing (measured: loading every command up
- * front cost 2 s per CLI run once one of them reached @pulumi/pulumi).
+ * tar, `build` needs no stack config, and `--help` needs nothing: loading every command up front would
+ * make each CLI run pay for @pulumi/pulumi.
  */
 const cmdImages: Command = (a) => (require("./build") as typeof import("./build")).cmdImages(a);
 const cmdBuild: Command = (a) => (require("./build") as typeof import("./build")).cmdBuild(a);

@@ -101,8 +101,8 @@ export function startAdvice(host: string): string {
 
 /**
  * Runs the docker CLI without a shell and collects its output. Plain child_process rather than zx:
- * loading zx took 240 ms of the 343 ms that importing the builder cost (measured), paid by every CLI
- * run and every Pulumi provider process, for calls that need no shell features.
+ * loading zx would be most of what importing the builder costs, paid by every CLI run and every
+ * provider plugin process, for calls that need no shell features (zx serves the test-cluster scripts).
  */
 export function runDocker(
   args: string[],
@@ -225,9 +225,8 @@ export function daemonInfo(): Promise<DaemonInfo> {
   const known = checked.get(host);
   if (known) return known;
   const info = (async () => {
-    // The Engine API on a local socket answers in ~2 ms; the CLI (any host) in 60-200 ms.
-    // Podman's /info takes 0.45 s (it measures its storage; Docker's takes 2 ms): its /_ping headers
-    // name it, and on a local socket the rest is this machine's.
+    // The Engine API on a local socket answers without starting a CLI process. Podman's /info is slow
+    // (it measures its storage): its /_ping headers name it, and on a local socket the rest is this machine's.
     const ping = await engineGet("/_ping");
     const libpod = ping?.headers["libpod-api-version"];
     const socket = localSocket(host, host ? process.env : { ...process.env, DOCKER_HOST: undefined });

@@ -11,7 +11,7 @@ export function splitTag(ref: string): { repo: string; tag: string } {
 
 /**
  * `docker commit container ref`, through the Engine API where this machine reaches it (a local socket:
- * about 25 ms less than starting the docker CLI for each step), else the CLI. Podman 4.3's
+ * no CLI process per step), else the CLI. Podman 4.3's
  * Docker-compatible commit decodes a JSON body the docker CLI never sends, and answers "Decode(): EOF":
  * on Podman the commit always goes to the Engine API with an empty config (`{}`, which both engines read
  * as "keep the container's config"), over the local socket, plain tcp, or ssh (`docker system

@@ -7,10 +7,9 @@ import { Duplex, type Readable } from "node:stream";
 import { currentDockerHost, currentEngine } from "./engine";
 
 /**
- * Questions to an engine's Engine API without the docker CLI: about 2 ms each on a local unix socket
- * instead of 25-60 ms for starting the CLI (measured). Reads go only to a local unix socket; for ssh://,
- * tcp:// and docker contexts every answer is `undefined` and callers use the CLI as before, as they do
- * when the socket answers anything unexpected. The few calls the docker CLI cannot make for every engine
+ * Questions to an engine's Engine API without the docker CLI, so no process starts per question.
+ * Reads go only to a local unix socket; for ssh://, tcp:// and docker contexts every answer is
+ * `undefined` and callers use the CLI, as they do when the socket answers anything unexpected. The few calls the docker CLI cannot make for every engine
  * (Podman 4.3's commit, see commit.ts) may also go over ssh (`docker system dial-stdio`, as the CLI does).
  */
 
@@ -179,8 +178,8 @@ export async function containerNamesWithLabel(label: string): Promise<string[] |
 }
 
 /**
- * Which of `refs` the engine has, asking for each at once (`GET /images/{ref}/json`: 2-3 ms each, where
- * listing a repository with a reference filter took 46 ms on a daemon with a few hundred images), or
+ * Which of `refs` the engine has, asking for each at once (`GET /images/{ref}/json`, which stays cheap
+ * where listing a repository with a reference filter grows with the daemon's images), or
  * undefined when the engine cannot be asked this way or answers anything but found / not found.
  */
 export async function presentImages(refs: string[]): Promise<Set<string> | undefined> {

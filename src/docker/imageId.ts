@@ -3,9 +3,9 @@ import { engineGet } from "./engineApi";
 
 /**
  * The ID of an image on a Docker host, or null when the host does not have it. Previews ask this
- * several times per image, so on a local unix socket it asks the Engine API directly (about 2 ms)
- * instead of starting the docker CLI (about 24 ms, measured); anything else (ssh://, tcp://, a docker
- * context) goes through the CLI as every other call does.
+ * several times per image, so on a local unix socket it asks the Engine API directly instead of
+ * starting a docker CLI process each time; anything else (ssh://, tcp://, a docker context) goes
+ * through the CLI as every other call does.
  */
 export async function imageIdOf(ref: string, host: string = currentDockerHost()): Promise<string | null> {
   const api = await engineGet(`/images/${encodeURI(ref)}/json`, host);

@@ -57,7 +57,7 @@ export async function removeTemporary(name: string): Promise<void> {
 
 /**
  * Removes the container with its anonymous volumes (see REMOVE_CONTAINERS), through the Engine API where
- * this machine reaches it (a local socket: no CLI process, about 80 ms less), else the CLI. True once the
+ * this machine reaches it (a local socket: no CLI process), else the CLI. True once the
  * container is gone, also when it was already.
  */
 async function removeContainer(name: string, host: string): Promise<boolean> {

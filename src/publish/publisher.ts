@@ -47,7 +47,7 @@ export function runHostOf(d: Destination, buildHost = ""): string {
 /**
  * The publisher for a destination; each is loaded only when used. `require`, not `import()`: the
  * Pulumi provider process loads this project through tsx's CommonJS hook, where a dynamic import of
- * an extensionless TypeScript path fails (seen under the real engine).
+ * an extensionless TypeScript path fails.
  */
 export async function publisherFor(d: Destination): Promise<Publisher> {
   switch (d.kind) {
