@@ -42,6 +42,30 @@ export function unknownFields(section: string, v: Record<string, unknown>, known
 
 const byKey = ([a]: [string, string], [b]: [string, string]) => (a < b ? -1 : a > b ? 1 : 0);
 
+/** How a label map's keys are judged: `reserved` says why a key may not be set here (or null); `keyField` names a key's field. */
+interface LabelRules {
+  reserved: (key: string) => string | null;
+  keyField: (key: string) => string;
+}
+
+/** Labels key: value, sorted by key; problems are reported under each key's field. */
+function labelMap(bad: Report, field: string, v: unknown, o: LabelRules): [string, string][] {
+  if (v === undefined) return [];
+  if (!isObject(v)) {
+    bad(field, "must be a map of label: value");
+    return [];
+  }
+  const out: [string, string][] = [];
+  for (const [k, val] of Object.entries(v)) {
+    const why = k === "" || /\s/.test(k) ? "label keys must be non-empty without spaces" : o.reserved(k);
+    if (why) bad(o.keyField(k), why);
+    else if (typeof val !== "string") bad(o.keyField(k), "value must be a string");
+    else if (val.includes("\0")) bad(o.keyField(k), "value contains a NUL byte");
+    else out.push([k, val]);
+  }
+  return out.sort(byKey);
+}
+
 /** The checks, bound to one report function. */
 export function fieldChecks(bad: Report) {
   return {
@@ -75,30 +99,7 @@ export function fieldChecks(bad: Report) {
       return out.sort(byKey);
     },
 
-    /**
-     * Labels key: value, sorted by key. `reserved` says why a key may not be set here (or null);
-     * `keyField` names a key's field in messages.
-     */
-    labelMap(
-      field: string,
-      v: unknown,
-      o: { reserved: (key: string) => string | null; keyField: (key: string) => string },
-    ): [string, string][] {
-      if (v === undefined) return [];
-      if (!isObject(v)) {
-        bad(field, "must be a map of label: value");
-        return [];
-      }
-      const out: [string, string][] = [];
-      for (const [k, val] of Object.entries(v)) {
-        const why = k === "" || /\s/.test(k) ? "label keys must be non-empty without spaces" : o.reserved(k);
-        if (why) bad(o.keyField(k), why);
-        else if (typeof val !== "string") bad(o.keyField(k), "value must be a string");
-        else if (val.includes("\0")) bad(o.keyField(k), "value contains a NUL byte");
-        else out.push([k, val]);
-      }
-      return out.sort(byKey);
-    },
+    labelMap: (field: string, v: unknown, o: LabelRules) => labelMap(bad, field, v, o),
 
     /** A Docker restart policy; returns it, or "" after reporting. */
     restart(field: string, v: unknown): string {
