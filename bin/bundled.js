@@ -15,6 +15,9 @@ function newerThan(dir, time) {
   return false;
 }
 
+/** Sources a bundle is made from besides src/: the program's entry is the project's index.ts. */
+const SOURCES_OUTSIDE_SRC = { program: ["index.ts"] };
+
 function freshBundle(name, root = ROOT, env = process.env) {
   if (env.CYBERNODE_NO_BUNDLE === "1") return null;
   const out = join(root, "dist", `${name}.js`);
@@ -24,7 +27,14 @@ function freshBundle(name, root = ROOT, env = process.env) {
   } catch {
     return null;
   }
-  return newerThan(join(root, "src"), built) ? null : out;
+  const outside = (SOURCES_OUTSIDE_SRC[name] ?? []).some((f) => {
+    try {
+      return statSync(join(root, f)).mtimeMs > built;
+    } catch {
+      return true;
+    }
+  });
+  return outside || newerThan(join(root, "src"), built) ? null : out;
 }
 
 /**

@@ -23,13 +23,16 @@ const common = {
 try {
   await Promise.all([
     build({ ...common, entryPoints: { cli: "src/cli/main.ts" }, packages: "external" }),
+    // The Pulumi program (index.ts), run by bin/program.js; packages stay in node_modules, so the
+    // program and the SDK's runtime share one @pulumi/pulumi.
+    build({ ...common, entryPoints: { program: "index.ts" }, packages: "external" }),
     build({
       ...common,
       entryPoints: { plugin: "src/provider/main.ts" },
       external: ["tsx", "tsx/*", "esbuild", "tar", "typescript"],
     }),
   ]);
-  console.log(`[bundle] dist/cli.js and dist/plugin.js in ${Date.now() - started} ms`);
+  console.log(`[bundle] dist/cli.js, dist/program.js and dist/plugin.js in ${Date.now() - started} ms`);
 } catch (e) {
   // Not fatal: without a bundle the CLI and the plugin run the TypeScript sources through tsx.
   console.error(`[bundle] failed, the sources will run through tsx instead: ${e instanceof Error ? e.message : e}`);

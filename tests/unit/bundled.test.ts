@@ -32,6 +32,18 @@ test("a bundle newer than every source file is used; a source edited after it, d
   rmSync(root, { recursive: true, force: true });
 });
 
+test("the program's bundle is also stale when index.ts, its entry outside src/, was edited after it", (t) => {
+  const { root, touch } = project();
+  touch("src/program/program.ts", 100);
+  touch("index.ts", 90);
+  touch("dist/program.js", 50);
+  t.is(freshBundle("program", root, {}), join(root, "dist/program.js"));
+  touch("index.ts", 10);
+  t.is(freshBundle("program", root, {}), null, "an edited index.ts runs from the sources");
+  t.is(freshBundle("cli", root, {}), null, "no cli bundle here");
+  rmSync(root, { recursive: true, force: true });
+});
+
 test("no bundle, another bundle's name, or CYBERNODE_NO_BUNDLE=1: the sources run", (t) => {
   const { root, touch } = project();
   touch("src/a.ts", 100);
