@@ -1,0 +1,155 @@
+/**
+ * The main job against what a Pulumi user writes without this project, side by side in one run, through
+ * the real CLI as typed (`pulumi preview`, `pulumi up --yes --skip-preview`):
+ *   - ours: an images-only stack of this project with 3 copies of the fixture image (fresh checkout);
+ *   - anchor: a plain JavaScript Pulumi program with 3 `docker.Image` resources (@pulumi/docker 5.2.0,
+ *     BuildKit, `skipPush: true`), each a multi-stage Dockerfile with the same base, the same commands
+ *     and the go-build cache as a BuildKit cache mount, i.e. what the fixture spec says, as a
+ *     Dockerfile; Docker's layer cache and the cache mount on, as its users run it;
+ *   - floors: an empty JavaScript stack, and this project's program with no images.
+ * Rows: no-op preview, no-op up, one image's source file edited then `up`, and the program's own start.
+ * Part of `npm run bench:engine`; `npm run bench:docker-image` runs it alone. BENCH_RUNS (default 5).
+ */
+import { spawnSync } from "node:child_process";
+import { symlinkSync } from "node:fs";
+import { join } from "node:path";
+import { requireDocker } from "../tests/helpers/docker";
+import { Checkout, tail } from "../tests/helpers/checkout";
+import { pulumiRoot } from "../tests/helpers/engine";
+import { median, secondsOf } from "./anchors";
+
+const IMAGES = ["benchfix1", "benchfix2", "benchfix3"];
+const BASE = "cybernode-test/golang:1.26-bookworm";
+
+/** The fixture spec's build and run as a Dockerfile (tests/fixtures/images/fullnode/fixnode.ts). */
+export function fixtureDockerfile(base: string): string {
+  return [
+    `FROM ${base} AS build`,
+    "ENV CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-trimpath",
+    "WORKDIR /cyberinputs",
+    "COPY go.mod main.go ./",
+    "RUN mkdir -p /out",
+    "RUN --mount=type=cache,target=/root/.cache/go-build go build -ldflags '-s -w -X main.version=1.0.0' -o /out/fixnode .",
+    "RUN /out/fixnode --version | cut -d' ' -f2 > /out/VERSION",
+    "FROM scratch",
+    "COPY --from=build /out/fixnode /cyberapp/fixnode",
+    "ENV HOME=/cyberdata",
+    "VOLUME /cyberdata",
+    "EXPOSE 18333 18545",
+    "USER 1000:1000",
+    'LABEL version="1.0.0" org.cybernode.chain="fixture"',
+    'ENTRYPOINT ["/cyberapp/fixnode", "--datadir=/cyberdata"]',
+    "",
+  ].join("\n");
+}
+
+/** The anchor's program: one docker.Image per image folder, as the provider's docs show it. */
+export function anchorProgram(names: string[]): string {
+  return [
+    'const docker = require("@pulumi/docker");',
+    `for (const name of ${JSON.stringify(names)}) {`,
+    "  new docker.Image(name, {",
+    "    imageName: `anchor/${name}:latest`,",
+    '    build: { context: `./${name}`, dockerfile: `./${name}/Dockerfile`, builderVersion: "BuilderBuildKit" },',
+    "    skipPush: true,",
+    "  });",
+    "}",
+    "",
+  ].join("\n");
+}
+
+const project = (name: string) => `name: ${name}\nruntime: nodejs\nbackend:\n  url: file://./.pulumi-state\n`;
+
+export async function dockerImageBench(runs: number): Promise<Record<string, number>> {
+  pulumiRoot();
+  await requireDocker();
+  const co = await Checkout.installed();
+  const must = async (cwd: string, args: string[]) => {
+    const r = await co.run(join(co.dir, "node_modules/.bin/pulumi"), ["--cwd", cwd, ...args]);
+    if (r.code !== 0) throw new Error(`pulumi ${args.join(" ")} in ${cwd}: ${tail(r.stdout)}\n${tail(r.stderr)}`);
+  };
+  try {
+    // Ours: the images-only stack, and the same program with no images.
+    for (const n of IMAGES) co.addFixtureImage(n, (t) => t, "bench-images");
+    await co.newStack("three", { imagesDirs: ["bench-images"], images: IMAGES.map((n) => `fullnode/${n}`) });
+    await co.newStack("noimages", { imagesDirs: ["bench-images"], images: [] });
+    // The anchor and the empty JS stack, beside the checkout, with its node_modules.
+    const anchor = join(co.dir, "anchor");
+    const empty = join(co.dir, "emptyjs");
+    co.write("anchor/Pulumi.yaml", project("anchor"));
+    co.write("anchor/index.js", anchorProgram(IMAGES));
+    co.write("emptyjs/Pulumi.yaml", project("emptyjs"));
+    co.write("emptyjs/index.js", "// nothing\n");
+    for (const d of [anchor, empty]) {
+      co.write(`${d.slice(co.dir.length + 1)}/package.json`, '{ "name": "bench", "main": "index.js" }\n');
+      symlinkSync(join(co.dir, "node_modules"), join(d, "node_modules"));
+    }
+    for (const n of IMAGES) {
+      co.write(`anchor/${n}/Dockerfile`, fixtureDockerfile(BASE));
+      for (const f of ["go.mod", "main.go"]) co.write(`anchor/${n}/${f}`, co.read(`bench-images/fullnode/${n}/${f}`));
+    }
+    for (const d of [anchor, empty]) await must(d, ["stack", "init", "bench"]);
+    const ours = (args: string[], stack: string) => must(co.dir, [...args, "--stack", stack]);
+    const theirs = (args: string[], dir: string) => must(dir, [...args, "--stack", "bench"]);
+    // First ups (builds on both sides), then the timed rounds.
+    await ours(["up", "--yes"], "three");
+    await ours(["up", "--yes"], "noimages");
+    await theirs(["up", "--yes"], anchor);
+    await theirs(["up", "--yes"], empty);
+
+    const s = {
+      previewOurs: [] as number[],
+      previewAnchor: [] as number[],
+      previewEmpty: [] as number[],
+      previewNoImages: [] as number[],
+      upOurs: [] as number[],
+      upAnchor: [] as number[],
+      upEmpty: [] as number[],
+      editOurs: [] as number[],
+      editAnchor: [] as number[],
+    };
+    const mainGo = "main.go";
+    for (let i = 0; i < runs; i++) {
+      s.previewOurs.push(await secondsOf(() => ours(["preview"], "three")));
+      s.previewAnchor.push(await secondsOf(() => theirs(["preview"], anchor)));
+      s.previewEmpty.push(await secondsOf(() => theirs(["preview"], empty)));
+      s.previewNoImages.push(await secondsOf(() => ours(["preview"], "noimages")));
+      s.upOurs.push(await secondsOf(() => ours(["up", "--yes", "--skip-preview"], "three")));
+      s.upAnchor.push(await secondsOf(() => theirs(["up", "--yes", "--skip-preview"], anchor)));
+      s.upEmpty.push(await secondsOf(() => theirs(["up", "--yes", "--skip-preview"], empty)));
+      // One source file edited (a comment: both sides rebuild it, and the binary comes out the same): up.
+      const edit = `\n// bench round ${i}\n`;
+      const oursGo = `bench-images/fullnode/${IMAGES[0]}/${mainGo}`;
+      co.write(oursGo, co.read(oursGo) + edit);
+      s.editOurs.push(await secondsOf(() => ours(["up", "--yes", "--skip-preview"], "three")));
+      const theirGo = `anchor/${IMAGES[0]}/${mainGo}`;
+      co.write(theirGo, co.read(theirGo) + edit);
+      s.editAnchor.push(await secondsOf(() => theirs(["up", "--yes", "--skip-preview"], anchor)));
+    }
+    const m = Object.fromEntries(Object.entries(s).map(([k, v]) => [k, median(v)])) as Record<keyof typeof s, number>;
+    const f = (x: number) => `${x.toFixed(2)} s`;
+    const r = (a: number, b: number) => `×${(a / b).toFixed(2)}`;
+    console.log(`against docker.Image (real CLI as typed, 3 images each, fresh checkout), medians of ${runs}, side by side:`);
+    console.log(
+      `  no-op pulumi preview: ours ${f(m.previewOurs)} | 3 × docker.Image ${f(m.previewAnchor)} (${r(m.previewOurs, m.previewAnchor)}) | empty JS stack ${f(m.previewEmpty)}`,
+    );
+    console.log(
+      `  no-op pulumi up --skip-preview: ours ${f(m.upOurs)} | 3 × docker.Image ${f(m.upAnchor)} (${r(m.upOurs, m.upAnchor)}) | empty JS stack ${f(m.upEmpty)}`,
+    );
+    console.log(`  one source file edited, up: ours ${f(m.editOurs)} | docker.Image ${f(m.editAnchor)} (${r(m.editOurs, m.editAnchor)})`);
+    console.log(
+      `  the program's own start (no images): preview ${f(m.previewNoImages)} | empty JS stack ${f(m.previewEmpty)} (${r(m.previewNoImages, m.previewEmpty)})`,
+    );
+    console.log(JSON.stringify({ dockerImage: { runs, medians: m, samples: s } }));
+    return m;
+  } finally {
+    co.remove();
+    spawnSync("docker", ["rmi", ...IMAGES.map((n) => `anchor/${n}:latest`)], { stdio: "ignore" });
+  }
+}
+
+if (require.main === module)
+  dockerImageBench(Math.max(3, Number(process.env.BENCH_RUNS ?? 5))).catch((e: unknown) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exitCode = 1;
+  });
