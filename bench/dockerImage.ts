@@ -11,7 +11,7 @@
  * Part of `npm run bench:engine`; `npm run bench:docker-image` runs it alone. BENCH_RUNS (default 5).
  */
 import { spawnSync } from "node:child_process";
-import { symlinkSync } from "node:fs";
+import { mkdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { requireDocker } from "../tests/helpers/docker";
 import { Checkout, tail } from "../tests/helpers/checkout";
@@ -64,8 +64,8 @@ export async function dockerImageBench(runs: number): Promise<Record<string, num
   pulumiRoot();
   await requireDocker();
   const co = await Checkout.installed();
-  const must = async (cwd: string, args: string[]) => {
-    const r = await co.run(join(co.dir, "node_modules/.bin/pulumi"), ["--cwd", cwd, ...args]);
+  const must = async (cwd: string, args: string[], env: NodeJS.ProcessEnv = {}) => {
+    const r = await co.run(join(co.dir, "node_modules/.bin/pulumi"), ["--cwd", cwd, ...args], { env });
     if (r.code !== 0) throw new Error(`pulumi ${args.join(" ")} in ${cwd}: ${tail(r.stdout)}\n${tail(r.stderr)}`);
   };
   try {
@@ -82,6 +82,7 @@ export async function dockerImageBench(runs: number): Promise<Record<string, num
     co.write("emptyjs/index.js", "// nothing\n");
     for (const d of [anchor, empty]) {
       co.write(`${d.slice(co.dir.length + 1)}/package.json`, '{ "name": "bench", "main": "index.js" }\n');
+      mkdirSync(join(d, ".pulumi-state"));
       symlinkSync(join(co.dir, "node_modules"), join(d, "node_modules"));
     }
     for (const n of IMAGES) {
@@ -89,7 +90,9 @@ export async function dockerImageBench(runs: number): Promise<Record<string, num
       for (const f of ["go.mod", "main.go"]) co.write(`anchor/${n}/${f}`, co.read(`bench-images/fullnode/${n}/${f}`));
     }
     for (const d of [anchor, empty]) await must(d, ["stack", "init", "bench"]);
-    const ours = (args: string[], stack: string) => must(co.dir, [...args, "--stack", stack]);
+    const ours = (args: string[], stack: string, env: NodeJS.ProcessEnv = {}) => must(co.dir, [...args, "--stack", stack], env);
+    // The program from its TypeScript sources through tsx, as it ran before it was compiled ahead.
+    const fromSources = { CYBERNODE_NO_BUNDLE: "program" };
     const theirs = (args: string[], dir: string) => must(dir, [...args, "--stack", "bench"]);
     // First ups (builds on both sides), then the timed rounds.
     await ours(["up", "--yes"], "three");
@@ -102,6 +105,8 @@ export async function dockerImageBench(runs: number): Promise<Record<string, num
       previewAnchor: [] as number[],
       previewEmpty: [] as number[],
       previewNoImages: [] as number[],
+      previewOursSources: [] as number[],
+      previewNoImagesSources: [] as number[],
       upOurs: [] as number[],
       upAnchor: [] as number[],
       upEmpty: [] as number[],
@@ -114,6 +119,8 @@ export async function dockerImageBench(runs: number): Promise<Record<string, num
       s.previewAnchor.push(await secondsOf(() => theirs(["preview"], anchor)));
       s.previewEmpty.push(await secondsOf(() => theirs(["preview"], empty)));
       s.previewNoImages.push(await secondsOf(() => ours(["preview"], "noimages")));
+      s.previewOursSources.push(await secondsOf(() => ours(["preview"], "three", fromSources)));
+      s.previewNoImagesSources.push(await secondsOf(() => ours(["preview"], "noimages", fromSources)));
       s.upOurs.push(await secondsOf(() => ours(["up", "--yes", "--skip-preview"], "three")));
       s.upAnchor.push(await secondsOf(() => theirs(["up", "--yes", "--skip-preview"], anchor)));
       s.upEmpty.push(await secondsOf(() => theirs(["up", "--yes", "--skip-preview"], empty)));
@@ -139,6 +146,9 @@ export async function dockerImageBench(runs: number): Promise<Record<string, num
     console.log(`  one source file edited, up: ours ${f(m.editOurs)} | docker.Image ${f(m.editAnchor)} (${r(m.editOurs, m.editAnchor)})`);
     console.log(
       `  the program's own start (no images): preview ${f(m.previewNoImages)} | empty JS stack ${f(m.previewEmpty)} (${r(m.previewNoImages, m.previewEmpty)})`,
+    );
+    console.log(
+      `  the same previews with the program from its sources (tsx): ours ${f(m.previewOursSources)} (${r(m.previewOursSources, m.previewAnchor)} docker.Image) | no images ${f(m.previewNoImagesSources)} (${r(m.previewNoImagesSources, m.previewEmpty)} empty JS)`,
     );
     console.log(JSON.stringify({ dockerImage: { runs, medians: m, samples: s } }));
     return m;

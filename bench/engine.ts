@@ -7,7 +7,8 @@
  *   - first `up` of a new stack whose step caches are warm (a new checkout on a build host: bin/ is
  *     missing, the run images are already loaded);
  *   - parallel images: an `up` that rebuilds 3 images with cold steps vs one that rebuilds 1 of them.
- * Then the deploy figures of bench/deploy.ts (real CLI, containers).
+ * Then the deploy figures of bench/deploy.ts (real CLI, containers) and the main job against 3
+ * docker.Image resources built from Dockerfiles (bench/dockerImage.ts, real CLI).
  * Needs Docker, the test base images and the Pulumi CLI (bash scripts/install-pulumi.sh).
  * BENCH_RUNS (default 5) sets the repetitions; medians are printed with every sample.
  */
@@ -18,6 +19,7 @@ import { join } from "node:path";
 import { engineStack, imagesFolder, imagesOnlyConfig, newBackend, PROJECT, pulumiRoot } from "../tests/helpers/engine";
 import { STUB_PACKAGE, startSeconds, stubPlugin, stubProgram } from "./stubPlugin";
 import { deployBench } from "./deploy";
+import { dockerImageBench } from "./dockerImage";
 
 const RUNS = Math.max(5, Number(process.env.BENCH_RUNS ?? 5));
 const NAMES = ["fullnode/fixa", "fullnode/fixb", "fullnode/fixc"];
@@ -117,6 +119,7 @@ async function main(): Promise<void> {
   );
   console.log(JSON.stringify({ runs: RUNS, medians: m, samples, coldUp }));
   await deployBench(RUNS);
+  await dockerImageBench(RUNS);
 }
 
 main()

@@ -1,7 +1,7 @@
 // Which compiled bundle to run: dist/<name>.js (made by `npm ci` through scripts/bundle.mjs) when it is
 // newer than every file under src/, else null and the caller loads the TypeScript sources through tsx.
 // An edited or pulled src/ is therefore never shadowed by an old bundle. Plain JavaScript: it runs
-// before any loader is registered. CYBERNODE_NO_BUNDLE=1 always uses the sources.
+// before any loader is registered. CYBERNODE_NO_BUNDLE=1 always uses the sources (or name them: program,cli).
 const { readdirSync, readFileSync, renameSync, statSync, writeFileSync } = require("node:fs");
 const { dirname, join } = require("node:path");
 
@@ -19,7 +19,9 @@ function newerThan(dir, time) {
 const SOURCES_OUTSIDE_SRC = { program: ["index.ts"] };
 
 function freshBundle(name, root = ROOT, env = process.env) {
-  if (env.CYBERNODE_NO_BUNDLE === "1") return null;
+  // CYBERNODE_NO_BUNDLE=1: no bundle at all; a comma list (e.g. program,plugin): not those.
+  const no = env.CYBERNODE_NO_BUNDLE ?? "";
+  if (no === "1" || no.split(",").includes(name)) return null;
   const out = join(root, "dist", `${name}.js`);
   let built;
   try {

@@ -52,6 +52,8 @@ test("no bundle, another bundle's name, or CYBERNODE_NO_BUNDLE=1: the sources ru
   t.is(freshBundle("cli", root, {}), null);
   t.is(freshBundle("plugin", root, {}), join(root, "dist/plugin.js"));
   t.is(freshBundle("plugin", root, { CYBERNODE_NO_BUNDLE: "1" }), null);
+  t.is(freshBundle("plugin", root, { CYBERNODE_NO_BUNDLE: "program,plugin" }), null, "named");
+  t.is(freshBundle("plugin", root, { CYBERNODE_NO_BUNDLE: "program" }), join(root, "dist/plugin.js"), "another one named");
   rmSync(root, { recursive: true, force: true });
 });
 
