@@ -19,6 +19,8 @@ import { pulumiRoot } from "../tests/helpers/engine";
 import { median, secondsOf } from "./anchors";
 
 const IMAGES = ["benchfix1", "benchfix2", "benchfix3"];
+/** The go-build cache of the bench's images on both sides, apart from every other build's. */
+const CACHE = "bench-go-build";
 const BASE = "cybernode-test/golang:1.26-bookworm";
 
 /** The fixture spec's build and run as a Dockerfile (tests/fixtures/images/fullnode/fixnode.ts). */
@@ -29,7 +31,7 @@ export function fixtureDockerfile(base: string): string {
     "WORKDIR /cyberinputs",
     "COPY go.mod main.go ./",
     "RUN mkdir -p /out",
-    "RUN --mount=type=cache,target=/root/.cache/go-build go build -ldflags '-s -w -X main.version=1.0.0' -o /out/fixnode .",
+    `RUN --mount=type=cache,id=${CACHE},target=/root/.cache/go-build go build -ldflags '-s -w -X main.version=1.0.0' -o /out/fixnode .`,
     "RUN /out/fixnode --version | cut -d' ' -f2 > /out/VERSION",
     "FROM scratch",
     "COPY --from=build /out/fixnode /cyberapp/fixnode",
@@ -70,7 +72,12 @@ export async function dockerImageBench(runs: number): Promise<Record<string, num
   };
   try {
     // Ours: the images-only stack, and the same program with no images.
-    for (const n of IMAGES) co.addFixtureImage(n, (t) => t, "bench-images");
+    // Each copy a program of its own (one constant differs), so neither side can build one for all three.
+    for (const n of IMAGES) {
+      co.addFixtureImage(n, (t) => t.replace('"go-build"', `"${CACHE}"`), "bench-images");
+      const go = `bench-images/fullnode/${n}/main.go`;
+      co.write(go, `${co.read(go)}\nconst benchCopy = "${n}"\n`);
+    }
     await co.newStack("three", { imagesDirs: ["bench-images"], images: IMAGES.map((n) => `fullnode/${n}`) });
     await co.newStack("noimages", { imagesDirs: ["bench-images"], images: [] });
     // The anchor and the empty JS stack, beside the checkout, with its node_modules.
@@ -112,6 +119,8 @@ export async function dockerImageBench(runs: number): Promise<Record<string, num
       upEmpty: [] as number[],
       editOurs: [] as number[],
       editAnchor: [] as number[],
+      coldOurs: [] as number[],
+      coldAnchor: [] as number[],
     };
     const mainGo = "main.go";
     for (let i = 0; i < runs; i++) {
@@ -133,6 +142,28 @@ export async function dockerImageBench(runs: number): Promise<Record<string, num
       co.write(theirGo, co.read(theirGo) + edit);
       s.editAnchor.push(await secondsOf(() => theirs(["up", "--yes", "--skip-preview"], anchor)));
     }
+    // Cold: every cache of these builds emptied on both sides (ours: the step images and the go-build
+    // volume; the anchor: BuildKit's cache, cache mounts included), then a source edit and `up`.
+    const coldRuns = Math.max(1, Number(process.env.BENCH_COLD_RUNS ?? 2));
+    for (let i = 0; i < coldRuns; i++) {
+      const cleaned = await co.run("node", [
+        "bin/cybernode.js",
+        "clean",
+        ...IMAGES.map((n) => `fullnode/${n}`),
+        "--images",
+        "bench-images",
+      ]);
+      if (cleaned.code !== 0) throw new Error(`cybernode clean: ${cleaned.stderr}`);
+      spawnSync("docker", ["volume", "rm", `cybernode-cache-${CACHE}`], { stdio: "ignore" });
+      const pruned = spawnSync("docker", ["builder", "prune", "-af"], { encoding: "utf8" });
+      if (pruned.status !== 0) throw new Error(`docker builder prune -af: ${pruned.stderr}`);
+      const edit = `\n// cold round ${i}\n`;
+      for (const n of IMAGES)
+        for (const side of [`bench-images/fullnode/${n}`, `anchor/${n}`])
+          co.write(`${side}/${mainGo}`, co.read(`${side}/${mainGo}`) + edit);
+      s.coldOurs.push(await secondsOf(() => ours(["up", "--yes", "--skip-preview"], "three")));
+      s.coldAnchor.push(await secondsOf(() => theirs(["up", "--yes", "--skip-preview"], anchor)));
+    }
     const m = Object.fromEntries(Object.entries(s).map(([k, v]) => [k, median(v)])) as Record<keyof typeof s, number>;
     const f = (x: number) => `${x.toFixed(2)} s`;
     const r = (a: number, b: number) => `×${(a / b).toFixed(2)}`;
@@ -144,6 +175,9 @@ export async function dockerImageBench(runs: number): Promise<Record<string, num
       `  no-op pulumi up --skip-preview: ours ${f(m.upOurs)} | 3 × docker.Image ${f(m.upAnchor)} (${r(m.upOurs, m.upAnchor)}) | empty JS stack ${f(m.upEmpty)}`,
     );
     console.log(`  one source file edited, up: ours ${f(m.editOurs)} | docker.Image ${f(m.editAnchor)} (${r(m.editOurs, m.editAnchor)})`);
+    console.log(
+      `  cold: 3 images with empty caches (ours after cybernode clean + its cache volume, the anchor after docker builder prune -af), up: ours ${f(m.coldOurs)} | docker.Image ${f(m.coldAnchor)} (${r(m.coldOurs, m.coldAnchor)}), ${coldRuns} round(s)`,
+    );
     console.log(
       `  the program's own start (no images): preview ${f(m.previewNoImages)} | empty JS stack ${f(m.previewEmpty)} (${r(m.previewNoImages, m.previewEmpty)})`,
     );
