@@ -298,3 +298,37 @@ test("through the plugin, a secret-wrapped buildEnv reaches the build unwrapped 
   t.deepEqual(seen?.buildEnv, { GOPROXY: SECRET_VALUE });
   t.false(JSON.stringify(r).includes("s3cret"));
 });
+
+test("through the plugin, every call of the three image resources takes a secret buildEnv: diffs see the value, no output or failure holds it", async (t) => {
+  const wrap = (v: unknown) => ({ "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value: v });
+  const secretEnv = wrap({ GOPROXY: SECRET_VALUE });
+  const { p } = fakeWorld({ images: { ...TAG_PRESENT, [`|${RUN_ID}`]: RUN_ID } });
+  const plugin = pluginProvider(
+    {
+      "cybernode-images:index:BuildImage": p.buildImage,
+      "cybernode-images:index:Binaries": p.binaries,
+      "cybernode-images:index:RunImage": p.runImage,
+    },
+    "1",
+  );
+  const urn = (type: string) => `urn:pulumi:s::p::cybernode-images:index:${type}::btcd`;
+  const said: unknown[] = [];
+  for (const [type, inputs, state] of [
+    ["BuildImage", buildIn, builtState()],
+    ["Binaries", binIn, { ...stored(binIn), version: "1.0", files: [], digest: "d" }],
+    ["RunImage", runIn, runState()],
+  ] as const) {
+    const news = { ...inputs, buildEnv: secretEnv };
+    const checked = await plugin.check(urn(type), {}, news);
+    t.deepEqual(checked.inputs, news, `${type}: check hands the inputs back still wrapped (encrypted in state)`);
+    const same = await plugin.diff("id", urn(type), state, news);
+    const other = await plugin.diff("id", urn(type), state, { ...news, buildEnv: wrap({ GOPROXY: "https://other" }) });
+    t.true(other.changes, `${type}: another secret value is a change`);
+    const created = await plugin.create(urn(type), news);
+    const updated = await plugin.update("id", urn(type), state, news);
+    said.push(checked.failures, same, other, created, updated);
+  }
+  const read = await plugin.read("id", urn("RunImage"), { ...runState(), buildEnv: secretEnv });
+  said.push(read.props?.imageId);
+  t.false(JSON.stringify(said).includes("s3cret"), "no failure, diff, output or read carries the value");
+});
