@@ -46,6 +46,16 @@ const manifest = (version = "1.0"): BinManifest => ({
   libs: [],
 });
 
+/** What the fake build reports, and what state a BuildImage keeps of it. */
+const BUILT = {
+  buildKey: "key1",
+  buildTag: "cybernode-build/btcd:key1",
+  baseImageId: BASE_ID,
+  stepsRun: 2,
+  baseRef: "local/go",
+  passEnvNames: ["GOPROXY"],
+};
+
 /** A World whose answers each test sets, recording every question asked. */
 function fakeWorld(over: Partial<World> & { images?: Record<string, string>; bases?: Record<string, string> } = {}) {
   const asked: string[] = [];
@@ -63,17 +73,7 @@ function fakeWorld(over: Partial<World> & { images?: Record<string, string>; bas
     currentManifest: (binDir, key, x) => note(`bin ${binDir} ${key} ${x}`, null),
     tell: async (_urn, m) => void asked.push(`tell ${m}`),
     planBuild: async () => note("plan", null),
-    build: async () => {
-      asked.push("build");
-      return {
-        buildKey: "key1",
-        buildTag: "cybernode-build/btcd:key1",
-        baseImageId: BASE_ID,
-        stepsRun: 2,
-        baseRef: "local/go",
-        passEnvNames: ["GOPROXY"],
-      };
-    },
+    build: async () => note("build", { ...BUILT }),
     extract: async () => note("extract", { buildKey: "key1", manifest: manifest() }),
     assemble: async () => {
       asked.push("assemble");
@@ -87,12 +87,7 @@ function fakeWorld(over: Partial<World> & { images?: Record<string, string>; bas
 /** State a BuildImage wrote for buildIn on a host whose GOPROXY was the stack's value. */
 const builtState = (over: Partial<BuildImageOutputs> = {}): BuildImageOutputs => ({
   ...stored(buildIn),
-  buildKey: "key1",
-  buildTag: "cybernode-build/btcd:key1",
-  baseImageId: BASE_ID,
-  stepsRun: 2,
-  baseRef: "local/go",
-  passEnvNames: ["GOPROXY"],
+  ...BUILT,
   planHash: planHash([["GOPROXY", SECRET_VALUE]]),
   ...over,
 });
