@@ -57,6 +57,11 @@ export async function storedPlanHolds(world: World, olds: BuildImageOutputs, new
   return current === null ? null : current === olds.baseImageId;
 }
 
+/** Whether a Docker host has an image (tag or ID); an empty reference is no image. */
+async function hasImage(world: World, ref: string, host: string): Promise<boolean> {
+  return ref !== "" && (await world.imageIdOf(ref, host)) !== null;
+}
+
 /**
  * Whether the run image is where its nodes need it: on the Docker host the containers run on (with a
  * registry: the build host, which pushes it), or, for a Kubernetes node's containerd, imported there.
@@ -66,25 +71,26 @@ export async function runImageInPlace(
   i: Pick<RunImageInputs, "registry" | "targetHost" | "buildHost">,
   o: { imageId: string; pullRef: string },
 ): Promise<boolean> {
-  const present = async (ref: string, host: string) => ref !== "" && (await world.imageIdOf(ref, host)) !== null;
   const d = destinationFor(i);
   if (d.kind === "containerd") {
-    return o.pullRef !== "" && (await world.containerdHas(d.socket, o.pullRef)) && (await present(o.imageId, i.buildHost));
+    return o.pullRef !== "" && (await world.containerdHas(d.socket, o.pullRef)) && (await hasImage(world, o.imageId, i.buildHost));
   }
-  return present(o.imageId, runHostOf(d, i.buildHost));
+  return hasImage(world, o.imageId, runHostOf(d, i.buildHost));
 }
 
 async function diffBuild(world: World, olds: BuildImageOutputs, news: BuildImageInputs, urn?: string): Promise<DiffResult> {
   if (changedKeys<BuildImageInputs>(olds, news, DIFF_KEYS.build).length) return changed;
-  const present = async (tag: string) => tag !== "" && (await world.imageIdOf(tag, news.buildHost)) !== null;
   // Same spec.build, inputs, mapping and buildEnv: no spec needs loading while the stored key holds.
   const holds = await storedPlanHolds(world, olds, news);
-  if (holds !== null) return holds && (await present(olds.buildTag)) ? unchanged(["buildKey", "buildTag"]) : changed;
+  if (holds !== null)
+    return holds && (await hasImage(world, olds.buildTag, news.buildHost)) ? unchanged(["buildKey", "buildTag"]) : changed;
   // The plan is the diff: the step keys cover the base image ID and the passed-through values, so a
   // re-pulled base or a new GOPROXY shows here. A step image removed by `cybernode clean` too.
   const plan = await world.planBuild(news, urn);
   if (!plan) return changed;
-  return plan.buildKey === olds.buildKey && (await present(plan.buildTag)) ? unchanged(["buildKey", "buildTag"]) : changed;
+  return plan.buildKey === olds.buildKey && (await hasImage(world, plan.buildTag, news.buildHost))
+    ? unchanged(["buildKey", "buildTag"])
+    : changed;
 }
 
 /**
