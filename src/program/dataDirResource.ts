@@ -1,4 +1,4 @@
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "./pulumiSdk";
 import type { DataDirInputs } from "../provider/dataDirOps";
 
 /** A node's data folder (dataDirOps.ts), run by the provider plugin; retained when Pulumi deletes it. */

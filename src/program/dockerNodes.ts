@@ -1,5 +1,5 @@
 import * as docker from "@pulumi/docker";
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "./pulumiSdk";
 import type { EngineKind } from "../docker/cli";
 import { sharedSecretDir } from "../common/sharedSecret";
 import { fillSecrets, type NodePlan, type StackPlan } from "../stack/config";

@@ -1,4 +1,4 @@
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "./pulumiSdk";
 import { PROVIDER_VERSION, type BinariesInputs, type BuildImageInputs, type RunImageInputs } from "../provider/types";
 
 type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };

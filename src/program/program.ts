@@ -1,4 +1,4 @@
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "./pulumiSdk";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { baseImageMapFromEnv, mappingFor } from "../builder/baseImages";
@@ -10,7 +10,6 @@ import type { ResolvedSpec } from "../imageSpec/validate";
 import { passwdUid } from "../stack/passwd";
 import { validateStackConfig, type StackPlan } from "../stack/config";
 import { Image } from "./imageResource";
-import { nodeContainers } from "./dockerNodes";
 import { misspelledNamespaces, projectKey } from "../stack/configKeys";
 import { InputError } from "../imageSpec/errors";
 import { CHECK_HOST_TOKEN, type CheckHostResult, hostCheckRequest } from "../stack/hostProblems";
@@ -26,8 +25,7 @@ export function readStackConfig(stackFile: string): { raw: Record<string, unknow
   const all = pulumi.runtime.allConfig();
   const typos = misspelledNamespaces(Object.keys(all));
   if (typos.length) throw new InputError(`stack file ${stackFile}`, typos);
-  // isConfigSecret is exported by the runtime but not typed.
-  const isSecret = (pulumi.runtime as unknown as { isConfigSecret?: (k: string) => boolean }).isConfigSecret ?? (() => false);
+  const isSecret = pulumi.runtime.isConfigSecret;
   const raw: Record<string, unknown> = {};
   const secretKeys = new Set<string>();
   for (const [k, v] of Object.entries(all)) {
@@ -73,7 +71,8 @@ async function declareStack(o: ProgramOptions) {
   const engine = plan.nodes.length && !kube ? await checkedHost(plan, stackFile) : "docker";
   const images = declareImages(plan, catalogue, projectDir, secretKeys);
   // A stack without nodes (a build host publishing images) declares no Docker provider and no container.
-  // A Kubernetes stack runs each node as a StatefulSet (src/program/kubernetes, loaded only for such stacks).
+  // A Kubernetes stack runs each node as a StatefulSet (src/program/kubernetes), a Docker host as containers
+  // (dockerNodes.ts): each loaded only for such stacks, since each loads its provider's SDK.
   const containers: { name: pulumi.Output<string> }[] = !plan.nodes.length
     ? []
     : kube
@@ -82,7 +81,7 @@ async function declareStack(o: ProgramOptions) {
           images,
           specs,
         )
-      : nodeContainers(plan, images, engine);
+      : (require("./dockerNodes") as typeof import("./dockerNodes")).nodeContainers(plan, images, engine);
   return {
     host: kube ? `kubernetes:${kube.context || kube.kubeconfig || "default"}/${kube.namespace}` : plan.host,
     nodes: Object.fromEntries(

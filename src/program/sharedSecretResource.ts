@@ -1,4 +1,4 @@
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "./pulumiSdk";
 import type { SharedSecretInputs } from "../common/sharedSecret";
 
 /** A stack's shared secret on a Docker or Podman host (sharedSecretOps.ts); retained when Pulumi deletes it. */

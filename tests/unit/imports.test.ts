@@ -139,3 +139,69 @@ test("each folder of src/ imports only the folders below it", (t) => {
     "a new folder gets its place in MAY_IMPORT",
   );
 });
+
+/** Packages a file imports at load time (static import/export … from, bare import), type-only ones left out. Pure. */
+function staticPackageImports(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\s+(?:(?!type\b)([^;]*?)\s+from\s+)?"([^.][^"]*)"/g)) {
+    const names = m[1] ?? "";
+    if (
+      names.startsWith("{") &&
+      names
+        .slice(1, -1)
+        .split(",")
+        .every((n) => n.trim() === "" || n.trim().startsWith("type "))
+    )
+      continue;
+    out.push(m[2]);
+  }
+  return out;
+}
+
+/** Relative modules a file imports at load time, not through require() (which the bundle defers). Pure. */
+const staticRelativeImports = (text: string) => runtimeImports(text.replace(/require\("[^"]+"\)/g, ""));
+
+/** Every file the program loads before it runs (from index.ts through static imports), and the packages they import. */
+function eagerProgram(): { files: string[]; packages: Map<string, string[]> } {
+  const entry = join(SRC, "../index.ts");
+  const seen = new Set<string>();
+  const packages = new Map<string, string[]>();
+  const visit = (f: string) => {
+    if (seen.has(f)) return;
+    seen.add(f);
+    const text = readFileSync(f, "utf8");
+    for (const p of staticPackageImports(text)) packages.set(p, [...(packages.get(p) ?? []), relative(SRC, f)]);
+    for (const spec of staticRelativeImports(text)) {
+      const hit = [`${spec}.ts`, join(spec, "index.ts")].map((c) => resolve(dirname(f), c)).find((p) => existsSync(p));
+      if (hit) visit(hit);
+    }
+  };
+  visit(entry);
+  return { files: [...seen].map((f) => relative(SRC, f)), packages };
+}
+
+test("the package reader sees value imports of packages and skips type-only ones and relative paths", (t) => {
+  t.deepEqual(
+    staticPackageImports(
+      'import * as a from "@pulumi/pulumi";\nimport type * as k from "@pulumi/kubernetes";\nimport { type X } from "x";\nimport "side";\nexport { y } from "@pulumi/pulumi/output";\nimport { z } from "./z";',
+    ),
+    ["@pulumi/pulumi", "side", "@pulumi/pulumi/output"],
+  );
+  t.deepEqual(staticRelativeImports('import { a } from "./a";\nconst b = require("./b") as typeof import("./b");'), ["./a"]);
+});
+
+/**
+ * Every `pulumi preview` starts the program: what it loads before it runs is paid on every run. The SDK's
+ * index (Automation API, closure serializer) and a provider's SDK (which loads that index) are loaded only
+ * by the stacks that need them (require() in program.ts), never by an images-only stack.
+ */
+test("the program loads neither @pulumi/pulumi's index nor a provider SDK before it runs", (t) => {
+  const { files, packages } = eagerProgram();
+  t.true(files.includes("program/imageResource.ts") && files.includes("program/pulumiSdk.ts"), "the walk reaches the program");
+  t.false(files.includes("program/dockerNodes.ts"), "dockerNodes.ts (the Docker SDK) is loaded only for a stack with nodes");
+  const heavy = ["@pulumi/pulumi", "@pulumi/pulumi/runtime", "@pulumi/pulumi/automation", "@pulumi/docker", "@pulumi/kubernetes"];
+  t.deepEqual(
+    heavy.filter((p) => packages.has(p)).map((p) => `${p} <- ${packages.get(p)?.join(", ")}`),
+    [],
+  );
+});

@@ -1,5 +1,5 @@
 import * as k8s from "@pulumi/kubernetes";
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../pulumiSdk";
 import { fillSecrets, type NodePlan, type StackPlan } from "../../stack/config";
 import type { Image } from "../imageResource";
 import type { KubernetesTarget } from "../../stack/kubernetesConfig";

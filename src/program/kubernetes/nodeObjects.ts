@@ -1,5 +1,5 @@
 import type * as k8s from "@pulumi/kubernetes";
-import type * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "../pulumiSdk";
 import type { NodePlan } from "../../stack/nodeConfig";
 import type { KubernetesTarget } from "../../stack/kubernetesConfig";
 import type { Health } from "../../imageSpec/operate";

@@ -1,4 +1,4 @@
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../pulumiSdk";
 import type { SecretFilesInputs } from "../../provider/secretFilesOps";
 
 /** A node's secret files on a cluster (secretFilesOps.ts), run by the provider plugin; the values are secret outputs. */
