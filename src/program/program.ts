@@ -8,10 +8,11 @@ import { extractionHash, stepsPart } from "../builder/stepKeys";
 import { type Catalogue, imagesDirsFromConfig, loadCatalogue } from "../stack/catalogue";
 import type { ResolvedSpec } from "../imageSpec/validate";
 import { passwdUid } from "../stack/passwd";
-import { validateStackConfig, type StackPlan } from "../stack/config";
+import { declaresPluginWork, validateStackConfig, type StackPlan } from "../stack/config";
 import { Image } from "./imageResource";
 import { misspelledNamespaces, projectKey } from "../stack/configKeys";
 import { InputError } from "../imageSpec/errors";
+import { PROVIDER_VERSION_TOKEN } from "../provider/types";
 import { CHECK_HOST_TOKEN, type CheckHostResult, hostCheckRequest } from "../stack/hostProblems";
 import type { EngineKind } from "../docker/cli";
 
@@ -60,6 +61,10 @@ async function declareStack(o: ProgramOptions) {
   const stack = pulumi.getStack();
   const stackFile = `stacks/Pulumi.${stack}.yaml`;
   const { raw, secretKeys } = readStackConfig(stackFile);
+  // The engine starts the provider plugin (Node and its bundle, ~0.1 s) on the first call to it. Calling it
+  // now overlaps that start with the spec loading below. Its answer is not needed: a plugin that cannot
+  // start fails the first resource too, naming it.
+  if (declaresPluginWork(raw)) pulumi.runtime.invoke(PROVIDER_VERSION_TOKEN, {}).catch(() => {});
   const catalogue = loadCatalogue(projectDir, imagesDirsFromConfig(raw.imagesDirs, stackFile), stackFile);
   const specs = new Map([...catalogue].map(([name, c]) => [name, c.spec]));
   const cyberUid = existsSync("/etc/passwd") ? passwdUid(readFileSync("/etc/passwd", "utf8"), "cyber") : null;

@@ -4,6 +4,7 @@ import { dataDirProvider } from "./dataDirOps";
 import { sharedSecretProvider } from "./sharedSecretOps";
 import type { FunctionTable, ResourceTable } from "./dispatch";
 import { CHECK_HOST_TOKEN, checkHost } from "./hostCheck";
+import { PROVIDER_VERSION, PROVIDER_VERSION_TOKEN } from "./types";
 
 /**
  * Every resource type of the `cybernode-images` package, as the program declares them (imageResource.ts and
@@ -23,4 +24,5 @@ export const RESOURCE_TYPES: ResourceTable = {
 /** The package's functions (Pulumi invokes), which the program calls at every preview and up. */
 export const FUNCTIONS: FunctionTable = {
   [CHECK_HOST_TOKEN]: checkHost,
+  [PROVIDER_VERSION_TOKEN]: async () => ({ version: PROVIDER_VERSION }),
 };

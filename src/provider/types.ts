@@ -32,6 +32,12 @@ export interface ResourceOps {
 /** Bump when the providers' behaviour changes, so `pulumi preview` shows the change on every image. */
 export const PROVIDER_VERSION = "4";
 
+/**
+ * The plugin's `providerVersion` function: its PROVIDER_VERSION. The program calls it first thing, so that
+ * the engine starts the plugin (Node and its bundle) while the program reads the specs, not after.
+ */
+export const PROVIDER_VERSION_TOKEN = "cybernode-images:index:providerVersion";
+
 /** Inputs every phase shares. */
 export interface PhaseInputs {
   /** Spec name, e.g. fullnode/btcd. */

@@ -72,6 +72,19 @@ const KEYS = [
   "sharedSecrets",
 ];
 
+/**
+ * Whether a stack's raw config declares images or nodes, the provider plugin's work, read before it is
+ * validated (a malformed value counts as work: the validator reports it). Pure.
+ */
+export function declaresPluginWork(raw: Record<string, unknown>): boolean {
+  const some = (v: unknown) => {
+    const p = parseValue(v);
+    if (typeof p === "string") return p.trim() !== "";
+    return Array.isArray(p) ? p.length > 0 : typeof p === "object" && p !== null && Object.keys(p).length > 0;
+  };
+  return some(raw.images) || some(raw.nodes);
+}
+
 /** Config values arrive as strings (plain keys) or JSON (objects); both are accepted. */
 function parseValue(v: unknown): unknown {
   if (typeof v !== "string") return v;

@@ -32,8 +32,10 @@ export async function runStackWithMocks(
     /** What the stack's host is, as the plugin's checkHost function would say. */
     engine?: "docker" | "podman";
   } = {},
-): Promise<{ declared: Declared[]; outputs: Record<string, unknown> }> {
+): Promise<{ declared: Declared[]; outputs: Record<string, unknown>; calls: string[] }> {
   const declared: Declared[] = [];
+  /** The tokens of the provider functions the program called (invokes), in order. */
+  const calls: string[] = [];
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => {
@@ -70,7 +72,10 @@ export async function runStackWithMocks(
         else declared.push({ type: args.type, name: args.name, inputs: args.inputs });
         return { id: `${args.name}-id`, state };
       },
-      call: (args) => (args.token === CHECK_HOST_TOKEN ? { kind: overrides.engine ?? "docker", version: "mock", problems: [] } : {}),
+      call: (args) => {
+        calls.push(args.token);
+        return args.token === CHECK_HOST_TOKEN ? { kind: overrides.engine ?? "docker", version: "mock", problems: [] } : {};
+      },
     },
     "cybernode",
     stack,
@@ -128,7 +133,7 @@ export async function runStackWithMocks(
   for (const [k, v] of Object.entries(program)) outputs[k] = pulumi.Output.isInstance(v) ? (await outputValue(v)).value : v;
   // Let the mock monitor receive every registration before the caller looks.
   await new Promise((r) => setTimeout(r, 100));
-  return { declared, outputs };
+  return { declared, outputs, calls };
 }
 
 /** Resolves an Output's value and whether it is secret. */

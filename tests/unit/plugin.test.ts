@@ -1,7 +1,7 @@
 import test from "ava";
 import { pluginProvider, typeOfUrn, unwrapSecrets } from "../../src/provider/dispatch";
 import { FUNCTIONS, RESOURCE_TYPES } from "../../src/provider/resourceTypes";
-import type { ResourceOps } from "../../src/provider/types";
+import { PROVIDER_VERSION, type ResourceOps } from "../../src/provider/types";
 
 const SECRET = (value: unknown) => ({ "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value });
 const URN = "urn:pulumi:local::cybernode::cybernode:index:Image$cybernode-images:index:BuildImage::fullnode-btcd-build";
@@ -65,7 +65,12 @@ test("invokes go to the function named by their token, with secrets unwrapped; a
   await t.throwsAsync(p.invoke("cybernode-images:index:nope", {}), {
     message: /no function cybernode-images:index:nope \(it has cybernode-images:index:checkHost\)/,
   });
-  t.deepEqual(Object.keys(FUNCTIONS), ["cybernode-images:index:checkHost"], "the plugin serves the function the program invokes");
+  t.deepEqual(
+    Object.keys(FUNCTIONS).sort(),
+    ["cybernode-images:index:checkHost", "cybernode-images:index:providerVersion"],
+    "the plugin serves the functions the program invokes",
+  );
+  t.deepEqual(await FUNCTIONS["cybernode-images:index:providerVersion"]({}), { version: PROVIDER_VERSION });
 });
 
 test("the plugin serves every resource type the program declares", (t) => {

@@ -1,7 +1,7 @@
 import test from "ava";
 import { InputError } from "../../src/imageSpec/errors";
 import { validateSpec } from "../../src/imageSpec/validate";
-import { parsePortMapping, validateStackConfig, type StackContext } from "../../src/stack/config";
+import { declaresPluginWork, parsePortMapping, validateStackConfig, type StackContext } from "../../src/stack/config";
 import { goodSpec } from "../helpers/specs";
 import { imagesDirsFromConfig, loadCatalogue } from "../../src/stack/catalogue";
 import { join } from "node:path";
@@ -219,4 +219,15 @@ test("hardening is on by default and can be relaxed per node", (t) => {
   t.deepEqual(p.nodes[0].security, { readOnlyRoot: true, noNewPrivileges: true, capDrop: ["ALL"], capAdd: [], tmpSize: "64m" });
   t.false(p.nodes[1].security.readOnlyRoot);
   t.deepEqual(p.nodes[1].security.capAdd, ["NET_BIND_SERVICE"]);
+});
+
+test("declaresPluginWork: images or nodes, as objects or as the JSON strings Pulumi hands the program", (t) => {
+  t.true(declaresPluginWork({ images: ["fullnode/btcd"] }));
+  t.true(declaresPluginWork({ images: '["fullnode/btcd"]' }));
+  t.true(declaresPluginWork({ nodes: '{"btcd":{"image":"fullnode/btcd"}}' }));
+  t.true(declaresPluginWork({ nodes: { btcd: { image: "fullnode/btcd" } } }));
+  t.true(declaresPluginWork({ images: "not json" }), "a malformed value counts: the validator reports it");
+  t.false(declaresPluginWork({}));
+  t.false(declaresPluginWork({ images: "[]", nodes: "{}" }));
+  t.false(declaresPluginWork({ images: [], nodes: {}, host: "unix:///var/run/docker.sock" }));
 });

@@ -8,6 +8,8 @@ import { join } from "node:path";
 import { promotedConfigDigest } from "../../src/program/program";
 import { goDuration } from "../../src/program/containerSettings";
 import { MOCK_IMAGE_ID, PULLED_IMAGE_ID, runStackWithMocks, type Declared } from "../helpers/pulumiMocks";
+import { PROVIDER_VERSION_TOKEN } from "../../src/provider/types";
+import { CHECK_HOST_TOKEN } from "../../src/stack/hostProblems";
 
 const PROJECT = join(__dirname, "../..");
 const STACKS = readdirSync(join(PROJECT, "stacks")).filter((f) => /^Pulumi\..+\.yaml$/.test(f));
@@ -196,6 +198,19 @@ test.serial("an images-only stack builds and pushes its cybernode:images with no
     "each run image is pushed to the registry",
   );
 });
+
+test.serial(
+  "the program calls the provider plugin first (so it starts while the specs load), and only when the stack has work for it",
+  async (t) => {
+    const local = await runStackWithMocks("local", join(PROJECT, "stacks/Pulumi.local.yaml"));
+    t.deepEqual(local.calls, [PROVIDER_VERSION_TOKEN, CHECK_HOST_TOKEN], "images and nodes: the version first, then the host check");
+    const build = await runStackWithMocks("build", join(PROJECT, "stacks/Pulumi.build.yaml"));
+    t.deepEqual(build.calls, [PROVIDER_VERSION_TOKEN], "images only");
+    const idle = await runStackWithMocks("build", join(PROJECT, "stacks/Pulumi.build.yaml"), { plain: { images: [] } });
+    t.deepEqual(idle.calls, [], "no images and no nodes: the plugin is not started");
+    t.deepEqual(Object.keys(idle.outputs.images as object), []);
+  },
+);
 
 test.serial("btcd on node1: seed ports, secret RPC password, image shipped to the ssh host", async (t) => {
   const { declared } = await runStackWithMocks("node1", join(PROJECT, "stacks/Pulumi.node1.yaml"), { secrets: SECRETS });
