@@ -63,8 +63,12 @@ async function declareStack(o: ProgramOptions) {
   const { raw, secretKeys } = readStackConfig(stackFile);
   // The engine starts the provider plugin (Node and its bundle, ~0.1 s) on the first call to it. Calling it
   // now overlaps that start with the spec loading below. Its answer is not needed: a plugin that cannot
-  // start fails the first resource too, naming it.
-  if (declaresPluginWork(raw)) pulumi.runtime.invoke(PROVIDER_VERSION_TOKEN, {}).catch(() => {});
+  // start fails the first resource too, naming it. The call leaves only when the event loop turns, and the
+  // spec loading is synchronous: hence one turn before it.
+  if (declaresPluginWork(raw)) {
+    pulumi.runtime.invoke(PROVIDER_VERSION_TOKEN, {}).catch(() => {});
+    await new Promise((turned) => setImmediate(turned));
+  }
   const catalogue = loadCatalogue(projectDir, imagesDirsFromConfig(raw.imagesDirs, stackFile), stackFile);
   const specs = new Map([...catalogue].map(([name, c]) => [name, c.spec]));
   const cyberUid = existsSync("/etc/passwd") ? passwdUid(readFileSync("/etc/passwd", "utf8"), "cyber") : null;

@@ -32,10 +32,12 @@ export async function runStackWithMocks(
     /** What the stack's host is, as the plugin's checkHost function would say. */
     engine?: "docker" | "podman";
   } = {},
-): Promise<{ declared: Declared[]; outputs: Record<string, unknown>; calls: string[] }> {
+): Promise<{ declared: Declared[]; outputs: Record<string, unknown>; calls: string[]; arrivals: string[] }> {
   const declared: Declared[] = [];
   /** The tokens of the provider functions the program called (invokes), in order. */
   const calls: string[] = [];
+  /** Invoke tokens and registered resource types, in the order they reached the mock engine. */
+  const arrivals: string[] = [];
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => {
@@ -74,6 +76,7 @@ export async function runStackWithMocks(
       },
       call: (args) => {
         calls.push(args.token);
+        arrivals.push(args.token);
         return args.token === CHECK_HOST_TOKEN ? { kind: overrides.engine ?? "docker", version: "mock", problems: [] } : {};
       },
     },
@@ -95,6 +98,7 @@ export async function runStackWithMocks(
   const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: Req, cb: unknown): Promise<void> };
   const original = monitor.registerResource.bind(monitor);
   monitor.registerResource = async (req: Req, cb: unknown) => {
+    arrivals.push(req.getType());
     const info = {
       opts: {
         deleteBeforeReplace: req.getDeletebeforereplace(),
@@ -133,7 +137,7 @@ export async function runStackWithMocks(
   for (const [k, v] of Object.entries(program)) outputs[k] = pulumi.Output.isInstance(v) ? (await outputValue(v)).value : v;
   // Let the mock monitor receive every registration before the caller looks.
   await new Promise((r) => setTimeout(r, 100));
-  return { declared, outputs, calls };
+  return { declared, outputs, calls, arrivals };
 }
 
 /** Resolves an Output's value and whether it is secret. */

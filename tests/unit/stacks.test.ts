@@ -206,6 +206,8 @@ test.serial(
     t.deepEqual(local.calls, [PROVIDER_VERSION_TOKEN, CHECK_HOST_TOKEN], "images and nodes: the version first, then the host check");
     const build = await runStackWithMocks("build", join(PROJECT, "stacks/Pulumi.build.yaml"));
     t.deepEqual(build.calls, [PROVIDER_VERSION_TOKEN], "images only");
+    const firstImage = build.arrivals.indexOf("cybernode:index:Image");
+    t.true(firstImage > 0 && build.arrivals.indexOf(PROVIDER_VERSION_TOKEN) < firstImage, "the call reaches the engine before any image");
     const idle = await runStackWithMocks("build", join(PROJECT, "stacks/Pulumi.build.yaml"), { plain: { images: [] } });
     t.deepEqual(idle.calls, [], "no images and no nodes: the plugin is not started");
     t.deepEqual(Object.keys(idle.outputs.images as object), []);
