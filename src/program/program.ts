@@ -77,11 +77,20 @@ async function declareStack(o: ProgramOptions) {
   // Before anything is declared: the host's engine, and what up would fail on there (a taken port, a data
   // root that cannot be written), so that nothing changes when it would.
   const kube = plan.kubernetes;
-  const engine = plan.nodes.length && !kube ? await checkedHost(plan, stackFile) : "docker";
-  const images = declareImages(plan, catalogue, projectDir, secretKeys);
+  const onDocker = plan.nodes.length > 0 && !kube;
+  const hostKind = onDocker ? checkedHost(plan, stackFile) : Promise.resolve<EngineKind>("docker");
+  hostKind.catch(() => {}); // awaited below; a failure must not count as unhandled meanwhile
   // A stack without nodes (a build host publishing images) declares no Docker provider and no container.
   // A Kubernetes stack runs each node as a StatefulSet (src/program/kubernetes), a Docker host as containers
-  // (dockerNodes.ts): each loaded only for such stacks, since each loads its provider's SDK.
+  // (dockerNodes.ts): each loaded only for such stacks, since each loads its provider's SDK. The Docker SDK
+  // loads synchronously (~0.3 s): once the host check has left, so that the plugin answers it meanwhile.
+  let dockerNodes: typeof import("./dockerNodes") | undefined;
+  if (onDocker) {
+    await new Promise((turned) => setImmediate(turned));
+    dockerNodes = require("./dockerNodes") as typeof import("./dockerNodes");
+  }
+  const engine = await hostKind;
+  const images = declareImages(plan, catalogue, projectDir, secretKeys);
   const containers: { name: pulumi.Output<string> }[] = !plan.nodes.length
     ? []
     : kube
@@ -90,7 +99,7 @@ async function declareStack(o: ProgramOptions) {
           images,
           specs,
         )
-      : (require("./dockerNodes") as typeof import("./dockerNodes")).nodeContainers(plan, images, engine);
+      : (dockerNodes as typeof import("./dockerNodes")).nodeContainers(plan, images, engine);
   return {
     host: kube ? `kubernetes:${kube.context || kube.kubeconfig || "default"}/${kube.namespace}` : plan.host,
     nodes: Object.fromEntries(
