@@ -15,20 +15,27 @@ function tsFiles(dir: string): string[] {
   });
 }
 
+/** `{ type A, type B }`: an import list that is erased at run time like `import type`. Pure. */
+function onlyTypes(names: string): boolean {
+  return (
+    names.startsWith("{") &&
+    names
+      .slice(1, -1)
+      .split(",")
+      .every((n) => n.trim() === "" || n.trim().startsWith("type "))
+  );
+}
+
+/** The file a relative import names (`./x` → x.ts or x/index.ts), if it exists. */
+function resolveModule(fromFile: string, spec: string): string | undefined {
+  return [`${spec}.ts`, join(spec, "index.ts")].map((c) => resolve(dirname(fromFile), c)).find((p) => existsSync(p));
+}
+
 /** Relative modules a file loads at run time: import/export … from, require(). Pure over the text. */
 function runtimeImports(text: string): string[] {
   const out: string[] = [];
   for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\s+(?!type\b)([^;]*?)\s+from\s+"(\.[^"]+)"|require\("(\.[^"]+)"\)/g)) {
-    const names = m[1] ?? "";
-    // `import { type A, type B } from` is erased too.
-    if (
-      names.startsWith("{") &&
-      names
-        .slice(1, -1)
-        .split(",")
-        .every((n) => n.trim() === "" || n.trim().startsWith("type "))
-    )
-      continue;
+    if (onlyTypes(m[1] ?? "")) continue;
     out.push(m[2] ?? m[3]);
   }
   return out;
@@ -37,10 +44,7 @@ function runtimeImports(text: string): string[] {
 function graph(): Map<string, string[]> {
   const g = new Map<string, string[]>();
   for (const f of tsFiles(SRC)) {
-    const deps = runtimeImports(readFileSync(f, "utf8")).flatMap((spec) => {
-      const hit = [`${spec}.ts`, join(spec, "index.ts")].map((c) => resolve(dirname(f), c)).find((p) => existsSync(p));
-      return hit ? [hit] : [];
-    });
+    const deps = runtimeImports(readFileSync(f, "utf8")).flatMap((spec) => resolveModule(f, spec) ?? []);
     g.set(f, deps);
   }
   return g;
@@ -144,15 +148,7 @@ test("each folder of src/ imports only the folders below it", (t) => {
 function staticPackageImports(text: string): string[] {
   const out: string[] = [];
   for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\s+(?:(?!type\b)([^;]*?)\s+from\s+)?"([^.][^"]*)"/g)) {
-    const names = m[1] ?? "";
-    if (
-      names.startsWith("{") &&
-      names
-        .slice(1, -1)
-        .split(",")
-        .every((n) => n.trim() === "" || n.trim().startsWith("type "))
-    )
-      continue;
+    if (onlyTypes(m[1] ?? "")) continue;
     out.push(m[2]);
   }
   return out;
@@ -172,7 +168,7 @@ function eagerProgram(): { files: string[]; packages: Map<string, string[]> } {
     const text = readFileSync(f, "utf8");
     for (const p of staticPackageImports(text)) packages.set(p, [...(packages.get(p) ?? []), relative(SRC, f)]);
     for (const spec of staticRelativeImports(text)) {
-      const hit = [`${spec}.ts`, join(spec, "index.ts")].map((c) => resolve(dirname(f), c)).find((p) => existsSync(p));
+      const hit = resolveModule(f, spec);
       if (hit) visit(hit);
     }
   };
