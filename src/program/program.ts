@@ -1,6 +1,7 @@
 import * as pulumi from "./pulumiSdk";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { setImmediate as eventLoopTurn } from "node:timers/promises";
 import { baseImageMapFromEnv, mappingFor } from "../builder/baseImages";
 import { digestInputs } from "../builder/inputs";
 import { sha256, stableJson } from "../common/hash";
@@ -67,7 +68,7 @@ async function declareStack(o: ProgramOptions) {
   // spec loading is synchronous: hence one turn before it.
   if (declaresPluginWork(raw)) {
     pulumi.runtime.invoke(PROVIDER_VERSION_TOKEN, {}).catch(() => {});
-    await new Promise((turned) => setImmediate(turned));
+    await eventLoopTurn();
   }
   const catalogue = loadCatalogue(projectDir, imagesDirsFromConfig(raw.imagesDirs, stackFile), stackFile);
   const specs = new Map([...catalogue].map(([name, c]) => [name, c.spec]));
@@ -86,7 +87,7 @@ async function declareStack(o: ProgramOptions) {
   // loads synchronously (~0.3 s): once the host check has left, so that the plugin answers it meanwhile.
   let dockerNodes: typeof import("./dockerNodes") | undefined;
   if (onDocker) {
-    await new Promise((turned) => setImmediate(turned));
+    await eventLoopTurn();
     dockerNodes = require("./dockerNodes") as typeof import("./dockerNodes");
   }
   const engine = await hostKind;
